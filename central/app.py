@@ -1,0 +1,143 @@
+"""Central's HTTP API: the terminal protocol, visitor joins and staff actions, over FastAPI.
+
+Every error is an `ErrorBody` with a code; invalid requests are 400s that change nothing.
+"""
+
+
+import time
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from central.store import Store
+from central.visits import VisitError, Visits
+from kiosk.protocol import (
+    API_PREFIX,
+    EndReason,
+    EndVisitRequest,
+    ErrorBody,
+    ErrorCode,
+    EventBatch,
+    IdentifyRequest,
+    ResidentSession,
+    RoomGrant,
+    StaffEndRequest,
+    TerminalEvent,
+    VisitList,
+    VisitorJoinRequest,
+    VisitStatus,
+)
+
+_HTTP_STATUS = {
+    ErrorCode.BAD_CREDENTIALS: 401,
+    ErrorCode.TERMINAL_NOT_AUTHORISED: 401,
+    ErrorCode.SESSION_EXPIRED: 401,
+    ErrorCode.UNKNOWN_VISIT: 404,
+    ErrorCode.NOT_READY: 409,
+    ErrorCode.VISIT_OVER: 409,
+    ErrorCode.MEDIA_UNAVAILABLE: 503,
+    ErrorCode.INVALID_REQUEST: 400,
+}
+_MAX_POLL_S = 30.0
+
+
+def _error(code: ErrorCode, message: str) -> JSONResponse:
+    return JSONResponse(ErrorBody(code=code, message=message).model_dump(mode="json"), status_code=_HTTP_STATUS[code])
+
+
+def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
+    app = FastAPI(title="Visitation central", version="1", description="The terminal protocol and visitor joins.")
+
+    @app.exception_handler(VisitError)
+    def _visit_error(_: Request, exc: VisitError) -> JSONResponse:
+        return _error(exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        return _error(ErrorCode.INVALID_REQUEST, f"invalid fields: {fields}")
+
+    def terminal(authorization: Annotated[str, Header()] = "") -> int:
+        scheme, _, token = authorization.partition(" ")
+        terminal_id = store.terminal_for_token(token) if scheme.lower() == "bearer" and token else None
+        if terminal_id is None:
+            raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "unknown terminal token")
+        return terminal_id
+
+    def resident(
+        terminal_id: Annotated[int, Depends(terminal)], x_resident_session: Annotated[str, Header()] = ""
+    ) -> tuple[int, str]:
+        number = store.session_resident(x_resident_session, terminal_id) if x_resident_session else None
+        if number is None:
+            raise VisitError(ErrorCode.SESSION_EXPIRED, "resident session missing or expired")
+        return terminal_id, number
+
+    errors = {
+        400: {"model": ErrorBody},
+        401: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    }
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(f"{API_PREFIX}/terminal/identify", responses=errors)
+    def identify(body: IdentifyRequest, terminal_id: Annotated[int, Depends(terminal)]) -> ResidentSession:
+        return visits.identify(terminal_id, body.resident_id, body.pin)
+
+    @app.get(f"{API_PREFIX}/terminal/visits", responses=errors)
+    def list_visits(who: Annotated[tuple[int, str], Depends(resident)]) -> VisitList:
+        return VisitList(visits=visits.list_for(who[1]))
+
+    @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/open", responses=errors)
+    def open_visit(visit_id: int, who: Annotated[tuple[int, str], Depends(resident)]) -> RoomGrant:
+        return visits.open_for_resident(who[0], who[1], visit_id)
+
+    @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/end", status_code=204, responses=errors)
+    def end_visit(visit_id: int, body: EndVisitRequest, who: Annotated[tuple[int, str], Depends(resident)]) -> Response:
+        visits.end_by_terminal(who[0], who[1], visit_id, body.reason, body.media_lost_s)
+        return Response(status_code=204)
+
+    @app.post(f"{API_PREFIX}/terminal/logout", status_code=204, responses=errors)
+    def logout(_: Annotated[int, Depends(terminal)], x_resident_session: Annotated[str, Header()] = "") -> Response:
+        store.close_session(x_resident_session)
+        return Response(status_code=204)
+
+    @app.get(f"{API_PREFIX}/terminal/events", responses=errors)
+    def events(
+        terminal_id: Annotated[int, Depends(terminal)],
+        after: Annotated[int, Query(ge=-1)] = -1,
+        wait: Annotated[float, Query(ge=0, le=_MAX_POLL_S)] = 0.0,
+    ) -> EventBatch:
+        """Long poll. `after=-1` starts from now (no replay of old events)."""
+        if after < 0:
+            return EventBatch(events=[], next_after=store.last_event_seq(terminal_id))
+        deadline = time.monotonic() + wait
+        while True:
+            found = store.events_after(terminal_id, after)
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                break
+            with visits.changed:
+                visits.changed.wait(left)
+        batch = [TerminalEvent(seq=seq, **body) for seq, body in found]
+        return EventBatch(events=batch, next_after=batch[-1].seq if batch else after)
+
+    @app.post(f"{API_PREFIX}/visitor/join", responses=errors)
+    def visitor_join(body: VisitorJoinRequest) -> RoomGrant:
+        return visits.join_for_visitor(body.code)
+
+    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/end", status_code=204, responses=errors)
+    def staff_end(visit_id: int, body: StaffEndRequest, authorization: Annotated[str, Header()] = "") -> Response:
+        if not staff_token or authorization != f"Bearer {staff_token}":
+            raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "staff token required")
+        if not visits.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, body.reason):
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
+        return Response(status_code=204)
+
+    return app

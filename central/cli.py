@@ -1,0 +1,58 @@
+"""`kiosk-central`: runs the reference central server (optionally with the demo data set).
+
+Secrets (Janus admin key, staff token) come from files, never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from central.app import create_app
+from central.demo_data import seed
+from central.rooms import RoomAdmin
+from central.store import Store
+from central.visits import VisitClock, VisitRules, Visits
+
+
+def _read_secret(path: Path) -> str:
+    return path.read_text().strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="kiosk-central", description="The reference central server.")
+    parser.add_argument("--state", type=Path, required=True, help="folder for the database, recordings, secrets")
+    parser.add_argument("--janus-url", required=True, help="Janus HTTP API as central reaches it")
+    parser.add_argument("--janus-public-url", help="Janus HTTP API as participants reach it (default: --janus-url)")
+    parser.add_argument("--janus-admin-key-file", type=Path, help="file holding Janus VideoRoom's admin_key")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--demo", action="store_true", help="seed the demo data set into a new database")
+    parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args.state.mkdir(parents=True, exist_ok=True)
+    database = args.state / "central.sqlite3"
+    fresh = not database.exists()
+    store = Store(database)
+    if args.demo and fresh:
+        seed(store, args.state, args.demo_visit_seconds)
+    staff_token_file = args.state / "staff-token"
+    staff_token = _read_secret(staff_token_file) if staff_token_file.exists() else ""
+    admin_key = _read_secret(args.janus_admin_key_file) if args.janus_admin_key_file else ""
+    rooms = RoomAdmin(args.janus_url, admin_key, args.state / "recordings")
+    visits = Visits(store, rooms, args.janus_public_url or args.janus_url, VisitRules())
+    clock = VisitClock(visits, store)
+    clock.start()
+    try:
+        uvicorn.run(create_app(store, visits, staff_token), host=args.host, port=args.port, log_level="warning")
+    finally:
+        clock.stop()
+
+
+if __name__ == "__main__":
+    main()

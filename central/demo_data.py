@@ -1,0 +1,50 @@
+"""The demo data set: one facility's terminal, a resident, visitors, a visit ready now and one later.
+
+Secrets it creates (the terminal's token, the staff token, the visitor's code) go to 0600 files.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from central.secrets_store import write_secret_file
+from central.store import Store
+
+DEMO_RESIDENT_ID = "1001"
+DEMO_RESIDENT_PIN = "2468"  # demo data only; documented in the README so a person can log in
+FACILITY = "Harbor County Detention Center"
+HOUSING_UNIT = "Unit B North"
+
+
+@dataclass(frozen=True)
+class DemoSecrets:
+    terminal_token_file: Path
+    staff_token_file: Path
+    visitor_code_file: Path
+    ready_visit_id: int
+    later_visit_id: int
+
+
+def seed(store: Store, folder: Path, visit_seconds: float, now: float | None = None) -> DemoSecrets:
+    now = time.time() if now is None else now
+    _, terminal_token = store.add_terminal("B North terminal 1", f"{FACILITY}, {HOUSING_UNIT}")
+    store.add_resident(DEMO_RESIDENT_ID, "Daniel", DEMO_RESIDENT_PIN, HOUSING_UNIT)
+    maria = store.add_visitor("Maria")
+    rosa = store.add_visitor("Rosa")
+    code = secrets.token_hex(8)
+    ready = store.add_visit(DEMO_RESIDENT_ID, now - 60, now + visit_seconds, {maria: code})
+    later = store.add_visit(DEMO_RESIDENT_ID, now + 3 * 3600, now + 3 * 3600 + 1800, {rosa: secrets.token_hex(8)})
+    found = DemoSecrets(
+        terminal_token_file=folder / "terminal-token",
+        staff_token_file=folder / "staff-token",
+        visitor_code_file=folder / "visitor-code",
+        ready_visit_id=ready,
+        later_visit_id=later,
+    )
+    write_secret_file(found.terminal_token_file, terminal_token)
+    write_secret_file(found.staff_token_file, secrets.token_urlsafe(32))
+    write_secret_file(found.visitor_code_file, code)
+    return found

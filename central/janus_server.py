@@ -1,0 +1,141 @@
+"""Starts Debian's Janus with a generated, minimal configuration (HTTP transport and VideoRoom only).
+
+Used by the demo and the end-to-end tests; a facility runs its own Janus and points central at it.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+_OTHER_TRANSPORTS = (
+    "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so"
+)
+
+
+class JanusNotInstalled(RuntimeError):
+    """Janus (Debian package `janus`) is missing."""
+
+
+@dataclass(frozen=True)
+class JanusSettings:
+    media_interface: str
+    http_port: int = 8088
+    admin_key: str = ""
+    rtp_port_range: str = "20000-20999"
+
+
+def _janus_lib_dir() -> Path:
+    found = glob.glob("/usr/lib/*/janus/plugins/libjanus_videoroom.so")
+    if not shutil.which("janus") or not found:
+        raise JanusNotInstalled("Janus is not installed: run 'apt-get install janus janus-tools'.")
+    return Path(found[0]).parent.parent
+
+
+def write_config(folder: Path, settings: JanusSettings) -> None:
+    libs = _janus_lib_dir()
+    other_plugins = sorted(
+        p.name for p in (libs / "plugins").glob("libjanus_*.so") if p.name != "libjanus_videoroom.so"
+    )
+    (folder / "janus.jcfg").write_text(
+        f"""general: {{
+  configs_folder = "{folder}"
+  plugins_folder = "{libs / "plugins"}"
+  transports_folder = "{libs / "transports"}"
+  events_folder = "{libs / "events"}"
+  loggers_folder = "{libs / "loggers"}"
+  debug_level = 3
+  session_timeout = 30
+  log_to_stdout = true
+}}
+media: {{
+  rtp_port_range = "{settings.rtp_port_range}"
+}}
+nat: {{
+  ice_enforce_list = "{settings.media_interface}"
+}}
+plugins: {{
+  disable = "{",".join(other_plugins)}"
+}}
+transports: {{
+  disable = "{_OTHER_TRANSPORTS}"
+}}
+loggers: {{
+  disable = "libjanus_jsonlog.so"
+}}
+events: {{
+  broadcast = false
+}}
+"""
+    )
+    (folder / "janus.transport.http.jcfg").write_text(
+        f"""general: {{
+  base_path = "/janus"
+  http = true
+  port = {settings.http_port}
+  ip = "127.0.0.1"
+  https = false
+}}
+admin: {{
+  admin_http = false
+}}
+"""
+    )
+    admin_key = f'  admin_key = "{settings.admin_key}"\n' if settings.admin_key else ""
+    (folder / "janus.plugin.videoroom.jcfg").write_text(f"general: {{\n{admin_key}}}\n")
+
+
+class JanusServer:
+    """A Janus process with its own config folder; use as a context manager."""
+
+    def __init__(self, settings: JanusSettings, log_path: Path | None = None) -> None:
+        self.settings = settings
+        self.url = f"http://127.0.0.1:{settings.http_port}/janus"
+        self._folder = Path(tempfile.mkdtemp(prefix="kiosk-janus-"))
+        self._log_path = log_path or self._folder / "janus.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 15.0) -> None:
+        write_config(self._folder, self.settings)
+        with open(self._log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                ["janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"Janus exited at start; see {self._log_path}")
+            try:
+                if requests.get(f"{self.url}/info", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Janus did not answer within {timeout:.0f} s; see {self._log_path}")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> JanusServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,66 @@
+"""Janus VideoRoom administration for central: one private, pinned, recorded room per visit.
+
+Only central knows a room's secret and Janus's admin key; participants get the pin alone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.janus_client import JanusError, JanusSession
+
+NO_SUCH_ROOM = 426
+
+
+@dataclass(frozen=True)
+class Room:
+    room: int
+    pin: str
+    secret: str
+
+
+class RoomAdmin:
+    def __init__(self, janus_url: str, admin_key: str, recordings: Path) -> None:
+        self._url = janus_url
+        self._admin_key = admin_key
+        self._recordings = recordings
+
+    def _request(self, body: dict[str, object]) -> dict[str, object]:
+        janus = JanusSession(self._url)
+        janus.create()
+        try:
+            return janus.request(janus.attach(), body)
+        finally:
+            janus.destroy()
+
+    def create(self, visit_id: int, recorded: bool, max_participants: int = 4) -> Room:
+        room = Room(room=secrets.randbelow(2**31) + 1, pin=secrets.token_hex(8), secret=secrets.token_hex(16))
+        body: dict[str, object] = {
+            "request": "create",
+            "room": room.room,
+            "description": f"visit {visit_id}",
+            "secret": room.secret,
+            "pin": room.pin,
+            "is_private": True,
+            "publishers": max_participants,
+            "audiocodec": "opus",
+            "videocodec": "vp8",
+            "record": recorded,
+            "lock_record": True,
+            "admin_key": self._admin_key,
+        }
+        if recorded:
+            folder = self._recordings / f"visit-{visit_id}"
+            folder.mkdir(parents=True, exist_ok=True)
+            body["rec_dir"] = str(folder)
+        self._request(body)
+        return room
+
+    def destroy(self, room: int, secret: str) -> None:
+        try:
+            self._request({"request": "destroy", "room": room, "secret": secret})
+        except JanusError as exc:
+            if exc.code != NO_SUCH_ROOM:
+                raise

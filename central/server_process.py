@@ -1,0 +1,72 @@
+"""Runs `kiosk-central` as a child process and waits until it answers (for the demo and the tests).
+
+Janus's admin key is handed over in a 0600 file inside the server's state folder.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from central.secrets_store import write_secret_file
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class CentralProcess:
+    def __init__(
+        self, state: Path, janus_url: str, janus_admin_key: str, demo_visit_seconds: float = 1800.0,
+        port: int | None = None,
+    ) -> None:
+        self.state = state
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._janus_url = janus_url
+        self._admin_key = janus_admin_key
+        self._visit_seconds = demo_visit_seconds
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        key_file = self.state / "janus-admin-key"
+        write_secret_file(key_file, self._admin_key)
+        with open(self.state / "central.log", "ab") as log:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "central.cli", "--state", str(self.state), "--port", str(self.port),
+                    "--janus-url", self._janus_url, "--janus-admin-key-file", str(key_file),
+                    "--demo", "--demo-visit-seconds", str(self._visit_seconds),
+                ],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"central exited at start; see {self.state / 'central.log'}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"central did not answer within {timeout:.0f} s")
+
+    def secret(self, name: str) -> str:
+        return (self.state / name).read_text().strip()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()

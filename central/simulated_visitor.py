@@ -1,0 +1,107 @@
+"""A simulated family member: joins a visit's room with a visitor code, like the visitor page will,
+sending a moving test pattern and a 660 Hz tone and measuring what it receives from the resident.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from drivers.frame_stamp import StampLog
+from drivers.simulated_camera import SimulatedCamera
+from drivers.simulated_handset import SimulatedHandset
+from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
+from kiosk.call_status import CallStatus
+from kiosk.core_loop import CoreLoop
+from kiosk.protocol import API_PREFIX, ErrorBody, ErrorCode, RoomGrant, VisitorJoinRequest
+
+log = logging.getLogger(__name__)
+VISITOR_TONE_HZ = 660.0
+
+
+class VisitorJoinError(RuntimeError):
+    pass
+
+
+def join(central_url: str, code: str, wait_s: float) -> RoomGrant:
+    """Asks central for the room, retrying while the visit is not open yet."""
+    deadline = time.monotonic() + wait_s
+    body = VisitorJoinRequest(code=code).model_dump()
+    while True:
+        response = requests.post(f"{central_url}{API_PREFIX}/visitor/join", json=body, timeout=10)
+        if response.ok:
+            return RoomGrant.model_validate_json(response.content)
+        error = ErrorBody.model_validate_json(response.content)
+        if error.code is not ErrorCode.NOT_READY or time.monotonic() > deadline:
+            raise VisitorJoinError(f"central refused the visitor: {error.code.value}")
+        time.sleep(1.0)
+
+
+class SimulatedVisitor:
+    def __init__(self, central_url: str, code: str, label: str = "Simulated visitor") -> None:
+        self._central_url = central_url
+        self._code = code
+        self.camera = SimulatedCamera(label=label, tint=(150, 80, 60))
+        self.handset = SimulatedHandset(tone_hz=VISITOR_TONE_HZ)
+        self.received = StampLog()
+        self.room_closed = threading.Event()
+        self.connected = threading.Event()
+        self.grant: RoomGrant | None = None
+        self._core = CoreLoop("simulated-visitor")
+        self._engine: CallEngine | None = None
+
+    def start(self, wait_s: float = 60.0) -> None:
+        self.grant = join(self._central_url, self._code, wait_s)
+        self.camera.start()
+        self._core.start()
+        access = RoomAccess(self.grant.janus_url, self.grant.room, self.grant.pin, self.grant.display)
+        self._core.call_soon(self._start_engine, access)
+
+    def _start_engine(self, access: RoomAccess) -> None:
+        self._engine = CallEngine(access, self.camera, self.handset.microphone, self.handset.earpiece, self)
+        self._engine.start()
+
+    def stop(self) -> None:
+        if self._engine is not None:
+            self._core.submit(self._engine.stop()).result(timeout=10)
+        self._core.stop()
+        self.camera.stop()
+
+    # -- CallListener -----------------------------------------------------------------------------
+
+    def on_call_status(self, status: CallStatus) -> None:
+        log.info("visitor call: %s", status.value)
+        if status is CallStatus.CONNECTED:
+            self.connected.set()
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
+        self.received.record(image)
+
+    def on_remote_left(self, feed: RemoteFeed) -> None:
+        log.info("visitor: %s left", feed.display)
+
+    def on_room_closed(self) -> None:
+        self.room_closed.set()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Join a visit as a simulated family member.")
+    parser.add_argument("--central", required=True, help="central's base URL")
+    parser.add_argument("--code-file", type=Path, required=True, help="file holding the visitor's code")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s visitor %(levelname)s: %(message)s")
+    visitor = SimulatedVisitor(args.central, args.code_file.read_text().strip())
+    visitor.start(wait_s=600)
+    visitor.room_closed.wait()
+    visitor.stop()
+    log.info("visit over: received %d frames from the resident", len(visitor.received.counters))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Central's visit rules: who may join which visit and when, rooms opened and closed, exact ends.
+
+The HTTP layer calls this; it decides, the terminal only enforces what it is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from central.rooms import RoomAdmin
+from central.store import Store, Visit
+from kiosk.janus_client import JanusError
+from kiosk.protocol import (
+    EndReason,
+    ErrorCode,
+    ResidentSession,
+    RoomGrant,
+    TerminalEventType,
+    VisitStatus,
+    VisitSummary,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VisitRules:
+    join_early_s: float = 300.0
+    warnings_s: tuple[int, ...] = (300, 60)
+    session_ttl_s: float = 900.0
+
+
+class VisitError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class Visits:
+    def __init__(self, store: Store, rooms: RoomAdmin, janus_public_url: str, rules: VisitRules) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._janus_public_url = janus_public_url
+        self._rules = rules
+        self._room_lock = threading.Lock()
+        self.changed = threading.Condition()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def status_now(self, visit: Visit, now: float) -> VisitStatus:
+        if visit.status is VisitStatus.SCHEDULED and visit.starts_at - self._rules.join_early_s <= now < visit.ends_at:
+            return VisitStatus.READY
+        return visit.status
+
+    def summary(self, visit: Visit, now: float) -> VisitSummary:
+        return VisitSummary(
+            visit_id=visit.id,
+            visitors=list(visit.visitors),
+            starts_at=_utc(visit.starts_at),
+            ends_at=_utc(visit.ends_at),
+            status=self.status_now(visit, now),
+            joinable_from=_utc(visit.starts_at - self._rules.join_early_s),
+            recorded=visit.recorded,
+        )
+
+    def identify(self, terminal_id: int, number: str, pin: str) -> ResidentSession:
+        name = self._store.check_resident(number, pin)
+        if name is None:
+            raise VisitError(ErrorCode.BAD_CREDENTIALS, "ID or PIN not recognised")
+        token = self._store.open_session(number, terminal_id, self._rules.session_ttl_s)
+        return ResidentSession(session_token=token, display_name=name, visits=self.list_for(number))
+
+    def list_for(self, resident: str) -> list[VisitSummary]:
+        now = time.time()
+        return [self.summary(v, now) for v in self._store.visits_for_resident(resident, since=now - 3600)]
+
+    # -- joining ----------------------------------------------------------------------------------
+
+    def _joinable(self, visit: Visit, now: float) -> None:
+        if not visit.is_open or now >= visit.ends_at:
+            raise VisitError(ErrorCode.VISIT_OVER, f"visit {visit.id} is over")
+        if now < visit.starts_at - self._rules.join_early_s:
+            raise VisitError(ErrorCode.NOT_READY, f"visit {visit.id} is not open yet")
+
+    def _ensure_room(self, visit: Visit) -> Visit:
+        with self._room_lock:
+            fresh = self._store.visit(visit.id)
+            assert fresh is not None
+            if fresh.room is not None:
+                return fresh
+            try:
+                room = self._rooms.create(visit.id, recorded=visit.recorded)
+            except JanusError as exc:
+                log.error("room for visit %s not created: %s", visit.id, exc)
+                raise VisitError(ErrorCode.MEDIA_UNAVAILABLE, "the media server is unavailable") from exc
+            self._store.set_room(visit.id, room.room, room.pin, room.secret)
+            created = self._store.visit(visit.id)
+            assert created is not None
+            return created
+
+    def _grant(self, visit: Visit, display: str, now: float) -> RoomGrant:
+        assert visit.room is not None and visit.room_pin is not None
+        return RoomGrant(
+            visit_id=visit.id,
+            janus_url=self._janus_public_url,
+            room=visit.room,
+            pin=visit.room_pin,
+            display=display,
+            ends_at=_utc(visit.ends_at),
+            seconds_left=max(0.0, visit.ends_at - now),
+            warnings_s=sorted(self._rules.warnings_s, reverse=True),
+            recorded=visit.recorded,
+            visitors=list(visit.visitors),
+        )
+
+    def open_for_resident(self, terminal_id: int, resident: str, visit_id: int) -> RoomGrant:
+        visit = self._store.visit(visit_id)
+        if visit is None or visit.resident != resident:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not this resident's")
+        now = time.time()
+        self._joinable(visit, now)
+        visit = self._ensure_room(visit)
+        self._store.mark_live(visit.id, terminal_id)
+        self._poke()
+        return self._grant(visit, "Resident", now)
+
+    def join_for_visitor(self, code: str) -> RoomGrant:
+        found = self._store.visit_for_code(code)
+        if found is None:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, "unknown visit code")
+        visit, name = found
+        now = time.time()
+        self._joinable(visit, now)
+        visit = self._ensure_room(visit)
+        self._poke()
+        return self._grant(visit, name, now)
+
+    # -- ending -----------------------------------------------------------------------------------
+
+    def end(self, visit_id: int, status: VisitStatus, reason: EndReason, message: str = "") -> bool:
+        """Ends an open visit once: closes its room and tells its terminal. False if already ended."""
+        visit = self._store.visit(visit_id)
+        if visit is None or not self._store.mark_ended(visit_id, status, reason):
+            return False
+        log.info("visit %s ended: %s", visit_id, reason.value)
+        if visit.room is not None and visit.room_secret is not None:
+            try:
+                self._rooms.destroy(visit.room, visit.room_secret)
+            except JanusError as exc:
+                log.error("room of visit %s not destroyed: %s", visit_id, exc)
+        if visit.terminal_id is not None:
+            self._store.add_event(
+                visit.terminal_id,
+                {
+                    "type": TerminalEventType.VISIT_ENDED.value,
+                    "visit_id": visit_id,
+                    "reason": reason.value,
+                    "message": message,
+                },
+            )
+        self._poke()
+        return True
+
+    def end_by_terminal(
+        self, terminal_id: int, resident: str, visit_id: int, reason: EndReason, media_lost_s: float
+    ) -> None:
+        visit = self._store.visit(visit_id)
+        if visit is None or visit.resident != resident or visit.terminal_id != terminal_id:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
+        self._store.add_media_lost(visit_id, media_lost_s)
+        self.end(visit_id, VisitStatus.ENDED, reason)
+
+    def end_due(self, now: float) -> None:
+        for visit in self._store.open_visits_ending_by(now):
+            self.end(visit.id, VisitStatus.ENDED, EndReason.TIME_UP)
+
+    def _poke(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+
+class VisitClock:
+    """A thread that ends every open visit at its scheduled end, to the second, whoever is in it."""
+
+    def __init__(self, visits: Visits, store: Store) -> None:
+        self._visits = visits
+        self._store = store
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="visit-clock", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._visits.changed:
+            self._stopping = True
+            self._visits.changed.notify_all()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            self._visits.end_due(time.time())
+            next_end = self._store.next_open_visit_end()
+            with self._visits.changed:
+                if self._stopping:
+                    return
+                wait = 60.0 if next_end is None else max(0.0, min(60.0, next_end - time.time()))
+                self._visits.changed.wait(wait)

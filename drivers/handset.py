@@ -1,0 +1,39 @@
+"""The handset interface: a microphone, an earpiece and a hook switch.
+
+Audio is 48 kHz mono int16 in 20 ms blocks everywhere in the product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 48_000
+BLOCK_SAMPLES = 960  # 20 ms
+
+HookListener = Callable[[bool], None]  # called with True when the handset is lifted
+
+
+class Microphone(Protocol):
+    def read_block(self) -> np.ndarray:
+        """The next 20 ms of sound (BLOCK_SAMPLES int16 samples)."""
+
+
+class Earpiece(Protocol):
+    def play(self, samples: np.ndarray) -> None:
+        """Queues mono int16 samples at SAMPLE_RATE for playout; must not block."""
+
+
+class HookSwitch(Protocol):
+    @property
+    def lifted(self) -> bool: ...
+
+    def add_listener(self, listener: HookListener) -> None: ...
+
+
+class Handset(Protocol):
+    microphone: Microphone
+    earpiece: Earpiece
+    hook: HookSwitch

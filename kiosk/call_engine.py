@@ -1,0 +1,384 @@
+"""The call engine: publishes the camera and microphone to a visit's Janus room and subscribes to
+every other participant, rebuilding its peer connections with backoff whenever media is lost.
+
+It runs on the core asyncio loop. The visit (its clock, its screen) lives elsewhere and outlives the
+peer connections built here; the engine only reports its status and how long media was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from drivers.camera import Camera
+from drivers.handset import Earpiece, Microphone
+from kiosk.call_status import CallStatus
+from kiosk.janus_client import JanusError, JanusEvent, JanusSession
+from kiosk.media_tracks import CameraTrack, MicrophoneTrack
+
+log = logging.getLogger(__name__)
+
+NO_SUCH_FEED = 428
+ROOM_GONE_CODES = {426, 427}  # no such room / room destroyed
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    """What a participant needs to join a visit's room; central hands it out, never the room secret."""
+
+    janus_url: str
+    room: int
+    pin: str
+    display: str
+
+
+@dataclass(frozen=True)
+class RemoteFeed:
+    feed_id: int
+    display: str
+
+
+class CallListener(Protocol):
+    """Callbacks run on the core loop; implementations hand work to their own thread if needed."""
+
+    def on_call_status(self, status: CallStatus) -> None: ...
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None: ...
+
+    def on_remote_left(self, feed: RemoteFeed) -> None: ...
+
+    def on_room_closed(self) -> None: ...
+
+
+class _MediaLost(Exception):
+    """The connection to the media server broke; the engine will rebuild it."""
+
+
+class _RoomClosed(Exception):
+    """Central closed the room: the visit is over for every participant."""
+
+
+@dataclass
+class _Subscription:
+    feed: RemoteFeed
+    handle: int
+    pc: RTCPeerConnection
+    tasks: list[asyncio.Task[None]]
+
+
+class CallEngine:
+    def __init__(
+        self,
+        access: RoomAccess,
+        camera: Camera,
+        microphone: Microphone,
+        earpiece: Earpiece,
+        listener: CallListener,
+        ice_servers: tuple[str, ...] = (),
+        janus_verify: bool | str = True,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._access = access
+        self._camera = camera
+        self._microphone = microphone
+        self._earpiece = earpiece
+        self._listener = listener
+        self._rtc_config = RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
+        self._janus_verify = janus_verify
+        self._max_backoff_s = max_backoff_s
+        self._janus: JanusSession | None = None
+        self._publisher_pc: RTCPeerConnection | None = None
+        self._tracks: list[MediaStreamTrack] = []
+        self._subscriptions: dict[int, _Subscription] = {}
+        self._events: dict[int, asyncio.Queue[JanusEvent]] = {}
+        self._failure: asyncio.Future[Exception] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._status = CallStatus.CONNECTING
+        self._lost_since: float | None = None
+        self._lost_total = 0.0
+        self.reconnects = 0
+
+    # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> CallStatus:
+        return self._status
+
+    @property
+    def media_lost_seconds(self) -> float:
+        ongoing = time.monotonic() - self._lost_since if self._lost_since is not None else 0.0
+        return self._lost_total + ongoing
+
+    def start(self) -> None:
+        self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        await self._teardown()
+        self._set_status(CallStatus.CLOSED)
+
+    def drop_media(self) -> None:
+        """Forces a rebuild of every connection, as a network fault would (used by fault drills)."""
+        self._fail(_MediaLost("dropped on request"))
+
+    # -- supervision ------------------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while True:
+            self._failure = asyncio.get_running_loop().create_future()
+            try:
+                await self._connect()
+                attempt = 0
+                raise await self._failure
+            except _RoomClosed:
+                await self._teardown()
+                self._set_status(CallStatus.CLOSED)
+                self._listener.on_room_closed()
+                return
+            except (TimeoutError, _MediaLost, JanusError, OSError) as exc:
+                log.warning("call media lost (%s): %s", type(exc).__name__, exc)
+            await self._teardown()
+            self.reconnects += 1
+            self._set_status(CallStatus.RECONNECTING)
+            await asyncio.sleep(min(self._max_backoff_s, 0.25 * 2**attempt))
+            attempt += 1
+
+    def _fail(self, exc: Exception) -> None:
+        if self._failure is not None and not self._failure.done():
+            self._failure.set_result(exc)
+
+    def _set_status(self, status: CallStatus) -> None:
+        now = time.monotonic()
+        if status is CallStatus.RECONNECTING and self._lost_since is None:
+            self._lost_since = now
+        if status is CallStatus.CONNECTED and self._lost_since is not None:
+            self._lost_total += now - self._lost_since
+            self._lost_since = None
+        if status is not self._status:
+            self._status = status
+            self._listener.on_call_status(status)
+
+    # -- Janus signalling -------------------------------------------------------------------------
+
+    async def _janus_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+    async def _connect(self) -> None:
+        janus = JanusSession(self._access.janus_url, verify=self._janus_verify)
+        self._janus = janus
+        await self._janus_call(janus.create)
+        asyncio.get_running_loop().create_task(self._poll(janus))
+        handle = await self._attach()
+        try:
+            await self._janus_call(
+                janus.send,
+                handle,
+                {
+                    "request": "join",
+                    "ptype": "publisher",
+                    "room": self._access.room,
+                    "pin": self._access.pin,
+                    "display": self._access.display,
+                },
+            )
+        except JanusError as exc:
+            raise self._room_error(exc) from exc
+        joined = await self._next_event(handle, "joined")
+        await self._publish(handle)
+        for publisher in joined.data.get("publishers", []):
+            await self._subscribe(publisher)
+
+    def _room_error(self, exc: JanusError) -> Exception:
+        return _RoomClosed() if exc.code in ROOM_GONE_CODES else exc
+
+    async def _attach(self) -> int:
+        assert self._janus is not None
+        handle: int = await self._janus_call(self._janus.attach)
+        self._events[handle] = asyncio.Queue()
+        return handle
+
+    async def _next_event(self, handle: int, videoroom: str, timeout: float = 10.0) -> JanusEvent:
+        queue = self._events[handle]
+        async with asyncio.timeout(timeout):
+            while True:
+                event = await queue.get()
+                if "error_code" in event.data:
+                    raise self._room_error(JanusError(event.data.get("error", ""), event.data["error_code"]))
+                if event.data.get("videoroom") == videoroom:
+                    return event
+
+    async def _poll(self, janus: JanusSession) -> None:
+        while self._janus is janus:
+            try:
+                events = await self._janus_call(janus.poll)
+            except JanusError as exc:
+                if self._janus is janus:
+                    self._fail(_MediaLost(f"Janus poll: {exc}"))
+                return
+            for event in events:
+                self._dispatch(event)
+
+    def _dispatch(self, event: JanusEvent) -> None:
+        data = event.data
+        kind = data.get("videoroom")
+        if kind == "destroyed":
+            self._fail(_RoomClosed())
+            return
+        if event.kind == "hangup" and event.handle_id is not None:
+            # Janus closed one of our peer connections (ICE or DTLS broke on its side).
+            self._fail(_MediaLost("Janus hung up a peer connection"))
+            return
+        if kind == "event" and event.handle_id not in self._subscriptions_by_handle():
+            for publisher in data.get("publishers", []):
+                asyncio.get_running_loop().create_task(self._subscribe_safely(publisher))
+            gone = data.get("unpublished") or data.get("leaving")
+            if isinstance(gone, int) and gone in self._subscriptions:
+                asyncio.get_running_loop().create_task(self._unsubscribe(gone))
+        if event.handle_id in self._events:
+            self._events[event.handle_id].put_nowait(event)
+
+    def _subscriptions_by_handle(self) -> set[int]:
+        return {sub.handle for sub in self._subscriptions.values()}
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    async def _publish(self, handle: int) -> None:
+        assert self._janus is not None
+        pc = RTCPeerConnection(self._rtc_config)
+        self._publisher_pc = pc
+        self._watch(pc, publisher=True)
+        self._tracks = [CameraTrack(self._camera), MicrophoneTrack(self._microphone)]
+        for track in self._tracks:
+            pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        await self._janus_call(self._janus.send, handle, {"request": "publish", "audio": True, "video": True}, offer)
+        answer = await self._next_event(handle, "event")
+        while answer.jsep is None:
+            answer = await self._next_event(handle, "event")
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.jsep["sdp"], type=answer.jsep["type"]))
+
+    def _watch(self, pc: RTCPeerConnection, publisher: bool) -> None:
+        @pc.on("connectionstatechange")
+        def _changed() -> None:
+            state = pc.connectionState
+            if state == "connected" and publisher:
+                self._set_status(CallStatus.CONNECTED)
+            elif state == "failed":
+                self._fail(_MediaLost("peer connection failed"))
+
+    # -- subscribing ------------------------------------------------------------------------------
+
+    async def _subscribe_safely(self, publisher: dict[str, Any]) -> None:
+        try:
+            await self._subscribe(publisher)
+        except (TimeoutError, JanusError) as exc:
+            self._fail(_MediaLost(f"subscribe: {exc}"))
+        except _RoomClosed:
+            self._fail(_RoomClosed())
+
+    async def _subscribe(self, publisher: dict[str, Any]) -> None:
+        assert self._janus is not None
+        feed = RemoteFeed(int(publisher["id"]), str(publisher.get("display", "")))
+        if feed.feed_id in self._subscriptions:
+            return
+        handle = await self._attach()
+        pc = RTCPeerConnection(self._rtc_config)
+        self._subscriptions[feed.feed_id] = _Subscription(feed, handle, pc, [])
+        self._watch(pc, publisher=False)
+        for attempt in range(20):
+            await self._janus_call(
+                self._janus.send,
+                handle,
+                {
+                    "request": "join",
+                    "ptype": "subscriber",
+                    "room": self._access.room,
+                    "pin": self._access.pin,
+                    "streams": [{"feed": feed.feed_id}],
+                },
+            )
+            try:
+                offer = await self._next_event(handle, "attached")
+                break
+            except JanusError as exc:
+                # The publisher's media is not up yet; Janus knows it a moment later.
+                if exc.code != NO_SUCH_FEED or attempt == 19:
+                    raise
+                await asyncio.sleep(0.1)
+        assert offer.jsep is not None
+
+        @pc.on("track")
+        def _on_track(track: MediaStreamTrack) -> None:
+            consume = self._consume_video if track.kind == "video" else self._consume_audio
+            self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.jsep["sdp"], type=offer.jsep["type"]))
+        await pc.setLocalDescription(await pc.createAnswer())
+        answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        await self._janus_call(self._janus.send, handle, {"request": "start"}, answer)
+
+    async def _unsubscribe(self, feed_id: int) -> None:
+        sub = self._subscriptions.pop(feed_id, None)
+        if sub is None:
+            return
+        await self._close_subscription(sub)
+        self._listener.on_remote_left(sub.feed)
+
+    async def _close_subscription(self, sub: _Subscription) -> None:
+        for task in sub.tasks:
+            task.cancel()
+        await pc_close(sub.pc)
+        self._events.pop(sub.handle, None)
+
+    async def _consume_video(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                self._listener.on_remote_video(feed, frame.to_ndarray(format="rgb24"))
+
+    async def _consume_audio(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                channels = len(frame.layout.channels)
+                samples = frame.to_ndarray().reshape(-1, channels).mean(axis=1).astype(np.int16)
+                self._earpiece.play(samples)
+
+    # -- teardown ---------------------------------------------------------------------------------
+
+    async def _teardown(self) -> None:
+        janus, self._janus = self._janus, None
+        for sub in list(self._subscriptions.values()):
+            await self._close_subscription(sub)
+            self._listener.on_remote_left(sub.feed)
+        self._subscriptions.clear()
+        for track in self._tracks:
+            track.stop()
+        self._tracks = []
+        if self._publisher_pc is not None:
+            await pc_close(self._publisher_pc)
+            self._publisher_pc = None
+        self._events.clear()
+        if janus is not None:
+            with contextlib.suppress(JanusError):
+                await self._janus_call(janus.destroy)
+
+
+async def pc_close(pc: RTCPeerConnection) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pc.close(), timeout=5)

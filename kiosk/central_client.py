@@ -1,0 +1,114 @@
+"""The terminal's client for central's API (requests, TLS verified, token from a 0600 file).
+
+Every answer is parsed through `kiosk.protocol`; failures become CentralError with a code the
+state machine turns into a screen, and never carry a PIN or a name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from kiosk.protocol import (
+    API_PREFIX,
+    EndReason,
+    EndVisitRequest,
+    ErrorBody,
+    ErrorCode,
+    EventBatch,
+    IdentifyRequest,
+    ResidentSession,
+    RoomGrant,
+    VisitList,
+)
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class CentralError(Exception):
+    """A request to central failed. `code` is None when central could not be reached or made no sense."""
+
+    def __init__(self, code: ErrorCode | None, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class CentralClient:
+    def __init__(self, base_url: str, token: str, verify: bool | str = True, timeout_s: float = 10.0) -> None:
+        self._base = base_url.rstrip("/") + API_PREFIX
+        self._timeout = timeout_s
+        self._http = requests.Session()
+        self._http.verify = verify
+        self._http.headers["Authorization"] = f"Bearer {token}"
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[T] | None,
+        *,
+        body: BaseModel | None = None,
+        session: str | None = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> T | None:
+        headers = {"X-Resident-Session": session} if session else {}
+        try:
+            response = self._http.request(
+                method,
+                self._base + path,
+                headers=headers,
+                params=params,
+                timeout=timeout or self._timeout,
+                json=body.model_dump(mode="json") if body is not None else None,
+            )
+        except requests.RequestException as exc:
+            raise CentralError(None, f"central unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            try:
+                error = ErrorBody.model_validate_json(response.content)
+            except ValidationError:
+                raise CentralError(None, f"central answered HTTP {response.status_code}") from None
+            raise CentralError(error.code, error.message)
+        if model is None:
+            return None
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise CentralError(None, f"central sent a malformed {model.__name__}") from exc
+
+    def identify(self, resident_id: str, pin: str) -> ResidentSession:
+        body = IdentifyRequest(resident_id=resident_id, pin=pin)
+        result = self._call("POST", "/terminal/identify", ResidentSession, body=body)
+        assert result is not None
+        return result
+
+    def visits(self, session: str) -> VisitList:
+        result = self._call("GET", "/terminal/visits", VisitList, session=session)
+        assert result is not None
+        return result
+
+    def open_visit(self, session: str, visit_id: int) -> RoomGrant:
+        result = self._call("POST", f"/terminal/visits/{visit_id}/open", RoomGrant, session=session)
+        assert result is not None
+        return result
+
+    def end_visit(self, session: str, visit_id: int, reason: EndReason, media_lost_s: float) -> None:
+        body = EndVisitRequest(reason=reason, media_lost_s=round(media_lost_s, 3))
+        self._call("POST", f"/terminal/visits/{visit_id}/end", None, body=body, session=session)
+
+    def logout(self, session: str) -> None:
+        self._call("POST", "/terminal/logout", None, session=session)
+
+    def events(self, after: int, wait_s: float) -> EventBatch:
+        result = self._call(
+            "GET",
+            "/terminal/events",
+            EventBatch,
+            params={"after": after, "wait": wait_s},
+            timeout=wait_s + self._timeout,
+        )
+        assert result is not None
+        return result

@@ -1,0 +1,130 @@
+"""The terminal's configuration: a TOML file validated strictly (unknown keys and bad values are errors).
+
+`load_config` returns a frozen model or raises ConfigError with a sentence naming the key at fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriverChoice(StrEnum):
+    SIMULATED = "simulated"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TerminalSection(_Section):
+    name: str = Field(min_length=1)
+    facility: str = Field(min_length=1)
+    location: str = Field(min_length=1)
+
+
+class CentralSection(_Section):
+    url: str
+    token_file: Path
+    ca_file: Path | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    poll_wait_s: Annotated[float, Field(gt=0, le=30)] = 25.0
+
+    @field_validator("url")
+    @classmethod
+    def _secure_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("must use https:// (plain http is allowed only to this machine)")
+        return url.rstrip("/")
+
+
+class MediaSection(_Section):
+    ice_servers: tuple[str, ...] = ()
+
+
+class DevicesSection(_Section):
+    camera: DriverChoice = DriverChoice.SIMULATED
+    handset: DriverChoice = DriverChoice.SIMULATED
+    camera_width: Annotated[int, Field(ge=160, le=1920)] = 640
+    camera_height: Annotated[int, Field(ge=120, le=1080)] = 480
+    camera_fps: Annotated[float, Field(ge=5, le=60)] = 30.0
+
+
+class TimeoutsSection(_Section):
+    identify_s: Annotated[float, Field(ge=5, le=600)] = 60.0
+    visit_list_s: Annotated[float, Field(ge=5, le=600)] = 90.0
+    pre_visit_s: Annotated[float, Field(ge=5, le=600)] = 120.0
+    ended_screen_s: Annotated[float, Field(ge=1, le=120)] = 10.0
+    hangup_grace_s: Annotated[float, Field(ge=0, le=120)] = 10.0
+
+
+class ScreenSection(_Section):
+    width: Annotated[int, Field(ge=640, le=3840)] = 1280
+    height: Annotated[int, Field(ge=480, le=3840)] = 800
+
+
+class KioskConfig(_Section):
+    terminal: TerminalSection
+    central: CentralSection
+    media: MediaSection = MediaSection()
+    devices: DevicesSection = DevicesSection()
+    timeouts: TimeoutsSection = TimeoutsSection()
+    screen: ScreenSection = ScreenSection()
+
+
+def _where(error: dict[str, object]) -> str:
+    loc = [str(p) for p in error["loc"]]  # type: ignore[attr-defined]
+    return f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "(top level)"
+
+
+def parse_config(text: str, source: str = "configuration") -> KioskConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    try:
+        return KioskConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_where(e)}: {e['msg']}" for e in exc.errors())  # type: ignore[arg-type]
+        raise ConfigError(f"{source} is invalid: {problems}") from exc
+
+
+def load_config(path: Path) -> KioskConfig:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration {path}: {exc.strerror}") from exc
+    return parse_config(text, str(path))
+
+
+def read_token(config: KioskConfig) -> str:
+    """The terminal's token, from a file that must not be readable by others."""
+    path = config.central.token_file
+    try:
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the terminal token {path}: {exc.strerror}") from exc

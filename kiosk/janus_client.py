@@ -1,0 +1,124 @@
+"""A small synchronous client for Janus's HTTP API: sessions, plugin handles, requests and events.
+
+Central uses it for room administration; the call engine runs it in worker threads for signalling.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+VIDEOROOM = "janus.plugin.videoroom"
+
+
+class JanusError(RuntimeError):
+    """Janus answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class JanusUnreachable(JanusError):
+    """No answer from Janus's HTTP API."""
+
+
+@dataclass
+class JanusEvent:
+    """One asynchronous message from Janus: a plugin event (with data and maybe a JSEP) or a state change."""
+
+    kind: str
+    handle_id: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+    jsep: dict[str, Any] | None = None
+
+
+def _transaction() -> str:
+    return secrets.token_hex(8)
+
+
+class JanusSession:
+    """One Janus session over HTTP. Thread-safe enough for one poller thread plus request threads."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, verify: bool | str = True) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = requests.Session()
+        self._http.verify = verify
+        self.session_id: int | None = None
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        body = {**body, "transaction": _transaction()}
+        try:
+            response = self._http.post(f"{self.base_url}{path}", json=body, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise JanusUnreachable(f"Janus answered HTTP {response.status_code}")
+        reply: dict[str, Any] = response.json()
+        if reply.get("janus") == "error":
+            error = reply.get("error", {})
+            raise JanusError(error.get("reason", "unknown Janus error"), error.get("code"))
+        return reply
+
+    def create(self) -> int:
+        self.session_id = int(self._post("", {"janus": "create"})["data"]["id"])
+        return self.session_id
+
+    def attach(self, plugin: str = VIDEOROOM) -> int:
+        reply = self._post(f"/{self.session_id}", {"janus": "attach", "plugin": plugin})
+        return int(reply["data"]["id"])
+
+    def detach(self, handle_id: int) -> None:
+        self._post(f"/{self.session_id}/{handle_id}", {"janus": "detach"})
+
+    def destroy(self) -> None:
+        if self.session_id is not None:
+            try:
+                self._post(f"/{self.session_id}", {"janus": "destroy"})
+            finally:
+                self.session_id = None
+                self._http.close()
+
+    def request(self, handle_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A synchronous plugin request (create, destroy, kick, list...): returns the plugin's data."""
+        reply = self._post(f"/{self.session_id}/{handle_id}", {"janus": "message", "body": body})
+        data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
+        if "error_code" in data:
+            raise JanusError(data.get("error", "VideoRoom error"), data["error_code"])
+        return data
+
+    def send(self, handle_id: int, body: dict[str, Any], jsep: dict[str, Any] | None = None) -> None:
+        """An asynchronous plugin request (join, publish, start): its answer arrives as an event."""
+        message: dict[str, Any] = {"janus": "message", "body": body}
+        if jsep is not None:
+            message["jsep"] = jsep
+        self._post(f"/{self.session_id}/{handle_id}", message)
+
+    def poll(self, wait_s: float = 25.0) -> list[JanusEvent]:
+        """Long-polls for events; an empty list when none came in time. Also keeps the session alive."""
+        try:
+            response = self._http.get(
+                f"{self.base_url}/{self.session_id}",
+                params={"maxev": 10, "rid": _transaction()},
+                timeout=wait_s + self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise JanusUnreachable(f"Janus answered HTTP {response.status_code}")
+        payload = response.json()
+        messages = payload if isinstance(payload, list) else [payload]
+        events = []
+        for message in messages:
+            kind = message.get("janus", "")
+            if kind == "keepalive":
+                continue
+            if kind == "error" and message.get("error", {}).get("code") == 458:
+                raise JanusError("Janus no longer knows this session", 458)
+            data = message.get("plugindata", {}).get("data", {})
+            events.append(JanusEvent(kind, message.get("sender"), data, message.get("jsep")))
+        return events

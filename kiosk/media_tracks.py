@@ -1,0 +1,82 @@
+"""aiortc tracks that carry the terminal's camera and handset microphone into a call.
+
+Video timestamps follow the camera's capture clock; audio is paced at exactly 20 ms per block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from fractions import Fraction
+
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame, VideoFrame
+
+from drivers.camera import Camera, Frame
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, Microphone
+
+VIDEO_CLOCK = 90_000
+
+
+class CameraTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, camera: Camera) -> None:
+        super().__init__()
+        self._camera = camera
+        self._loop = asyncio.get_running_loop()
+        self._newest: asyncio.Queue[Frame] = asyncio.Queue(maxsize=1)
+        self._epoch: float | None = None
+        self._last_pts = -1
+        camera.add_listener(self._on_frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._loop.call_soon_threadsafe(self._keep_newest, frame)
+
+    def _keep_newest(self, frame: Frame) -> None:
+        if self._newest.full():
+            self._newest.get_nowait()
+        self._newest.put_nowait(frame)
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._newest.get()
+        if self._epoch is None:
+            self._epoch = frame.captured_at
+        pts = max(int((frame.captured_at - self._epoch) * VIDEO_CLOCK), self._last_pts + 1)
+        self._last_pts = pts
+        video = VideoFrame.from_ndarray(frame.image, format="rgb24")
+        video.pts = pts
+        video.time_base = Fraction(1, VIDEO_CLOCK)
+        return video
+
+    def stop(self) -> None:
+        self._camera.remove_listener(self._on_frame)
+        super().stop()
+
+
+class MicrophoneTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self, microphone: Microphone) -> None:
+        super().__init__()
+        self._microphone = microphone
+        self._started: float | None = None
+        self._samples_sent = 0
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._started is None:
+            self._started = time.monotonic()
+        else:
+            self._samples_sent += BLOCK_SAMPLES
+            due = self._started + self._samples_sent / SAMPLE_RATE
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        samples = self._microphone.read_block()
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._samples_sent
+        frame.time_base = Fraction(1, SAMPLE_RATE)
+        return frame

@@ -1,0 +1,121 @@
+"""The terminal protocol: every message the terminal and central exchange, as validated models.
+
+Central serves these (and publishes them as OpenAPI); the terminal parses every answer through them,
+so a malformed message from the network is an error the terminal handles, never a crash.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_PREFIX = "/api/v1"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VisitStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    READY = "ready"
+    LIVE = "live"
+    ENDED = "ended"
+    ENDED_BY_STAFF = "ended_by_staff"
+    CANCELLED = "cancelled"
+
+
+class EndReason(enum.StrEnum):
+    TIME_UP = "time_up"
+    ENDED_BY_RESIDENT = "ended_by_resident"
+    HUNG_UP = "hung_up"
+    ENDED_BY_STAFF = "ended_by_staff"
+    CONNECTION_FAILED = "connection_failed"
+
+
+class ErrorCode(enum.StrEnum):
+    BAD_CREDENTIALS = "bad_credentials"
+    TERMINAL_NOT_AUTHORISED = "terminal_not_authorised"
+    SESSION_EXPIRED = "session_expired"
+    UNKNOWN_VISIT = "unknown_visit"
+    NOT_READY = "not_ready"
+    VISIT_OVER = "visit_over"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+    INVALID_REQUEST = "invalid_request"
+
+
+class ErrorBody(Message):
+    code: ErrorCode
+    message: str = Field(description="A sentence for logs; the terminal shows its own text per code.")
+
+
+class IdentifyRequest(Message):
+    resident_id: str = Field(pattern=r"^[0-9]{1,12}$")
+    pin: str = Field(pattern=r"^[0-9]{4,8}$")
+
+
+class VisitSummary(Message):
+    visit_id: int
+    visitors: list[str] = Field(description="First names the facility allows the terminal to show.")
+    starts_at: datetime
+    ends_at: datetime
+    status: VisitStatus
+    joinable_from: datetime
+    recorded: bool
+
+
+class ResidentSession(Message):
+    session_token: str
+    display_name: str
+    visits: list[VisitSummary]
+
+
+class VisitList(Message):
+    visits: list[VisitSummary]
+
+
+class RoomGrant(Message):
+    """Everything a participant needs to join the visit's media room; never the room's secret."""
+
+    visit_id: int
+    janus_url: str
+    room: int
+    pin: str
+    display: str
+    ends_at: datetime
+    seconds_left: float = Field(ge=0)
+    warnings_s: list[int] = Field(description="Seconds before the end at which to warn, largest first.")
+    recorded: bool
+    visitors: list[str]
+
+
+class EndVisitRequest(Message):
+    reason: EndReason
+    media_lost_s: float = Field(default=0.0, ge=0, description="Seconds of lost media, for credit.")
+
+
+class StaffEndRequest(Message):
+    reason: str = Field(min_length=3, max_length=200)
+
+
+class VisitorJoinRequest(Message):
+    code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
+
+
+class TerminalEventType(enum.StrEnum):
+    VISIT_ENDED = "visit_ended"
+
+
+class TerminalEvent(Message):
+    seq: int
+    type: TerminalEventType
+    visit_id: int
+    reason: EndReason
+    message: str = ""
+
+
+class EventBatch(Message):
+    events: list[TerminalEvent]
+    next_after: int = Field(description="Pass as `after` on the next poll.")

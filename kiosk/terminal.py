@@ -1,0 +1,207 @@
+"""The terminal: runs the visit state machine on the core loop and carries out its commands
+(central requests in order, the call engine, central's pushed events), publishing each new state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from drivers.camera import Camera
+from drivers.handset import Handset
+from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
+from kiosk.call_status import CallStatus
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.config import KioskConfig
+from kiosk.core_loop import CoreLoop
+from kiosk.visit_machine import (
+    CallStatusChanged,
+    Command,
+    Event,
+    HookChanged,
+    Identified,
+    Identify,
+    Logout,
+    OpenVisit,
+    ReportEnd,
+    RequestFailed,
+    RoomClosed,
+    StartCall,
+    StopCall,
+    TerminalState,
+    Tick,
+    VisitEndedByCentral,
+    VisitMachine,
+    VisitOpened,
+)
+
+log = logging.getLogger(__name__)
+
+
+class TerminalListener(Protocol):
+    """Called on the core thread; a UI hands these to its own thread."""
+
+    def on_state(self, state: TerminalState) -> None: ...
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None: ...
+
+    def on_remote_left(self, feed: RemoteFeed) -> None: ...
+
+
+class Terminal:
+    def __init__(
+        self,
+        config: KioskConfig,
+        central: CentralClient,
+        camera: Camera,
+        handset: Handset,
+        core: CoreLoop,
+        listener: TerminalListener,
+    ) -> None:
+        self._config = config
+        self._central = central
+        self._camera = camera
+        self._handset = handset
+        self._core = core
+        self._listener = listener
+        self.machine = VisitMachine(config.timeouts)
+        self._tick: asyncio.TimerHandle | None = None
+        self._requests: asyncio.Queue[Callable[[], Any]] | None = None
+        self.call: CallEngine | None = None
+        self._media_lost_s = 0.0
+        self._stop_polling = threading.Event()
+        handset.hook.add_listener(lambda lifted: self.post(HookChanged(lifted)))
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._camera.start()
+        self._core.call_soon(self._start_on_loop)
+        threading.Thread(target=self._poll_central_events, name="central-events", daemon=True).start()
+
+    def _start_on_loop(self) -> None:
+        self._requests = asyncio.Queue()
+        asyncio.get_running_loop().create_task(self._run_requests())
+        self._handle(HookChanged(self._handset.hook.lifted))
+
+    def stop(self) -> None:
+        self._stop_polling.set()
+        if self.call is not None:
+            self._core.submit(self.call.stop()).result(timeout=10)
+        self._camera.stop()
+
+    def post(self, event: Event) -> None:
+        """Thread-safe: queue an event for the machine."""
+        self._core.call_soon(self._handle, event)
+
+    # -- the machine ------------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:
+        try:
+            commands = self.machine.handle(event, time.monotonic())
+        except Exception:
+            # A rule that fails must not take the terminal down; log it (no personal data in events).
+            log.exception("state machine rejected %r", event)
+            commands = []
+        for command in commands:
+            self._carry_out(command)
+        self._listener.on_state(self.machine.snapshot())
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        deadline = self.machine.next_deadline()
+        if deadline is not None:
+            self._tick = asyncio.get_running_loop().call_at(deadline, self._handle, Tick())
+
+    def _carry_out(self, command: Command) -> None:
+        if isinstance(command, Identify):
+            self._request(lambda: Identified(self._central.identify(command.resident_id, command.pin)))
+        elif isinstance(command, OpenVisit):
+            self._request(lambda: VisitOpened(self._central.open_visit(command.session, command.visit_id)))
+        elif isinstance(command, StartCall):
+            self._start_call(command)
+        elif isinstance(command, StopCall):
+            self._stop_call()
+        elif isinstance(command, ReportEnd):
+            lost = self._media_lost_s
+            self._request(lambda: self._central.end_visit(command.session, command.visit_id, command.reason, lost))
+        elif isinstance(command, Logout):
+            self._request(lambda: self._central.logout(command.session))
+
+    # -- central requests, one at a time and in order ---------------------------------------------
+
+    def _request(self, call: Callable[[], Any]) -> None:
+        assert self._requests is not None
+        self._requests.put_nowait(call)
+
+    async def _run_requests(self) -> None:
+        assert self._requests is not None
+        while True:
+            call = await self._requests.get()
+            try:
+                result = await asyncio.to_thread(call)
+            except CentralError as exc:
+                log.warning("central request failed: %s", exc)
+                result = RequestFailed(exc.code)
+            if isinstance(result, Identified | VisitOpened | RequestFailed):
+                self._handle(result)
+
+    def _poll_central_events(self) -> None:
+        after, backoff = -1, 1.0
+        while not self._stop_polling.is_set():
+            try:
+                batch = self._central.events(after, self._config.central.poll_wait_s)
+            except CentralError as exc:
+                log.warning("central events: %s", exc)
+                self._stop_polling.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            after = batch.next_after
+            for event in batch.events:
+                self.post(VisitEndedByCentral(event.visit_id, event.reason, event.message))
+
+    # -- the call ---------------------------------------------------------------------------------
+
+    def _start_call(self, command: StartCall) -> None:
+        grant = command.grant
+        self._media_lost_s = 0.0
+        self.call = CallEngine(
+            RoomAccess(grant.janus_url, grant.room, grant.pin, grant.display),
+            self._camera,
+            self._handset.microphone,
+            self._handset.earpiece,
+            self,
+            ice_servers=self._config.media.ice_servers,
+        )
+        self.call.start()
+
+    def _stop_call(self) -> None:
+        call, self.call = self.call, None
+        if call is not None:
+            self._media_lost_s = call.media_lost_seconds
+            asyncio.get_running_loop().create_task(call.stop())
+
+    # -- the call engine's listener (called on the core loop) -------------------------------------
+
+    def on_call_status(self, status: CallStatus) -> None:
+        if status is not CallStatus.CLOSED:
+            self._handle(CallStatusChanged(status))
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
+        self._listener.on_remote_video(feed, image)
+
+    def on_remote_left(self, feed: RemoteFeed) -> None:
+        self._listener.on_remote_left(feed)
+
+    def on_room_closed(self) -> None:
+        self._handle(RoomClosed())

@@ -1,0 +1,476 @@
+"""The visit state machine: idle → identify → visit list → before the visit → in the visit → ended.
+
+Plain Python and free of I/O: `handle(event, now)` updates the state and returns commands for the
+terminal to carry out; `next_deadline()` says when the machine next needs a Tick. Times are monotonic
+seconds. The UI renders `snapshot()`; every rule of the flow lives here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from kiosk.call_status import CallStatus
+from kiosk.config import TimeoutsSection
+from kiosk.protocol import EndReason, ErrorCode, ResidentSession, RoomGrant, VisitStatus, VisitSummary
+
+
+class Screen(enum.Enum):
+    IDLE = "idle"
+    IDENTIFY = "identify"
+    VISIT_LIST = "visit_list"
+    PRE_VISIT = "pre_visit"
+    IN_VISIT = "in_visit"
+    ENDED = "ended"
+
+
+class Problem(enum.Enum):
+    """Something the person must be told; the UI owns the words for each."""
+
+    ID_FORMAT = "id_format"
+    PIN_FORMAT = "pin_format"
+    BAD_CREDENTIALS = "bad_credentials"
+    CENTRAL_UNREACHABLE = "central_unreachable"
+    TERMINAL_NOT_AUTHORISED = "terminal_not_authorised"
+    SESSION_EXPIRED = "session_expired"
+    NOT_READY = "not_ready"
+    VISIT_OVER = "visit_over"
+    MEDIA_UNAVAILABLE = "media_unavailable"
+
+
+_PROBLEM_FOR_CODE = {
+    ErrorCode.BAD_CREDENTIALS: Problem.BAD_CREDENTIALS,
+    ErrorCode.TERMINAL_NOT_AUTHORISED: Problem.TERMINAL_NOT_AUTHORISED,
+    ErrorCode.SESSION_EXPIRED: Problem.SESSION_EXPIRED,
+    ErrorCode.UNKNOWN_VISIT: Problem.VISIT_OVER,
+    ErrorCode.NOT_READY: Problem.NOT_READY,
+    ErrorCode.VISIT_OVER: Problem.VISIT_OVER,
+    ErrorCode.MEDIA_UNAVAILABLE: Problem.MEDIA_UNAVAILABLE,
+    ErrorCode.INVALID_REQUEST: Problem.CENTRAL_UNREACHABLE,
+}
+
+
+def problem_for(code: ErrorCode | None) -> Problem:
+    return _PROBLEM_FOR_CODE.get(code, Problem.CENTRAL_UNREACHABLE) if code else Problem.CENTRAL_UNREACHABLE
+
+
+# -- events -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Touched:
+    """Any touch on the screen: the person is still here."""
+
+
+@dataclass(frozen=True)
+class StartTapped:
+    pass
+
+
+@dataclass(frozen=True)
+class CredentialsEntered:
+    resident_id: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Identified:
+    session: ResidentSession = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RequestFailed:
+    """A request to central failed; `code` is None when central was not reached."""
+
+    code: ErrorCode | None
+
+
+@dataclass(frozen=True)
+class VisitChosen:
+    visit_id: int
+
+
+@dataclass(frozen=True)
+class BackTapped:
+    pass
+
+
+@dataclass(frozen=True)
+class NoticeAccepted:
+    pass
+
+
+@dataclass(frozen=True)
+class HookChanged:
+    lifted: bool
+
+
+@dataclass(frozen=True)
+class VisitOpened:
+    grant: RoomGrant = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CallStatusChanged:
+    status: CallStatus
+
+
+@dataclass(frozen=True)
+class EndTapped:
+    """The resident confirmed that they want to end the visit."""
+
+
+@dataclass(frozen=True)
+class VisitEndedByCentral:
+    visit_id: int
+    reason: EndReason
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RoomClosed:
+    """The media room disappeared under the call (central closed it)."""
+
+
+@dataclass(frozen=True)
+class DoneTapped:
+    pass
+
+
+@dataclass(frozen=True)
+class Tick:
+    pass
+
+
+Event = (
+    Touched
+    | StartTapped
+    | CredentialsEntered
+    | Identified
+    | RequestFailed
+    | VisitChosen
+    | BackTapped
+    | NoticeAccepted
+    | HookChanged
+    | VisitOpened
+    | CallStatusChanged
+    | EndTapped
+    | VisitEndedByCentral
+    | RoomClosed
+    | DoneTapped
+    | Tick
+)
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identify:
+    resident_id: str
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OpenVisit:
+    session: str = field(repr=False)
+    visit_id: int
+
+
+@dataclass(frozen=True)
+class StartCall:
+    grant: RoomGrant = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StopCall:
+    pass
+
+
+@dataclass(frozen=True)
+class ReportEnd:
+    session: str = field(repr=False)
+    visit_id: int
+    reason: EndReason
+
+
+@dataclass(frozen=True)
+class Logout:
+    session: str = field(repr=False)
+
+
+Command = Identify | OpenVisit | StartCall | StopCall | ReportEnd | Logout
+
+# -- state ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveVisit:
+    visit_id: int
+    visitors: tuple[str, ...]
+    recorded: bool
+    started_at: float
+    ends_at: float
+    warnings_s: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EndedVisit:
+    visit_id: int
+    reason: EndReason
+    message: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class TerminalState:
+    """What the screen shows. It holds no token and no PIN."""
+
+    screen: Screen = Screen.IDLE
+    busy: bool = False
+    problem: Problem | None = None
+    resident_name: str = ""
+    visits: tuple[VisitSummary, ...] = ()
+    selected: VisitSummary | None = None
+    notice_accepted: bool = False
+    handset_lifted: bool = False
+    live: LiveVisit | None = None
+    call: CallStatus | None = None
+    warning_s: int | None = None
+    hangup_deadline: float | None = None
+    ended: EndedVisit | None = None
+
+
+_JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
+
+
+class VisitMachine:
+    def __init__(self, timeouts: TimeoutsSection) -> None:
+        self._timeouts = timeouts
+        self._state = TerminalState()
+        self._session: str | None = None
+        self._last_touch = 0.0
+        self._ended_until: float | None = None
+
+    def snapshot(self) -> TerminalState:
+        return self._state
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def _inactivity_limit(self) -> float | None:
+        limits = {
+            Screen.IDENTIFY: self._timeouts.identify_s,
+            Screen.VISIT_LIST: self._timeouts.visit_list_s,
+            Screen.PRE_VISIT: self._timeouts.pre_visit_s,
+        }
+        return limits.get(self._state.screen)
+
+    def next_deadline(self) -> float | None:
+        """The monotonic time of the next Tick the machine needs, if any."""
+        s = self._state
+        candidates: list[float] = []
+        limit = self._inactivity_limit()
+        if limit is not None and not s.busy:
+            candidates.append(self._last_touch + limit)
+        if s.screen is Screen.IN_VISIT and s.live is not None:
+            candidates.append(s.live.ends_at)
+            candidates += [s.live.ends_at - w for w in s.live.warnings_s if s.warning_s is None or w < s.warning_s]
+            if s.hangup_deadline is not None:
+                candidates.append(s.hangup_deadline)
+        if s.screen is Screen.ENDED and self._ended_until is not None:
+            candidates.append(self._ended_until)
+        return min(candidates) if candidates else None
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Command]:
+        if isinstance(
+            event,
+            Touched
+            | StartTapped
+            | CredentialsEntered
+            | VisitChosen
+            | BackTapped
+            | NoticeAccepted
+            | EndTapped
+            | DoneTapped
+            | HookChanged,
+        ):
+            self._last_touch = now
+        if isinstance(event, HookChanged):
+            self._state = replace(self._state, handset_lifted=event.lifted)
+        handler = getattr(self, f"_on_{self._state.screen.value}")
+        commands: list[Command] = handler(event, now)
+        return commands
+
+    def _go_idle(self) -> list[Command]:
+        """Back to the start, wiping everything about the person who was here."""
+        commands: list[Command] = [Logout(self._session)] if self._session else []
+        self._session = None
+        self._ended_until = None
+        self._state = TerminalState(handset_lifted=self._state.handset_lifted)
+        return commands
+
+    def _timed_out(self, now: float) -> bool:
+        limit = self._inactivity_limit()
+        return limit is not None and not self._state.busy and now >= self._last_touch + limit
+
+    def _on_idle(self, event: Event, now: float) -> list[Command]:
+        if isinstance(event, StartTapped):
+            self._state = replace(self._state, screen=Screen.IDENTIFY, problem=None)
+        return []
+
+    def _on_identify(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        if isinstance(event, BackTapped) or (isinstance(event, Tick) and self._timed_out(now)):
+            return self._go_idle()
+        if isinstance(event, CredentialsEntered) and not s.busy:
+            if not (event.resident_id.isdigit() and 1 <= len(event.resident_id) <= 12):
+                self._state = replace(s, problem=Problem.ID_FORMAT)
+                return []
+            if not (event.pin.isdigit() and 4 <= len(event.pin) <= 8):
+                self._state = replace(s, problem=Problem.PIN_FORMAT)
+                return []
+            self._state = replace(s, busy=True, problem=None)
+            return [Identify(event.resident_id, event.pin)]
+        if isinstance(event, Identified) and s.busy:
+            self._session = event.session.session_token
+            self._state = replace(
+                s,
+                screen=Screen.VISIT_LIST,
+                busy=False,
+                resident_name=event.session.display_name,
+                visits=tuple(event.session.visits),
+            )
+        elif isinstance(event, RequestFailed) and s.busy:
+            self._state = replace(s, busy=False, problem=problem_for(event.code))
+        return []
+
+    def _on_visit_list(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        if isinstance(event, BackTapped) or (isinstance(event, Tick) and self._timed_out(now)):
+            return self._go_idle()
+        if isinstance(event, VisitChosen):
+            visit = next((v for v in s.visits if v.visit_id == event.visit_id), None)
+            if visit is None:
+                return []
+            if visit.status not in _JOINABLE:
+                self._state = replace(
+                    s,
+                    problem=Problem.NOT_READY if visit.status is VisitStatus.SCHEDULED else Problem.VISIT_OVER,
+                    selected=visit,
+                )
+                return []
+            self._state = replace(s, screen=Screen.PRE_VISIT, selected=visit, problem=None, notice_accepted=False)
+        return []
+
+    def _on_pre_visit(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        assert s.selected is not None and self._session is not None
+        if isinstance(event, Tick) and self._timed_out(now):
+            return self._go_idle()
+        if isinstance(event, BackTapped) and not s.busy:
+            self._state = replace(s, screen=Screen.VISIT_LIST, selected=None, problem=None, notice_accepted=False)
+        elif isinstance(event, NoticeAccepted):
+            self._state = replace(s, notice_accepted=True)
+            if s.handset_lifted:
+                return self._open(now)
+        elif isinstance(event, HookChanged) and event.lifted and s.notice_accepted and not s.busy:
+            return self._open(now)
+        elif isinstance(event, VisitOpened) and s.busy:
+            grant = event.grant
+            live = LiveVisit(
+                visit_id=grant.visit_id,
+                visitors=tuple(grant.visitors),
+                recorded=grant.recorded,
+                started_at=now,
+                ends_at=now + grant.seconds_left,
+                warnings_s=tuple(sorted(grant.warnings_s, reverse=True)),
+            )
+            self._state = replace(s, screen=Screen.IN_VISIT, busy=False, live=live, call=CallStatus.CONNECTING)
+            self._update_warning(now)
+            return [StartCall(grant)]
+        elif isinstance(event, RequestFailed) and s.busy:
+            problem = problem_for(event.code)
+            if problem is Problem.SESSION_EXPIRED:
+                commands = self._go_idle()
+                self._state = replace(self._state, problem=problem)
+                return commands
+            if problem in (Problem.NOT_READY, Problem.VISIT_OVER):
+                self._state = replace(s, screen=Screen.VISIT_LIST, busy=False, problem=problem, notice_accepted=False)
+            else:
+                self._state = replace(s, busy=False, problem=problem)
+        return []
+
+    def _open(self, now: float) -> list[Command]:
+        assert self._state.selected is not None and self._session is not None
+        self._state = replace(self._state, busy=True, problem=None)
+        return [OpenVisit(self._session, self._state.selected.visit_id)]
+
+    def _update_warning(self, now: float) -> None:
+        live = self._state.live
+        assert live is not None
+        left = live.ends_at - now
+        crossed = [w for w in live.warnings_s if left <= w]
+        warning = min(crossed) if crossed else None
+        if warning != self._state.warning_s:
+            self._state = replace(self._state, warning_s=warning)
+
+    def _on_in_visit(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        assert s.live is not None
+        if isinstance(event, Tick):
+            if now >= s.live.ends_at:
+                return self._end(EndReason.TIME_UP, now)
+            if s.hangup_deadline is not None and now >= s.hangup_deadline:
+                return self._end(EndReason.HUNG_UP, now)
+            self._update_warning(now)
+        elif isinstance(event, HookChanged):
+            if event.lifted:
+                self._state = replace(s, hangup_deadline=None)
+            elif self._timeouts.hangup_grace_s == 0:
+                return self._end(EndReason.HUNG_UP, now)
+            else:
+                self._state = replace(s, hangup_deadline=now + self._timeouts.hangup_grace_s)
+        elif isinstance(event, EndTapped):
+            return self._end(EndReason.ENDED_BY_RESIDENT, now)
+        elif isinstance(event, VisitEndedByCentral) and event.visit_id == s.live.visit_id:
+            return self._end(event.reason, now, event.message, report=False)
+        elif isinstance(event, RoomClosed):
+            reason = EndReason.TIME_UP if now >= s.live.ends_at - 2 else EndReason.ENDED_BY_STAFF
+            return self._end(reason, now, report=False)
+        elif isinstance(event, CallStatusChanged):
+            self._state = replace(s, call=event.status)
+        return []
+
+    def _end(self, reason: EndReason, now: float, message: str = "", report: bool = True) -> list[Command]:
+        live = self._state.live
+        assert live is not None and self._session is not None
+        ended = EndedVisit(
+            live.visit_id, reason, message, duration_s=max(0.0, min(now, live.ends_at) - live.started_at)
+        )
+        self._state = replace(
+            self._state,
+            screen=Screen.ENDED,
+            live=None,
+            call=None,
+            warning_s=None,
+            hangup_deadline=None,
+            ended=ended,
+        )
+        self._ended_until = now + self._timeouts.ended_screen_s
+        commands: list[Command] = [StopCall()]
+        if report:
+            commands.append(ReportEnd(self._session, live.visit_id, reason))
+        return commands
+
+    def _on_ended(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        assert s.ended is not None
+        if isinstance(event, DoneTapped) or (
+            isinstance(event, Tick) and self._ended_until is not None and now >= self._ended_until
+        ):
+            return self._go_idle()
+        if isinstance(event, VisitEndedByCentral) and event.visit_id == s.ended.visit_id and event.message:
+            # Central's reason arrives after the room closed: show the reason staff gave.
+            self._state = replace(s, ended=replace(s.ended, reason=event.reason, message=event.message))
+        return []

@@ -1,0 +1,88 @@
+"""Shared fixtures: every test runs inside a private network namespace made for this test session,
+with a real Janus and a real central server started on demand.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from central.janus_server import JanusServer, JanusSettings
+from central.private_network import PrivateNetwork, enter_private_network
+from central.server_process import CentralProcess, free_port
+from kiosk.config import KioskConfig, parse_config
+
+_network: PrivateNetwork | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any thread exists: every thread and process started later inherits the namespace,
+    # so no test can reach anything outside this machine.
+    global _network
+    _network = enter_private_network()
+
+
+@pytest.fixture(scope="session")
+def private_network() -> PrivateNetwork:
+    assert _network is not None
+    return _network
+
+
+@pytest.fixture(scope="session")
+def janus(private_network: PrivateNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusServer]:
+    settings = JanusSettings(
+        media_interface=private_network.media_interface, http_port=free_port(), admin_key=secrets.token_hex(12)
+    )
+    server = JanusServer(settings, log_path=tmp_path_factory.mktemp("janus") / "janus.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_central(janus: JanusServer, tmp_path: Path) -> Iterator[Callable[..., CentralProcess]]:
+    started: list[CentralProcess] = []
+
+    def start(visit_seconds: float = 1800.0) -> CentralProcess:
+        central = CentralProcess(tmp_path / f"central-{len(started)}", janus.url, janus.settings.admin_key, visit_seconds)
+        started.append(central)
+        central.start()
+        return central
+
+    yield start
+    for central in started:
+        central.stop()
+
+
+def kiosk_config(central_url: str, token_file: Path, **timeouts: float) -> KioskConfig:
+    lines = "\n".join(f"{k} = {v}" for k, v in timeouts.items())
+    return parse_config(
+        f"""
+[terminal]
+name = "Test terminal"
+facility = "Harbor County Detention Center"
+location = "Unit B North"
+
+[central]
+url = "{central_url}"
+token_file = "{token_file}"
+timeout_s = 5
+poll_wait_s = 5
+
+[timeouts]
+{lines}
+"""
+    )
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Waits until `condition()` is true, checking often; fails the test with `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)

@@ -1,0 +1,61 @@
+"""A terminal core with simulated drivers, as the tests drive it: it records every state it publishes
+and what it receives from the visitors.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from central.server_process import CentralProcess
+from drivers.frame_stamp import StampLog
+from drivers.simulated_camera import SimulatedCamera
+from drivers.simulated_handset import SimulatedHandset
+from kiosk.call_engine import RemoteFeed
+from kiosk.central_client import CentralClient
+from kiosk.config import KioskConfig
+from kiosk.core_loop import CoreLoop
+from kiosk.terminal import Terminal
+from kiosk.visit_machine import Screen, TerminalState
+
+
+class HarnessTerminal:
+    def __init__(self, config: KioskConfig, token: str) -> None:
+        self.camera = SimulatedCamera(label="Resident (simulated)")
+        self.handset = SimulatedHandset(tone_hz=440.0)
+        self.received = StampLog()
+        self.states: list[TerminalState] = []
+        self._lock = threading.Lock()
+        self.core = CoreLoop()
+        central = CentralClient(config.central.url, token, timeout_s=config.central.timeout_s)
+        self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self)
+        self.core.start()
+        self.terminal.start()
+
+    @classmethod
+    def for_central(cls, config: KioskConfig, central: CentralProcess) -> HarnessTerminal:
+        return cls(config, central.secret("terminal-token"))
+
+    @property
+    def state(self) -> TerminalState:
+        with self._lock:
+            return self.states[-1] if self.states else TerminalState()
+
+    def screens(self) -> list[Screen]:
+        with self._lock:
+            return [s.screen for s in self.states]
+
+    def stop(self) -> None:
+        self.terminal.stop()
+        self.core.stop()
+
+    def on_state(self, state: TerminalState) -> None:
+        with self._lock:
+            self.states.append(state)
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
+        self.received.record(image)
+
+    def on_remote_left(self, feed: RemoteFeed) -> None:
+        pass

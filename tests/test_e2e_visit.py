@@ -1,0 +1,94 @@
+"""A whole visit on the real stack: Janus + central + the terminal core + the simulated visitor."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import pytest
+
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
+from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
+from drivers.frame_stamp import read_stamp
+from kiosk.call_status import CallStatus
+from kiosk.janus_client import JanusSession
+from kiosk.protocol import EndReason
+from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
+from tests.conftest import kiosk_config, wait_for
+from tests.terminal_harness import HarnessTerminal
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+VISIT_SECONDS = 25.0
+
+
+def _convert(mjr: Path) -> Path:
+    out = mjr.with_suffix(".webm" if "-video-" in mjr.name else ".opus")
+    subprocess.run(["janus-pp-rec", str(mjr), str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_central, janus):
+    central = start_central(visit_seconds=VISIT_SECONDS)
+    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
+    visitor.start()
+    config = kiosk_config(central.url, central.state / "terminal-token")
+    kiosk = HarnessTerminal.for_central(config, central)
+    try:
+        kiosk.terminal.post(StartTapped())
+        kiosk.terminal.post(CredentialsEntered(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN))
+        wait_for(lambda: kiosk.state.screen is Screen.VISIT_LIST, 10, "the visit list")
+        ready = [v for v in kiosk.state.visits if v.status.value == "ready"]
+        assert [v.visitors for v in ready] == [["Maria"]]
+        kiosk.terminal.post(VisitChosen(ready[0].visit_id))
+        kiosk.terminal.post(NoticeAccepted())
+        wait_for(lambda: kiosk.state.screen is Screen.PRE_VISIT and kiosk.state.notice_accepted, 5, "the notice")
+        kiosk.handset.hook.lift()
+        wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 10, "the call to connect")
+        wait_for(lambda: len(kiosk.received.counters) > 60 and len(visitor.received.counters) > 60, 10, "video")
+
+        # Video flows both ways and moves: counters only go up, and by about one per frame.
+        for log in (kiosk.received, visitor.received):
+            recent = log.counters[-60:]
+            assert all(b > a for a, b in zip(recent, recent[1:], strict=False)), "video is stuck or reordered"
+            assert recent[-1] - recent[0] < 90, "frames are being dropped"
+            assert sorted(log.latencies_ms)[len(log.latencies_ms) // 2] < 250
+        # The resident hears the visitor's tone in the earpiece, and the visitor hears the resident.
+        assert abs(kiosk.handset.earpiece.dominant_frequency() - VISITOR_TONE_HZ) < 15
+        assert kiosk.handset.earpiece.level_dbfs() > -30
+        assert abs(visitor.handset.earpiece.dominant_frequency() - 440.0) < 15
+
+        # The visit ends at its scheduled end, to within a fraction of a second.
+        ends_at = visitor.grant.ends_at
+        wait_for(lambda: kiosk.state.screen is Screen.ENDED, VISIT_SECONDS + 5, "the end of the visit")
+        ended_wall = datetime.now(UTC)
+        assert abs((ended_wall - ends_at).total_seconds()) < 1.0
+        assert kiosk.state.ended.reason is EndReason.TIME_UP
+        # Both leave the room, and the room is gone from Janus.
+        wait_for(visitor.room_closed.is_set, 5, "the visitor to be told the room closed")
+        wait_for(lambda: kiosk.terminal.call is None, 5, "the terminal to leave the call")
+        session = JanusSession(janus.url)
+        session.create()
+        exists = session.request(session.attach(), {"request": "exists", "room": visitor.grant.room})
+        session.destroy()
+        assert exists["exists"] is False
+    finally:
+        kiosk.stop()
+        visitor.stop()
+
+    # Janus recorded both participants' audio and video, and the recordings decode.
+    recordings = sorted((central.state / "recordings").glob("visit-*/*.mjr"))
+    assert len(recordings) == 4, recordings
+    for mjr in recordings:
+        with av.open(str(_convert(mjr))) as container:
+            stream = container.streams[0]
+            kind = stream.type
+            frames = list(container.decode(stream))
+            images = [f.to_ndarray(format="rgb24") for f in frames[-30:]] if kind == "video" else []
+        assert len(frames) > 100, f"{mjr.name} holds only {len(frames)} frames"
+        if kind == "video":
+            stamps = [read_stamp(image) for image in images]
+            assert sum(s is not None for s in stamps) > 20, "the recorded video is not the call's video"
