@@ -3,7 +3,6 @@
 Every error is an `ErrorBody` with a code; invalid requests are 400s that change nothing.
 """
 
-
 import time
 from typing import Annotated
 

@@ -24,7 +24,11 @@ def free_port() -> int:
 
 class CentralProcess:
     def __init__(
-        self, state: Path, janus_url: str, janus_admin_key: str, demo_visit_seconds: float = 1800.0,
+        self,
+        state: Path,
+        janus_url: str,
+        janus_admin_key: str,
+        demo_visit_seconds: float = 1800.0,
         port: int | None = None,
     ) -> None:
         self.state = state
@@ -42,11 +46,23 @@ class CentralProcess:
         with open(self.state / "central.log", "ab") as log:
             self._process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "central.cli", "--state", str(self.state), "--port", str(self.port),
-                    "--janus-url", self._janus_url, "--janus-admin-key-file", str(key_file),
-                    "--demo", "--demo-visit-seconds", str(self._visit_seconds),
+                    sys.executable,
+                    "-m",
+                    "central.cli",
+                    "--state",
+                    str(self.state),
+                    "--port",
+                    str(self.port),
+                    "--janus-url",
+                    self._janus_url,
+                    "--janus-admin-key-file",
+                    str(key_file),
+                    "--demo",
+                    "--demo-visit-seconds",
+                    str(self._visit_seconds),
                 ],
-                stdout=log, stderr=subprocess.STDOUT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -113,9 +113,11 @@ def parse_config(text: str, source: str = "configuration") -> KioskConfig:
 
 def load_config(path: Path) -> KioskConfig:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the configuration {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the configuration {path} is not UTF-8 text") from exc
     return parse_config(text, str(path))
 
 
@@ -125,6 +127,11 @@ def read_token(config: KioskConfig) -> str:
     try:
         if path.stat().st_mode & 0o077:
             raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
-        return path.read_text().strip()
+        token = path.read_text(encoding="ascii").strip()
     except OSError as exc:
         raise ConfigError(f"cannot read the terminal token {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the terminal token {path} is not plain text") from exc
+    if not token:
+        raise ConfigError(f"the terminal token {path} is empty")
+    return token

@@ -152,6 +152,10 @@ class Terminal:
             except CentralError as exc:
                 log.warning("central request failed: %s", exc)
                 result = RequestFailed(exc.code)
+            except Exception:
+                # Whatever went wrong, the queue must keep serving the next person.
+                log.exception("central request raised")
+                result = RequestFailed(None)
             if isinstance(result, Identified | VisitOpened | RequestFailed):
                 self._handle(result)
 

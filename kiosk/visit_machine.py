@@ -8,6 +8,7 @@ seconds. The UI renders `snapshot()`; every rule of the flow lives here.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field, replace
 
 from kiosk.call_status import CallStatus
@@ -241,6 +242,8 @@ class TerminalState:
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
+_RESIDENT_ID = re.compile(r"[0-9]{1,12}")
+_PIN = re.compile(r"[0-9]{4,8}")
 
 
 class VisitMachine:
@@ -283,6 +286,9 @@ class VisitMachine:
     # -- events -----------------------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Command]:
+        if isinstance(event, Identified | VisitOpened | RequestFailed):
+            # The person waited for central; their time on the screen starts again from the answer.
+            self._last_touch = now
         if isinstance(
             event,
             Touched
@@ -321,13 +327,15 @@ class VisitMachine:
 
     def _on_identify(self, event: Event, now: float) -> list[Command]:
         s = self._state
-        if isinstance(event, BackTapped) or (isinstance(event, Tick) and self._timed_out(now)):
+        # While central checks the credentials the person cannot leave: the answer must reach them,
+        # never the next person at the terminal.
+        if (isinstance(event, BackTapped) and not s.busy) or (isinstance(event, Tick) and self._timed_out(now)):
             return self._go_idle()
         if isinstance(event, CredentialsEntered) and not s.busy:
-            if not (event.resident_id.isdigit() and 1 <= len(event.resident_id) <= 12):
+            if not _RESIDENT_ID.fullmatch(event.resident_id):
                 self._state = replace(s, problem=Problem.ID_FORMAT)
                 return []
-            if not (event.pin.isdigit() and 4 <= len(event.pin) <= 8):
+            if not _PIN.fullmatch(event.pin):
                 self._state = replace(s, problem=Problem.PIN_FORMAT)
                 return []
             self._state = replace(s, busy=True, problem=None)
@@ -370,7 +378,7 @@ class VisitMachine:
             return self._go_idle()
         if isinstance(event, BackTapped) and not s.busy:
             self._state = replace(s, screen=Screen.VISIT_LIST, selected=None, problem=None, notice_accepted=False)
-        elif isinstance(event, NoticeAccepted):
+        elif isinstance(event, NoticeAccepted) and not s.notice_accepted and not s.busy:
             self._state = replace(s, notice_accepted=True)
             if s.handset_lifted:
                 return self._open(now)
@@ -388,7 +396,11 @@ class VisitMachine:
             )
             self._state = replace(s, screen=Screen.IN_VISIT, busy=False, live=live, call=CallStatus.CONNECTING)
             self._update_warning(now)
-            return [StartCall(grant)]
+            commands: list[Command] = [StartCall(grant)]
+            if not s.handset_lifted:
+                # Hung up while the visit was opening: the same grace as hanging up during it.
+                commands += self._on_in_visit(HookChanged(lifted=False), now)
+            return commands
         elif isinstance(event, RequestFailed) and s.busy:
             problem = problem_for(event.code)
             if problem is Problem.SESSION_EXPIRED:

@@ -4,6 +4,7 @@ with a real Janus and a real central server started on demand.
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ _network: PrivateNetwork | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # Before any thread exists: every thread and process started later inherits the namespace,
     # so no test can reach anything outside this machine.
     global _network
@@ -47,8 +49,9 @@ def janus(private_network: PrivateNetwork, tmp_path_factory: pytest.TempPathFact
 def start_central(janus: JanusServer, tmp_path: Path) -> Iterator[Callable[..., CentralProcess]]:
     started: list[CentralProcess] = []
 
-    def start(visit_seconds: float = 1800.0) -> CentralProcess:
-        central = CentralProcess(tmp_path / f"central-{len(started)}", janus.url, janus.settings.admin_key, visit_seconds)
+    def start(visit_seconds: float = 1800.0, janus_url: str | None = None) -> CentralProcess:
+        state = tmp_path / f"central-{len(started)}"
+        central = CentralProcess(state, janus_url or janus.url, janus.settings.admin_key, visit_seconds)
         started.append(central)
         central.start()
         return central
@@ -86,3 +89,33 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.02)
+
+
+SCREENS = Path(__file__).resolve().parent.parent / "build" / "screens"
+
+
+@pytest.fixture(scope="session")
+def screens_folder() -> Path:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    return SCREENS
+
+
+@pytest.fixture
+def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
+    """Starts the whole terminal (window included) against a central; stops it after the test."""
+    from ui.app import KioskApp, load_fonts
+
+    load_fonts()
+    started: list[KioskApp] = []
+
+    def start(central_url: str, token_file: Path, **timeouts: float) -> KioskApp:
+        config = kiosk_config(central_url, token_file, **timeouts)
+        kiosk = KioskApp(config, token_file.read_text().strip())
+        qapp.installEventFilter(kiosk.window.activity_filter())  # type: ignore[attr-defined]
+        started.append(kiosk)
+        kiosk.start()
+        return kiosk
+
+    yield start
+    for kiosk in started:
+        kiosk.stop()

@@ -1,0 +1,96 @@
+"""`kiosk`: builds the terminal (drivers, core loop, central client, window) and runs it.
+
+The core runs on its own thread; this module only wires it to the Qt window and starts both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from drivers.simulated_camera import SimulatedCamera
+from drivers.simulated_handset import SimulatedHandset
+from kiosk import __version__
+from kiosk.central_client import CentralClient
+from kiosk.config import ConfigError, KioskConfig, load_config, read_token
+from kiosk.core_loop import CoreLoop
+from kiosk.terminal import Terminal
+from ui.bridge import CoreBridge
+from ui.window import KioskWindow
+
+DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
+_FONT_FOLDERS = (Path("/usr/share/fonts/opentype/inter"),)
+
+
+def load_fonts() -> None:
+    for folder in _FONT_FOLDERS:
+        for path in sorted(folder.glob("Inter-*.otf")):
+            QFontDatabase.addApplicationFont(str(path))
+
+
+class KioskApp:
+    """The whole terminal in one object: simulated drivers (real ones come with their issue)."""
+
+    def __init__(self, config: KioskConfig, token: str) -> None:
+        devices = config.devices
+        self.camera = SimulatedCamera(
+            devices.camera_width, devices.camera_height, devices.camera_fps, label="Resident (simulated camera)"
+        )
+        self.handset = SimulatedHandset()
+        self.core = CoreLoop()
+        verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
+        central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s)
+        self.bridge = CoreBridge(self.camera)
+        self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self.bridge)
+        self.window = KioskWindow(config, self.bridge, self.terminal.post)
+
+    def start(self) -> None:
+        self.core.start()
+        self.terminal.start()
+        self.window.show()
+
+    def stop(self) -> None:
+        self.terminal.stop()
+        self.core.stop()
+        self.window.allow_close()
+        self.window.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kiosk", description="The video-visitation terminal.")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    parser.add_argument("--simulator-panel", action="store_true", help="show buttons for the simulated handset")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+        token = read_token(config)
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    qt = QApplication(sys.argv[:1])
+    load_fonts()
+    kiosk = KioskApp(config, token)
+    qt.installEventFilter(activity := kiosk.window.activity_filter())
+    panel = None
+    if args.simulator_panel:
+        from ui.simulator_panel import SimulatorPanel
+
+        panel = SimulatorPanel(kiosk.handset.hook)
+        panel.show()
+    kiosk.start()
+    try:
+        return qt.exec()
+    finally:
+        del activity, panel
+        kiosk.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

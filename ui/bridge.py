@@ -1,0 +1,86 @@
+"""The bridge between the core thread and Qt's main thread.
+
+The core calls it from its own thread; it converts video to QImage there and emits queued signals,
+keeping only the newest frame per feed so a busy UI never builds a backlog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from drivers.camera import Camera, Frame
+from kiosk.call_engine import RemoteFeed
+from kiosk.visit_machine import Screen, TerminalState
+
+SELF_VIEW_FPS = 15.0
+_SELF_VIEW_SCREENS = (Screen.PRE_VISIT, Screen.IN_VISIT)
+
+
+def to_qimage(image: np.ndarray) -> QImage:
+    height, width, _ = image.shape
+    return QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class CoreBridge(QObject):
+    state_changed = Signal(object)  # TerminalState
+    remote_frame_ready = Signal(object, str)  # feed id (a 64-bit Janus id), display name
+    remote_left = Signal(object)
+    self_view_ready = Signal()
+
+    def __init__(self, camera: Camera) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._remote: dict[int, QImage] = {}
+        self._self_view: QImage | None = None
+        self._screen = Screen.IDLE
+        self._last_self_view = 0.0
+        camera.add_listener(self._on_camera_frame)
+
+    # -- called on the core thread (TerminalListener) ---------------------------------------------
+
+    def on_state(self, state: TerminalState) -> None:
+        self._screen = state.screen
+        self.state_changed.emit(state)
+
+    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
+        qimage = to_qimage(image)
+        with self._lock:
+            pending = feed.feed_id in self._remote
+            self._remote[feed.feed_id] = qimage
+        if not pending:
+            self.remote_frame_ready.emit(feed.feed_id, feed.display)
+
+    def on_remote_left(self, feed: RemoteFeed) -> None:
+        with self._lock:
+            self._remote.pop(feed.feed_id, None)
+        self.remote_left.emit(feed.feed_id)
+
+    # -- called on the camera's thread ------------------------------------------------------------
+
+    def _on_camera_frame(self, frame: Frame) -> None:
+        now = time.monotonic()
+        if self._screen not in _SELF_VIEW_SCREENS or now - self._last_self_view < 1 / SELF_VIEW_FPS:
+            return
+        self._last_self_view = now
+        qimage = to_qimage(frame.image)
+        with self._lock:
+            pending = self._self_view is not None
+            self._self_view = qimage
+        if not pending:
+            self.self_view_ready.emit()
+
+    # -- called on the UI thread ------------------------------------------------------------------
+
+    def take_remote_frame(self, feed_id: int) -> QImage | None:
+        with self._lock:
+            return self._remote.pop(feed_id, None)
+
+    def take_self_view(self) -> QImage | None:
+        with self._lock:
+            image, self._self_view = self._self_view, None
+            return image

@@ -1,0 +1,1 @@
+"""One module per screen of the visit flow; each renders a TerminalState and posts intents."""

@@ -1,0 +1,64 @@
+"""What every screen shares: the intent sink, the scale, the header with facility and clock.
+
+A screen renders a TerminalState and turns taps into events; it keeps no rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from kiosk.visit_machine import Event, TerminalState
+from ui.theme import Scale
+from ui.widgets import label
+
+Post = Callable[[Event], None]
+
+
+class ScreenBase(QWidget):
+    def __init__(self, post: Post, scale: Scale) -> None:
+        super().__init__()
+        self.setObjectName("screen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.post = post
+        self.scale = scale
+
+    def render(self, state: TerminalState) -> None:
+        raise NotImplementedError
+
+    def entered(self) -> None:
+        """Called when the screen is shown after another one: start afresh."""
+
+    def tick(self) -> None:
+        """Called a few times a second while the screen is shown, for clocks and countdowns."""
+
+
+class Header(QWidget):
+    """Facility and unit on the left, the time on the right."""
+
+    def __init__(self, facility: str, location: str) -> None:
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        left.addWidget(label(facility, "subtitle", wrap=False))
+        left.addWidget(label(location, "muted", wrap=False))
+        row.addLayout(left)
+        row.addStretch(1)
+        self._clock = label("", "subtitle", wrap=False)
+        row.addWidget(self._clock)
+        self.tick()
+
+    def tick(self) -> None:
+        self._clock.setText(datetime.now().strftime("%H:%M"))
+
+
+def page_layout(widget: QWidget, scale: Scale) -> QVBoxLayout:
+    layout = QVBoxLayout(widget)
+    m = scale.px(40)
+    layout.setContentsMargins(m, scale.px(28), m, m)
+    layout.setSpacing(scale.px(20))
+    return layout

@@ -1,0 +1,172 @@
+"""In the visit: the visitors' video large, a self-view, names, the time left, warnings, the call's
+state, hang-up grace and "end visit" with a confirmation."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QResizeEvent
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+
+from kiosk.call_status import CallStatus
+from kiosk.visit_machine import EndTapped, TerminalState
+from ui import theme
+from ui.screens.base import Post, ScreenBase
+from ui.texts import duration, names, tr
+from ui.video_view import VideoView
+from ui.widgets import button, card, label, set_role
+
+
+def _grid_position(index: int, count: int) -> tuple[int, int]:
+    """1 feed fills the screen, 2 sit side by side, 3 or more fill a two-column grid."""
+    return (0, index) if count <= 2 else divmod(index, 2)
+
+
+class InVisitScreen(ScreenBase):
+    def __init__(self, post: Post, scale: theme.Scale) -> None:
+        super().__init__(post, scale)
+        self._state: TerminalState | None = None
+        self._feeds: dict[int, VideoView] = {}
+        self._videos = QWidget(self)
+        self._grid = QGridLayout(self._videos)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(scale.px(6))
+        self._waiting = VideoView("")
+        self._grid.addWidget(self._waiting, 0, 0)
+
+        self._bar = card("overlay")
+        self._bar.setParent(self)
+        bar = QHBoxLayout(self._bar)
+        bar.setContentsMargins(scale.px(24), scale.px(12), scale.px(24), scale.px(12))
+        self._names = label("", "title", wrap=False)
+        bar.addWidget(self._names, 1)
+        self._call_state = label("", "chip", wrap=False)
+        bar.addWidget(self._call_state)
+        bar.addSpacing(scale.px(16))
+        self._time_left = label("", "countdown", wrap=False)
+        bar.addWidget(self._time_left)
+
+        self._banner = label("", "banner", align=Qt.AlignmentFlag.AlignCenter)
+        self._banner.setParent(self)
+        self.self_view = VideoView(tr("Camera"))
+        self.self_view.setParent(self)
+        self._end = button(tr("End visit"), "end-visit", self._ask_to_end, role="danger")
+        self._end.setParent(self)
+
+        self._confirm = card()
+        self._confirm.setParent(self)
+        confirm = QVBoxLayout(self._confirm)
+        confirm.setContentsMargins(scale.px(36), scale.px(32), scale.px(36), scale.px(32))
+        confirm.setSpacing(scale.px(20))
+        confirm.addWidget(label(tr("End the visit now?"), "title", align=Qt.AlignmentFlag.AlignCenter))
+        confirm.addWidget(
+            label(tr("Your visitors will be disconnected."), "subtitle", align=Qt.AlignmentFlag.AlignCenter)
+        )
+        choices = QHBoxLayout()
+        choices.setSpacing(scale.px(16))
+        choices.addWidget(button(tr("Keep talking"), "keep-talking", self._confirm.hide, role="primary"))
+        choices.addWidget(button(tr("End visit"), "confirm-end", lambda: post(EndTapped()), role="danger"))
+        confirm.addLayout(choices)
+        self._confirm.hide()
+
+    # -- video ------------------------------------------------------------------------------------
+
+    def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> None:
+        view = self._feeds.get(feed_id)
+        if view is None:
+            view = VideoView(display)
+            view.setObjectName(f"feed-{feed_id}")
+            self._feeds[feed_id] = view
+            self._layout_feeds()
+        view.show_frame(image)
+
+    def remove_feed(self, feed_id: int) -> None:
+        view = self._feeds.pop(feed_id, None)
+        if view is not None:
+            view.deleteLater()
+            self._layout_feeds()
+
+    def remote_views(self) -> list[VideoView]:
+        return list(self._feeds.values())
+
+    def _layout_feeds(self) -> None:
+        for view in [*self._feeds.values(), self._waiting]:
+            self._grid.removeWidget(view)
+        self._waiting.setVisible(not self._feeds)
+        if not self._feeds:
+            self._grid.addWidget(self._waiting, 0, 0)
+        for index, view in enumerate(self._feeds.values()):
+            self._grid.addWidget(view, *_grid_position(index, len(self._feeds)))
+
+    def show_self_view(self, image: QImage) -> None:
+        self.self_view.show_frame(image)
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def entered(self) -> None:
+        self._confirm.hide()
+        for feed_id in list(self._feeds):
+            self.remove_feed(feed_id)
+        self.self_view.clear()
+
+    def _ask_to_end(self) -> None:
+        self._confirm.show()
+        self._confirm.raise_()
+
+    def render(self, state: TerminalState) -> None:
+        self._state = state
+        live = state.live
+        if live is None:
+            return
+        self._names.setText(names(live.visitors))
+        self._waiting.clear(tr("Waiting for {names} to join…").format(names=names(live.visitors)))
+        chips = {
+            CallStatus.CONNECTING: (tr("Connecting…"), "chip"),
+            CallStatus.CONNECTED: (tr("Connected"), "chip-ready"),
+            CallStatus.RECONNECTING: (tr("Reconnecting… your time keeps counting"), "banner"),
+        }
+        text, role = chips.get(state.call or CallStatus.CONNECTING, chips[CallStatus.CONNECTING])
+        self._call_state.setText(text)
+        set_role(self._call_state, role)
+        self.tick()
+
+    def tick(self) -> None:
+        state = self._state
+        if state is None or state.live is None:
+            return
+        now = time.monotonic()
+        self._time_left.setText(tr("{time} left").format(time=duration(max(0.0, state.live.ends_at - now))))
+        if state.hangup_deadline is not None:
+            seconds = max(0, math.ceil(state.hangup_deadline - now))
+            self._banner.setText(
+                tr("Lift the handset to continue. The visit ends in {seconds} s.").format(seconds=seconds)
+            )
+        elif state.warning_s is not None:
+            minutes = max(1, math.ceil((state.live.ends_at - now) / 60))
+            self._banner.setText(tr("{minutes} min left in this visit").format(minutes=minutes))
+        self._banner.setVisible(state.hangup_deadline is not None or state.warning_s is not None)
+        self._place()
+
+    # -- geometry ---------------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place()
+
+    def _place(self) -> None:
+        s, w, h = self.scale, self.width(), self.height()
+        margin = s.px(20)
+        self._videos.setGeometry(0, 0, w, h)
+        self._bar.setGeometry(margin, margin, w - 2 * margin, s.px(84))
+        self._banner.adjustSize()
+        banner_w = min(w - 2 * margin, max(self._banner.sizeHint().width(), s.px(520)))
+        self._banner.setGeometry((w - banner_w) // 2, margin + s.px(100), banner_w, self._banner.sizeHint().height())
+        view_w = s.px(260)
+        self.self_view.setGeometry(margin, h - margin - view_w * 3 // 4, view_w, view_w * 3 // 4)
+        end_w = s.px(240)
+        self._end.setGeometry(w - margin - end_w, h - margin - s.px(84), end_w, s.px(84))
+        confirm_w, confirm_h = min(w - 4 * margin, s.px(720)), s.px(320)
+        self._confirm.setGeometry((w - confirm_w) // 2, (h - confirm_h) // 2, confirm_w, confirm_h)
+        for widget in (self._bar, self._banner, self.self_view, self._end, self._confirm):
+            widget.raise_()

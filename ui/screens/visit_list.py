@@ -1,0 +1,85 @@
+"""My visits: today's and upcoming visits, each a card; a ready visit has one large Start button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
+
+from kiosk.protocol import VisitStatus, VisitSummary
+from kiosk.visit_machine import BackTapped, TerminalState, VisitChosen
+from ui import theme
+from ui.screens.base import Post, ScreenBase, page_layout
+from ui.texts import clock_time, names, problem_sentence, status_text, tr
+from ui.widgets import button, card, label
+
+_JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
+
+
+class VisitListScreen(ScreenBase):
+    def __init__(self, post: Post, scale: theme.Scale) -> None:
+        super().__init__(post, scale)
+        layout = page_layout(self, scale)
+        top = QHBoxLayout()
+        self._greeting = label("", "title")
+        top.addWidget(self._greeting, 1)
+        top.addWidget(button(tr("Sign out"), "sign-out", lambda: post(BackTapped())), 0)
+        layout.addLayout(top)
+        layout.addWidget(label(tr("Your visits"), "subtitle"))
+        self._problem = label("", "problem")
+        self._problem.hide()
+        layout.addWidget(self._problem)
+        self._cards = QWidget()
+        self._cards_layout = QVBoxLayout(self._cards)
+        self._cards_layout.setContentsMargins(0, 0, 0, 0)
+        self._cards_layout.setSpacing(scale.px(16))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._cards)
+        scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; border: none; }")
+        layout.addWidget(scroll, 1)
+        self._shown: tuple[VisitSummary, ...] | None = None
+
+    def render(self, state: TerminalState) -> None:
+        self._greeting.setText(tr("Hello, {name}").format(name=state.resident_name))
+        self._problem.setVisible(state.problem is not None)
+        if state.problem is not None:
+            self._problem.setText(problem_sentence(state.problem, state.selected))
+        if state.visits != self._shown:
+            self._shown = state.visits
+            self._rebuild(state.visits)
+
+    def _rebuild(self, visits: tuple[VisitSummary, ...]) -> None:
+        while self._cards_layout.count():
+            item = self._cards_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        if not visits:
+            self._cards_layout.addWidget(label(tr("You have no visits scheduled today."), "subtitle"))
+        for visit in visits:
+            self._cards_layout.addWidget(self._card(visit))
+        self._cards_layout.addStretch(1)
+
+    def _card(self, visit: VisitSummary) -> QWidget:
+        s = self.scale
+        frame = card()
+        frame.setObjectName(f"visit-{visit.visit_id}")
+        row = QHBoxLayout(frame)
+        row.setContentsMargins(s.px(28), s.px(20), s.px(28), s.px(20))
+        row.setSpacing(s.px(24))
+        text = QVBoxLayout()
+        text.addWidget(label(tr("Visit with {names}").format(names=names(visit.visitors)), "title"))
+        when = tr("{start} to {end}").format(start=clock_time(visit.starts_at), end=clock_time(visit.ends_at))
+        text.addWidget(label(when, "subtitle"))
+        row.addLayout(text, 1)
+        joinable = visit.status in _JOINABLE
+        chip = label(status_text(visit), "chip-ready" if joinable else "chip", wrap=False)
+        row.addWidget(chip, 0, Qt.AlignmentFlag.AlignVCenter)
+        action = button(
+            tr("Start") if joinable else tr("Details"),
+            f"choose-{visit.visit_id}",
+            lambda v=visit.visit_id: self.post(VisitChosen(v)),
+            role="primary" if joinable else "",
+        )
+        action.setFixedWidth(s.px(200))
+        row.addWidget(action)
+        return frame

@@ -1,0 +1,81 @@
+"""Every sentence the terminal shows about a problem, an end reason or a time, in one place.
+
+Sentences go through Qt's translation system so the Spanish edition needs no code change.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from PySide6.QtCore import QCoreApplication
+
+from kiosk.protocol import EndReason, VisitStatus, VisitSummary
+from kiosk.visit_machine import Problem
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("texts", text)
+
+
+def problem_sentence(problem: Problem, visit: VisitSummary | None = None) -> str:
+    if problem is Problem.NOT_READY and visit is not None:
+        return tr("This visit has not started yet. You can join it from {time}.").format(
+            time=clock_time(visit.joinable_from)
+        )
+    sentences = {
+        Problem.ID_FORMAT: tr("Enter your ID number, using the keypad."),
+        Problem.PIN_FORMAT: tr("Your PIN has 4 to 8 digits. Please enter it again."),
+        Problem.BAD_CREDENTIALS: tr("That ID and PIN do not match. Please check them and try again."),
+        Problem.CENTRAL_UNREACHABLE: tr(
+            "The visit service cannot be reached right now. Please try again in a minute. "
+            "If this keeps happening, tell staff."
+        ),
+        Problem.TERMINAL_NOT_AUTHORISED: tr("This terminal is not set up for visits. Please tell staff."),
+        Problem.SESSION_EXPIRED: tr("You were signed out to keep your account safe. Please sign in again."),
+        Problem.NOT_READY: tr("This visit has not started yet."),
+        Problem.VISIT_OVER: tr("This visit is no longer available."),
+        Problem.MEDIA_UNAVAILABLE: tr(
+            "The video service is not answering. Hang up and lift the handset to try again, or tell staff."
+        ),
+    }
+    return sentences[problem]
+
+
+def end_sentence(reason: EndReason, message: str) -> str:
+    if reason is EndReason.ENDED_BY_STAFF:
+        return tr("Staff ended the visit: {reason}").format(reason=message) if message else tr("Staff ended the visit.")
+    sentences = {
+        EndReason.TIME_UP: tr("The scheduled time is over."),
+        EndReason.ENDED_BY_RESIDENT: tr("You ended the visit."),
+        EndReason.HUNG_UP: tr("The handset was hung up."),
+        EndReason.CONNECTION_FAILED: tr("The connection could not be restored."),
+    }
+    return sentences[reason]
+
+
+def status_text(visit: VisitSummary) -> str:
+    texts = {
+        VisitStatus.READY: tr("Ready now"),
+        VisitStatus.LIVE: tr("In progress"),
+        VisitStatus.SCHEDULED: tr("Opens at {time}").format(time=clock_time(visit.joinable_from)),
+        VisitStatus.ENDED: tr("Ended"),
+        VisitStatus.ENDED_BY_STAFF: tr("Ended by staff"),
+        VisitStatus.CANCELLED: tr("Cancelled"),
+    }
+    return texts[visit.status]
+
+
+def clock_time(at: datetime) -> str:
+    return at.astimezone().strftime("%H:%M")
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def names(visitors: list[str] | tuple[str, ...]) -> str:
+    if len(visitors) <= 1:
+        return "".join(visitors)
+    return tr("{first} and {last}").format(first=", ".join(visitors[:-1]), last=visitors[-1])

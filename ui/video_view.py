@@ -1,0 +1,58 @@
+"""A widget that paints the newest video frame, letterboxed, with a caption while there is none.
+
+Frames arrive already converted to QImage off the UI thread; painting only scales and draws.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from ui import theme
+
+
+class VideoView(QWidget):
+    def __init__(self, placeholder: str = "", radius: int = 0) -> None:
+        super().__init__()
+        self._image: QImage | None = None
+        self._placeholder = placeholder
+        self._radius = radius
+        self.frames_painted = 0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def show_frame(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def clear(self, placeholder: str | None = None) -> None:
+        self._image = None
+        if placeholder is not None:
+            self._placeholder = placeholder
+        self.update()
+
+    @property
+    def has_video(self) -> bool:
+        return self._image is not None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#05090f"))
+        if self._image is None:
+            painter.setPen(QColor(theme.MUTED))
+            f = painter.font()
+            f.setPixelSize(max(14, self.height() // 18))
+            painter.setFont(f)
+            painter.drawText(
+                self.rect().adjusted(20, 20, -20, -20),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._placeholder,
+            )
+            return
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(self.rect().center())
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._image)
+        self.frames_painted += 1
