@@ -6,7 +6,6 @@ Secrets (Janus admin key, staff token) come from files, never from the command l
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import uvicorn
@@ -16,6 +15,7 @@ from central.demo_data import seed
 from central.rooms import RoomAdmin
 from central.store import Store
 from central.visits import VisitClock, VisitRules, Visits
+from kiosk.logs import configure_logging
 
 
 def _read_secret(path: Path) -> str:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args.state.mkdir(parents=True, exist_ok=True)
     database = args.state / "central.sqlite3"
     fresh = not database.exists()

@@ -19,6 +19,7 @@ from drivers.simulated_handset import SimulatedHandset
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
+from kiosk.logs import configure_logging
 from kiosk.protocol import API_PREFIX, ErrorBody, ErrorCode, RoomGrant, VisitorJoinRequest
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--central", required=True, help="central's base URL")
     parser.add_argument("--code-file", type=Path, required=True, help="file holding the visitor's code")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s visitor %(levelname)s: %(message)s")
+    configure_logging()
     visitor = SimulatedVisitor(args.central, args.code_file.read_text().strip())
     visitor.start(wait_s=600)
     visitor.room_closed.wait()

@@ -165,6 +165,8 @@ class Terminal:
             try:
                 batch = self._central.events(after, self._config.central.poll_wait_s)
             except CentralError as exc:
+                if self._stop_polling.is_set():
+                    return
                 log.warning("central events: %s", exc)
                 self._stop_polling.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

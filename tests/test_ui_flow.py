@@ -7,7 +7,7 @@ import pytest
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.simulated_visitor import SimulatedVisitor
 from kiosk.visit_machine import Screen
-from tests.ui_helpers import screenshot, tap, type_digits, visible_text
+from ui.touch_script import screenshot, tap, type_digits, visible_text
 
 pytestmark = [pytest.mark.ui, pytest.mark.e2e, pytest.mark.slow]
 
@@ -23,15 +23,15 @@ def test_a_resident_walks_a_whole_visit_by_touch(start_central, start_kiosk, qtb
         assert "Touch the screen to sign in" in visible_text(window)
         screenshot(window, screens_folder, "01-idle")
 
-        tap(qtbot, window, "start")
+        tap(window, "start")
         qtbot.waitUntil(lambda: window.current is Screen.IDENTIFY)
-        type_digits(qtbot, window, DEMO_RESIDENT_ID)
-        tap(qtbot, window, "continue")  # "Next": on to the PIN
-        type_digits(qtbot, window, DEMO_RESIDENT_PIN)
+        type_digits(window, DEMO_RESIDENT_ID)
+        tap(window, "continue")  # "Next": on to the PIN
+        type_digits(window, DEMO_RESIDENT_PIN)
         text = visible_text(window)
         assert DEMO_RESIDENT_ID in text and DEMO_RESIDENT_PIN not in text, "the PIN must be masked"
         screenshot(window, screens_folder, "02-identify")
-        tap(qtbot, window, "continue")
+        tap(window, "continue")
 
         qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
         text = visible_text(window)
@@ -39,13 +39,13 @@ def test_a_resident_walks_a_whole_visit_by_touch(start_central, start_kiosk, qtb
         assert "Visit with Rosa" in text and "Opens at" in text
         screenshot(window, screens_folder, "03-visit-list")
         ready = kiosk.terminal.machine.snapshot().visits[0]
-        tap(qtbot, window, f"choose-{ready.visit_id}")
+        tap(window, f"choose-{ready.visit_id}")
 
         qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
         qtbot.waitUntil(lambda: window.pre_visit.self_view.has_video, timeout=5_000)
         assert "This visit is recorded" in visible_text(window)
         screenshot(window, screens_folder, "04-pre-visit-notice")
-        tap(qtbot, window, "accept")
+        tap(window, "accept")
         qtbot.waitUntil(lambda: "Lift the handset to start" in visible_text(window))
         screenshot(window, screens_folder, "05-pre-visit-lift")
         kiosk.handset.hook.lift()
@@ -58,16 +58,16 @@ def test_a_resident_walks_a_whole_visit_by_touch(start_central, start_kiosk, qtb
         assert "Maria" in text and "left" in text and "min left in this visit" in text
         screenshot(window, screens_folder, "06-in-visit")
 
-        tap(qtbot, window, "end-visit")
+        tap(window, "end-visit")
         assert "End the visit now?" in visible_text(window)
         screenshot(window, screens_folder, "07-confirm-end")
-        tap(qtbot, window, "confirm-end")
+        tap(window, "confirm-end")
 
         qtbot.waitUntil(lambda: window.current is Screen.ENDED, timeout=5_000)
         assert "You ended the visit." in visible_text(window)
         screenshot(window, screens_folder, "08-ended")
         qtbot.waitUntil(visitor.room_closed.is_set, timeout=5_000)
-        tap(qtbot, window, "done")
+        tap(window, "done")
         qtbot.waitUntil(lambda: window.current is Screen.IDLE)
         assert "Daniel" not in visible_text(window)
     finally:

@@ -6,7 +6,6 @@ The core runs on its own thread; this module only wires it to the Qt window and 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from kiosk import __version__
 from kiosk.central_client import CentralClient
 from kiosk.config import ConfigError, KioskConfig, load_config, read_token
 from kiosk.core_loop import CoreLoop
+from kiosk.logs import configure_logging
 from kiosk.terminal import Terminal
 from ui.bridge import CoreBridge
 from ui.window import KioskWindow
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     parser.add_argument("--simulator-panel", action="store_true", help="show buttons for the simulated handset")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         config = load_config(args.config)
         token = read_token(config)

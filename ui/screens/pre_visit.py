@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.visit_machine import BackTapped, NoticeAccepted, TerminalState
 from ui import theme
@@ -33,7 +33,11 @@ class PreVisitScreen(ScreenBase):
         )
         row.addLayout(preview, 5)
 
-        side = QVBoxLayout()
+        column = QWidget()
+        # A fixed width lets wrapped sentences report their true height, so nothing is clipped.
+        column.setFixedWidth(scale.px(520))
+        side = QVBoxLayout(column)
+        side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(scale.px(16))
         notice = card()
         inner = QVBoxLayout(notice)
@@ -52,7 +56,7 @@ class PreVisitScreen(ScreenBase):
         side.addStretch(1)
         self._back = button(tr("Back to my visits"), "back", lambda: post(BackTapped()))
         side.addWidget(self._back)
-        row.addLayout(side, 4)
+        row.addWidget(column)
 
     def show_self_view(self, image: QImage) -> None:
         self.self_view.show_frame(image)
@@ -68,13 +72,8 @@ class PreVisitScreen(ScreenBase):
             else tr("This is a private visit. It is not recorded or watched.")
         )
         self._accept.setVisible(not state.notice_accepted)
-        self._lift.setVisible(state.notice_accepted)
-        if state.busy:
-            self._lift.setText(tr("Connecting your visit…"))
-        elif state.handset_lifted and state.notice_accepted:
-            self._lift.setText(tr("Hang up and lift the handset again to retry."))
-        else:
-            self._lift.setText(tr("Lift the handset to start your visit."))
+        self._lift.setVisible(state.notice_accepted and state.problem is None)
+        self._lift.setText(tr("Connecting your visit…") if state.busy else tr("Lift the handset to start your visit."))
         self._back.setEnabled(not state.busy)
         self._problem.setVisible(state.problem is not None)
         if state.problem is not None:

@@ -1,0 +1,109 @@
+"""Bad input and failures on the real screens: each gives a clear sentence and leaves the terminal
+usable. Screenshots go to build/screens."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QPushButton
+
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
+from central.server_process import CentralProcess, free_port
+from kiosk.visit_machine import Screen
+from ui.touch_script import screenshot, tap, type_digits, visible_text
+
+pytestmark = [pytest.mark.ui, pytest.mark.e2e]
+
+
+def sign_in(window, qtbot, resident_id: str, pin: str) -> None:
+    if window.current is Screen.IDLE:
+        tap(window, "start")
+        qtbot.waitUntil(lambda: window.current is Screen.IDENTIFY)
+    tap(window, "field-id")
+    tap(window, "key-clear")
+    type_digits(window, resident_id)
+    tap(window, "field-pin")
+    tap(window, "key-clear")
+    type_digits(window, pin)
+    tap(window, "continue")
+
+
+def wait_for_text(qtbot, window, text: str, timeout_ms: int = 10_000) -> None:
+    qtbot.waitUntil(lambda: text in visible_text(window), timeout=timeout_ms)
+
+
+@pytest.mark.parametrize(("case", "resident_id"), [("wrong-pin", DEMO_RESIDENT_ID), ("unknown-id", "55555")])
+def test_wrong_credentials_say_so_and_the_next_try_works(
+    case, resident_id, start_central, start_kiosk, qtbot, screens_folder
+):
+    central = start_central()
+    window = start_kiosk(central.url, central.state / "terminal-token").window
+    sign_in(window, qtbot, resident_id, "9999")
+    # The same sentence for both, so the screen never tells which IDs exist.
+    wait_for_text(qtbot, window, "That ID and PIN do not match")
+    assert window.current is Screen.IDENTIFY
+    assert "\u25cf" not in window.findChild(QPushButton, "field-pin").text(), "the refused PIN must be wiped"
+    screenshot(window, screens_folder, f"bad-{case}")
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+
+
+def test_central_unreachable_is_explained_and_recovers_when_central_returns(
+    janus, start_kiosk, qtbot, tmp_path, screens_folder
+):
+    central = CentralProcess(tmp_path / "central", janus.url, janus.settings.admin_key, port=free_port())
+    central.state.mkdir(parents=True)
+    token_file = central.state / "terminal-token"
+    token_file.write_text("not-yet-known\n")
+    token_file.chmod(0o600)
+    window = start_kiosk(central.url, token_file).window
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    wait_for_text(qtbot, window, "The visit service cannot be reached right now")
+    screenshot(window, screens_folder, "bad-central-unreachable")
+    assert window.current is Screen.IDENTIFY
+    try:
+        central.start()
+        token_file.write_text(central.secret("terminal-token"))
+        # The kiosk read its token at start; a real terminal keeps its enrolled token. Restart it.
+        window = start_kiosk(central.url, token_file).window
+        sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+        qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+    finally:
+        central.stop()
+
+
+def test_a_visit_that_is_not_ready_says_when_it_opens(start_central, start_kiosk, qtbot, screens_folder):
+    central = start_central()
+    kiosk = start_kiosk(central.url, central.state / "terminal-token")
+    window = kiosk.window
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+    later = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "scheduled")
+    tap(window, f"choose-{later.visit_id}")
+    wait_for_text(qtbot, window, "This visit has not started yet. You can join it from")
+    assert window.current is Screen.VISIT_LIST
+    screenshot(window, screens_folder, "bad-visit-not-ready")
+    ready = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "ready")
+    tap(window, f"choose-{ready.visit_id}")
+    qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
+
+
+def test_janus_unreachable_is_explained_and_the_terminal_stays_usable(
+    start_central, start_kiosk, qtbot, screens_folder
+):
+    central = start_central(janus_url=f"http://127.0.0.1:{free_port()}/janus")
+    kiosk = start_kiosk(central.url, central.state / "terminal-token")
+    window = kiosk.window
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+    ready = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "ready")
+    tap(window, f"choose-{ready.visit_id}")
+    qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
+    tap(window, "accept")
+    kiosk.handset.hook.lift()
+    wait_for_text(qtbot, window, "The video service is not answering")
+    assert window.current is Screen.PRE_VISIT
+    screenshot(window, screens_folder, "bad-janus-unreachable")
+    tap(window, "back")
+    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST)
+    tap(window, "sign-out")
+    qtbot.waitUntil(lambda: window.current is Screen.IDLE)

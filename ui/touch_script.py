@@ -1,0 +1,47 @@
+"""Driving the kiosk window as a person would: taps on named buttons, waiting for what is shown,
+reading it back and saving screenshots. Used by the scripted demo and by the UI tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+
+def tap(root: QWidget, name: str) -> None:
+    shown = [b for b in root.findChildren(QPushButton, name) if b.isVisible() and b.isEnabled()]
+    if not shown:
+        raise LookupError(f"no button {name!r} a person could tap on this screen")
+    QTest.mouseClick(shown[0], Qt.MouseButton.LeftButton)
+
+
+def type_digits(root: QWidget, digits: str) -> None:
+    for digit in digits:
+        tap(root, f"key-{digit}")
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> None:
+    """Runs the Qt event loop until `condition()` holds; TimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_s:.0f} s for {what}")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.01)
+
+
+def visible_text(root: QWidget) -> str:
+    """Everything a person can read on the current screen, labels and buttons."""
+    parts = [w.text() for w in root.findChildren(QLabel) if w.isVisible() and w.text()]
+    parts += [w.text() for w in root.findChildren(QPushButton) if w.isVisible() and w.text()]
+    return "\n".join(parts)
+
+
+def screenshot(root: QWidget, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    root.grab().save(str(path))
+    return path
