@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     clock = VisitClock(visits, store)
     clock.start()
     try:
-        uvicorn.run(create_app(store, visits, staff_token), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            create_app(store, visits, staff_token),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
     finally:
         clock.stop()
 

@@ -9,13 +9,13 @@ import argparse
 import logging
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
+from central.child_process import stop
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, FACILITY, HOUSING_UNIT
 from central.janus_server import JanusNotInstalled, JanusServer, JanusSettings
 from central.private_network import PrivateNetworkError, enter_private_network
@@ -164,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
         config_path = _kiosk_config(folder, central)
         print(f"Demo resident: ID {DEMO_RESIDENT_ID}, PIN {DEMO_RESIDENT_PIN} (demo data only).")
         if windowed:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
             return _windowed_kiosk(config_path)
         _scripted_visit(config_path, folder)
         # Central closes the room when the terminal reports the end; give Janus a moment to close files.
@@ -172,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         while visitor.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        if visitor is not None and visitor.poll() is None:
-            visitor.terminate()
+        stop(visitor)
         central.stop()
         janus.stop()
     recordings = _convert_recordings(folder / "central" / "recordings", folder)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from central.child_process import start_tied, stop
+
 _OTHER_TRANSPORTS = (
     "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so"
 )
@@ -104,12 +106,9 @@ class JanusServer:
 
     def start(self, timeout: float = 15.0) -> None:
         write_config(self._folder, self.settings)
-        with open(self._log_path, "wb") as log:
-            self._process = subprocess.Popen(
-                ["janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._process = start_tied(
+            ["janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)], self._log_path
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -124,13 +123,7 @@ class JanusServer:
         raise RuntimeError(f"Janus did not answer within {timeout:.0f} s; see {self._log_path}")
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop(self._process)
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> JanusServer:

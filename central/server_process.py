@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from central.child_process import start_tied, stop
 from central.secrets_store import write_secret_file
 
 
@@ -43,27 +44,25 @@ class CentralProcess:
         self.state.mkdir(parents=True, exist_ok=True)
         key_file = self.state / "janus-admin-key"
         write_secret_file(key_file, self._admin_key)
-        with open(self.state / "central.log", "ab") as log:
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "central.cli",
-                    "--state",
-                    str(self.state),
-                    "--port",
-                    str(self.port),
-                    "--janus-url",
-                    self._janus_url,
-                    "--janus-admin-key-file",
-                    str(key_file),
-                    "--demo",
-                    "--demo-visit-seconds",
-                    str(self._visit_seconds),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self._process = start_tied(
+            [
+                sys.executable,
+                "-m",
+                "central.cli",
+                "--state",
+                str(self.state),
+                "--port",
+                str(self.port),
+                "--janus-url",
+                self._janus_url,
+                "--janus-admin-key-file",
+                str(key_file),
+                "--demo",
+                "--demo-visit-seconds",
+                str(self._visit_seconds),
+            ],
+            self.state / "central.log",
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -79,10 +78,4 @@ class CentralProcess:
         return (self.state / name).read_text().strip()
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop(self._process)

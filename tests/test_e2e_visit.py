@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import av
 import pytest
+import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
 from drivers.frame_stamp import read_stamp
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusSession
-from kiosk.protocol import EndReason
+from kiosk.protocol import API_PREFIX, EndReason
 from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
 from tests.conftest import kiosk_config, wait_for
 from tests.terminal_harness import HarnessTerminal
@@ -31,6 +33,20 @@ def _convert(mjr: Path) -> Path:
     return out
 
 
+def enter_visit(kiosk: HarnessTerminal) -> None:
+    """Signs the demo resident in, picks the ready visit, accepts the notice and lifts the handset."""
+    kiosk.terminal.post(StartTapped())
+    kiosk.terminal.post(CredentialsEntered(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN))
+    wait_for(lambda: kiosk.state.screen is Screen.VISIT_LIST, 10, "the visit list")
+    ready = [v for v in kiosk.state.visits if v.status.value == "ready"]
+    assert [v.visitors for v in ready] == [["Maria"]]
+    kiosk.terminal.post(VisitChosen(ready[0].visit_id))
+    kiosk.terminal.post(NoticeAccepted())
+    wait_for(lambda: kiosk.state.screen is Screen.PRE_VISIT and kiosk.state.notice_accepted, 5, "the notice")
+    kiosk.handset.hook.lift()
+    wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 10, "the call to connect")
+
+
 def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_central, janus):
     central = start_central(visit_seconds=VISIT_SECONDS)
     visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
@@ -38,16 +54,7 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_centra
     config = kiosk_config(central.url, central.state / "terminal-token")
     kiosk = HarnessTerminal.for_central(config, central)
     try:
-        kiosk.terminal.post(StartTapped())
-        kiosk.terminal.post(CredentialsEntered(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN))
-        wait_for(lambda: kiosk.state.screen is Screen.VISIT_LIST, 10, "the visit list")
-        ready = [v for v in kiosk.state.visits if v.status.value == "ready"]
-        assert [v.visitors for v in ready] == [["Maria"]]
-        kiosk.terminal.post(VisitChosen(ready[0].visit_id))
-        kiosk.terminal.post(NoticeAccepted())
-        wait_for(lambda: kiosk.state.screen is Screen.PRE_VISIT and kiosk.state.notice_accepted, 5, "the notice")
-        kiosk.handset.hook.lift()
-        wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 10, "the call to connect")
+        enter_visit(kiosk)
         wait_for(lambda: len(kiosk.received.counters) > 60 and len(visitor.received.counters) > 60, 10, "video")
 
         # Video flows both ways and moves: counters only go up, and by about one per frame.
@@ -92,3 +99,29 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_centra
         if kind == "video":
             stamps = [read_stamp(image) for image in images]
             assert sum(s is not None for s in stamps) > 20, "the recorded video is not the call's video"
+
+
+def test_staff_ending_a_visit_reaches_the_terminal_with_the_reason_within_two_seconds(start_central):
+    central = start_central()
+    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
+    visitor.start()
+    kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
+    try:
+        enter_visit(kiosk)
+        visit_id = kiosk.state.live.visit_id
+        asked = time.monotonic()
+        response = requests.post(
+            f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/end",
+            json={"reason": "Count time in the unit"},
+            headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
+            timeout=5,
+        )
+        assert response.status_code == 204
+        wait_for(lambda: kiosk.state.screen is Screen.ENDED, 2, "the terminal to show the end")
+        assert time.monotonic() - asked < 2
+        wait_for(lambda: kiosk.state.ended.message == "Count time in the unit", 2, "staff's reason on the screen")
+        assert kiosk.state.ended.reason is EndReason.ENDED_BY_STAFF
+        wait_for(visitor.room_closed.is_set, 5, "the visitor to leave")
+    finally:
+        kiosk.stop()
+        visitor.stop()

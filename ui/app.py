@@ -6,9 +6,11 @@ The core runs on its own thread; this module only wires it to the Qt window and 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -84,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
 
         panel = SimulatorPanel(kiosk.handset.hook)
         panel.show()
+    # Qt's loop does not run Python signal handlers by itself; a short timer lets SIGINT and
+    # SIGTERM (systemd's stop) quit cleanly, so the core and the call are closed properly. exit(), not
+    # quit(): quit() asks the windows first, and the kiosk window refuses to close.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: qt.exit(0))
+    wakeup = QTimer()
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start(200)
     kiosk.start()
     try:
         return qt.exec()
