@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(
-  python3-venv iproute2
+  python3-venv iproute2 util-linux
   janus janus-tools
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
   xvfb fonts-inter fonts-dejavu-core
@@ -22,6 +22,11 @@ as_root() {
 }
 
 install_system_packages() {
+  if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
+    echo "This set-up is for Debian 12 (it needs apt-get). On another system install these yourself:" >&2
+    echo "  ${APT_PACKAGES[*]}" >&2
+    exit 1
+  fi
   local missing=()
   for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

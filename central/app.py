@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.store import Store
 from central.visits import VisitError, Visits
@@ -52,6 +53,12 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     @app.exception_handler(VisitError)
     def _visit_error(_: Request, exc: VisitError) -> JSONResponse:
         return _error(exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths, wrong methods and bodies that cannot even be decoded: still an ErrorBody.
+        body = ErrorBody(code=ErrorCode.INVALID_REQUEST, message=str(exc.detail))
+        return JSONResponse(body.model_dump(mode="json"), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,12 +125,12 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
             return EventBatch(events=[], next_after=store.last_event_seq(terminal_id))
         deadline = time.monotonic() + wait
         while True:
+            seen = visits.generation
             found = store.events_after(terminal_id, after)
             left = deadline - time.monotonic()
             if found or left <= 0:
                 break
-            with visits.changed:
-                visits.changed.wait(left)
+            visits.wait_for_change(seen, left)
         batch = [TerminalEvent(seq=seq, **body) for seq, body in found]
         return EventBatch(events=batch, next_after=batch[-1].seq if batch else after)
 

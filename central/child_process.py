@@ -7,7 +7,10 @@ Janus or central behind (util-linux's `setpriv --pdeathsig`, part of every Debia
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
+
+import requests
 
 
 def start_tied(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -24,3 +27,19 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], name: str, url: str, timeout: float, log_path: Path) -> None:
+    """Waits until `url` answers 2xx; RuntimeError naming the log if the child exits or stays silent."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited at start; see {log_path}")
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    stop(process)
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s; see {log_path}")

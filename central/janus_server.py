@@ -9,13 +9,10 @@ import glob
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from central.child_process import start_tied, stop
+from central.child_process import start_tied, stop, wait_until_answering
 
 _OTHER_TRANSPORTS = (
     "libjanus_websockets.so,libjanus_pfunix.so,libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_rabbitmq.so"
@@ -109,18 +106,7 @@ class JanusServer:
         self._process = start_tied(
             ["janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)], self._log_path
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"Janus exited at start; see {self._log_path}")
-            try:
-                if requests.get(f"{self.url}/info", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"Janus did not answer within {timeout:.0f} s; see {self._log_path}")
+        wait_until_answering(self._process, "Janus", f"{self.url}/info", timeout, self._log_path)
 
     def stop(self) -> None:
         stop(self._process)

@@ -8,12 +8,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
-from central.child_process import start_tied, stop
+from central.child_process import start_tied, stop, wait_until_answering
 from central.secrets_store import write_secret_file
 
 
@@ -63,16 +60,7 @@ class CentralProcess:
             ],
             self.state / "central.log",
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"central exited at start; see {self.state / 'central.log'}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError(f"central did not answer within {timeout:.0f} s")
+        wait_until_answering(self._process, "central", f"{self.url}/healthz", timeout, self.state / "central.log")
 
     def secret(self, name: str) -> str:
         return (self.state / name).read_text().strip()

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS visitors (id INTEGER PRIMARY KEY, display_name TEXT N
 CREATE TABLE IF NOT EXISTS visits (
   id INTEGER PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(number), terminal_id INTEGER,
   starts_at REAL NOT NULL, ends_at REAL NOT NULL, status TEXT NOT NULL, end_reason TEXT,
-  recorded INTEGER NOT NULL, room INTEGER, room_pin TEXT, room_secret TEXT, media_lost_s REAL NOT NULL DEFAULT 0);
+  recorded INTEGER NOT NULL, room INTEGER, room_pin TEXT, room_secret TEXT, media_lost_s REAL NOT NULL DEFAULT 0,
+  terminal_reported INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS visit_visitors (
   visit_id INTEGER NOT NULL REFERENCES visits(id), visitor_id INTEGER NOT NULL REFERENCES visitors(id),
   code_hash TEXT UNIQUE NOT NULL);
@@ -211,8 +212,14 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def add_media_lost(self, visit_id: int, seconds: float) -> None:
-        self._run("UPDATE visits SET media_lost_s = media_lost_s + ? WHERE id = ?", (seconds, visit_id))
+    def record_terminal_report(self, visit_id: int, media_lost_s: float) -> bool:
+        """Stores the terminal's lost-media figure once per visit; False when it was already reported."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE visits SET media_lost_s = ?, terminal_reported = 1 WHERE id = ? AND terminal_reported = 0",
+                (media_lost_s, visit_id),
+            )
+            return cursor.rowcount == 1
 
     def media_lost(self, visit_id: int) -> float:
         rows = self._run("SELECT media_lost_s FROM visits WHERE id = ?", (visit_id,))

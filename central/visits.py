@@ -53,6 +53,7 @@ class Visits:
         self._rules = rules
         self._room_lock = threading.Lock()
         self.changed = threading.Condition()
+        self._generation = 0
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -176,15 +177,26 @@ class Visits:
         visit = self._store.visit(visit_id)
         if visit is None or visit.resident != resident or visit.terminal_id != terminal_id:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
-        self._store.add_media_lost(visit_id, media_lost_s)
+        # A retried report must not count the lost media twice; one report per visit counts.
+        self._store.record_terminal_report(visit_id, media_lost_s)
         self.end(visit_id, VisitStatus.ENDED, reason)
 
     def end_due(self, now: float) -> None:
         for visit in self._store.open_visits_ending_by(now):
             self.end(visit.id, VisitStatus.ENDED, EndReason.TIME_UP)
 
+    @property
+    def generation(self) -> int:
+        """A counter that moves on every change, so a waiter cannot miss one between look and wait."""
+        return self._generation
+
+    def wait_for_change(self, seen: int, timeout: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self._generation != seen, timeout)
+
     def _poke(self) -> None:
         with self.changed:
+            self._generation += 1
             self.changed.notify_all()
 
 

@@ -149,7 +149,9 @@ class CallEngine:
                 self._set_status(CallStatus.CLOSED)
                 self._listener.on_room_closed()
                 return
-            except (TimeoutError, _MediaLost, JanusError, OSError) as exc:
+            except Exception as exc:
+                # Whatever broke (network, Janus, a malformed answer, aiortc), the visit goes on:
+                # rebuild every connection with backoff.
                 log.warning("call media lost (%s): %s", type(exc).__name__, exc)
             await self._teardown()
             self.reconnects += 1
@@ -225,12 +227,12 @@ class CallEngine:
         while self._janus is janus:
             try:
                 events = await self._janus_call(janus.poll)
-            except JanusError as exc:
+                for event in events:
+                    self._dispatch(event)
+            except Exception as exc:
                 if self._janus is janus:
-                    self._fail(_MediaLost(f"Janus poll: {exc}"))
+                    self._fail(_MediaLost(f"Janus poll: {type(exc).__name__}: {exc}"))
                 return
-            for event in events:
-                self._dispatch(event)
 
     def _dispatch(self, event: JanusEvent) -> None:
         data = event.data
@@ -286,10 +288,10 @@ class CallEngine:
     async def _subscribe_safely(self, publisher: dict[str, Any]) -> None:
         try:
             await self._subscribe(publisher)
-        except (TimeoutError, JanusError) as exc:
-            self._fail(_MediaLost(f"subscribe: {exc}"))
         except _RoomClosed:
             self._fail(_RoomClosed())
+        except Exception as exc:
+            self._fail(_MediaLost(f"subscribe: {type(exc).__name__}: {exc}"))
 
     async def _subscribe(self, publisher: dict[str, Any]) -> None:
         assert self._janus is not None

@@ -38,10 +38,14 @@ class CoreLoop:
             return
 
         async def _shutdown() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Cancelled tasks may start cleanup tasks of their own (closing peer connections): repeat.
+            for _ in range(3):
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                if not tasks:
+                    return
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
             self.submit(_shutdown()).result(timeout)

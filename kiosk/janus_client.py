@@ -40,6 +40,26 @@ def _transaction() -> str:
     return secrets.token_hex(8)
 
 
+def _json_object(response: requests.Response, allow_list: bool = False) -> Any:
+    """The answer's JSON, or JanusError: a broken or hostile answer must not become a crash."""
+    if response.status_code != 200:
+        raise JanusUnreachable(f"Janus answered HTTP {response.status_code}")
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise JanusError("Janus sent an answer that is not JSON") from exc
+    if not isinstance(payload, dict) and not (allow_list and isinstance(payload, list)):
+        raise JanusError("Janus sent an answer of the wrong shape")
+    return payload
+
+
+def _new_id(reply: dict[str, Any]) -> int:
+    try:
+        return int(reply["data"]["id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JanusError("Janus's answer has no id") from exc
+
+
 class JanusSession:
     """One Janus session over HTTP. Thread-safe enough for one poller thread plus request threads."""
 
@@ -56,21 +76,18 @@ class JanusSession:
             response = self._http.post(f"{self.base_url}{path}", json=body, timeout=self._timeout)
         except requests.RequestException as exc:
             raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise JanusUnreachable(f"Janus answered HTTP {response.status_code}")
-        reply: dict[str, Any] = response.json()
+        reply = _json_object(response)
         if reply.get("janus") == "error":
             error = reply.get("error", {})
             raise JanusError(error.get("reason", "unknown Janus error"), error.get("code"))
         return reply
 
     def create(self) -> int:
-        self.session_id = int(self._post("", {"janus": "create"})["data"]["id"])
+        self.session_id = _new_id(self._post("", {"janus": "create"}))
         return self.session_id
 
     def attach(self, plugin: str = VIDEOROOM) -> int:
-        reply = self._post(f"/{self.session_id}", {"janus": "attach", "plugin": plugin})
-        return int(reply["data"]["id"])
+        return _new_id(self._post(f"/{self.session_id}", {"janus": "attach", "plugin": plugin}))
 
     def detach(self, handle_id: int) -> None:
         self._post(f"/{self.session_id}/{handle_id}", {"janus": "detach"})
@@ -108,17 +125,20 @@ class JanusSession:
             )
         except requests.RequestException as exc:
             raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise JanusUnreachable(f"Janus answered HTTP {response.status_code}")
-        payload = response.json()
+        payload = _json_object(response, allow_list=True)
         messages = payload if isinstance(payload, list) else [payload]
         events = []
         for message in messages:
+            if not isinstance(message, dict):
+                raise JanusError("Janus sent a malformed event")
             kind = message.get("janus", "")
             if kind == "keepalive":
                 continue
             if kind == "error" and message.get("error", {}).get("code") == 458:
                 raise JanusError("Janus no longer knows this session", 458)
-            data = message.get("plugindata", {}).get("data", {})
-            events.append(JanusEvent(kind, message.get("sender"), data, message.get("jsep")))
+            data = (message.get("plugindata") or {}).get("data") or {}
+            jsep = message.get("jsep")
+            if not isinstance(data, dict) or (jsep is not None and not isinstance(jsep, dict)):
+                raise JanusError("Janus sent a malformed event")
+            events.append(JanusEvent(kind, message.get("sender"), data, jsep))
         return events

@@ -104,13 +104,12 @@ class Terminal:
 
     def _handle(self, event: Event) -> None:
         try:
-            commands = self.machine.handle(event, time.monotonic())
+            for command in self.machine.handle(event, time.monotonic()):
+                self._carry_out(command)
         except Exception:
-            # A rule that fails must not take the terminal down; log it (no personal data in events).
-            log.exception("state machine rejected %r", event)
-            commands = []
-        for command in commands:
-            self._carry_out(command)
+            # A fault in one event must not take the terminal down; the repr of events and
+            # commands hides PINs and tokens, so the log carries no personal data.
+            log.exception("handling %r failed", event)
         self._listener.on_state(self.machine.snapshot())
         self._schedule_tick()
 

@@ -14,11 +14,12 @@ import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
+from central.store import Store
 from drivers.frame_stamp import read_stamp
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import API_PREFIX, EndReason
-from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
+from kiosk.visit_machine import CredentialsEntered, EndTapped, NoticeAccepted, Screen, StartTapped, VisitChosen
 from tests.conftest import kiosk_config, wait_for
 from tests.terminal_harness import HarnessTerminal
 
@@ -122,6 +123,38 @@ def test_staff_ending_a_visit_reaches_the_terminal_with_the_reason_within_two_se
         wait_for(lambda: kiosk.state.ended.message == "Count time in the unit", 2, "staff's reason on the screen")
         assert kiosk.state.ended.reason is EndReason.ENDED_BY_STAFF
         wait_for(visitor.room_closed.is_set, 5, "the visitor to leave")
+    finally:
+        kiosk.stop()
+        visitor.stop()
+
+
+def test_a_visit_survives_losing_its_media_and_central_is_told_how_long(start_central):
+    central = start_central()
+    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
+    visitor.start()
+    kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
+    try:
+        enter_visit(kiosk)
+        wait_for(lambda: len(kiosk.received.counters) > 30 and len(visitor.received.counters) > 30, 10, "video")
+        live = kiosk.state.live
+        engine = kiosk.terminal.call
+        kiosk.core.call_soon(engine.drop_media)
+        wait_for(lambda: CallStatus.RECONNECTING in [s.call for s in kiosk.states], 5, "the reconnecting state")
+        seen_by_kiosk, seen_by_visitor = len(kiosk.received.counters), len(visitor.received.counters)
+        wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 15, "the call to come back")
+        wait_for(lambda: len(kiosk.received.counters) > seen_by_kiosk + 30, 10, "the visitor's video to return")
+        wait_for(lambda: len(visitor.received.counters) > seen_by_visitor + 30, 10, "the resident's video to return")
+        # The visit, its clock and its screen stayed where they were.
+        assert kiosk.state.screen is Screen.IN_VISIT
+        assert kiosk.state.live == live
+        assert engine.reconnects == 1
+        lost = engine.media_lost_seconds
+        assert 0 < lost < 10
+        kiosk.terminal.post(EndTapped())
+        wait_for(lambda: kiosk.state.screen is Screen.ENDED, 5, "the end")
+        store = Store(central.state / "central.sqlite3")
+        wait_for(lambda: store.media_lost(live.visit_id) > 0, 5, "central to record the lost media")
+        assert store.media_lost(live.visit_id) == pytest.approx(lost, abs=0.01)
     finally:
         kiosk.stop()
         visitor.stop()

@@ -27,6 +27,15 @@ def sign_in(window, qtbot, resident_id: str, pin: str) -> None:
     tap(window, "continue")
 
 
+def sign_in_to_visit_list(window, qtbot) -> None:
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+
+
+def visit_id_with_status(kiosk, status: str) -> int:
+    return next(v.visit_id for v in kiosk.terminal.machine.snapshot().visits if v.status.value == status)
+
+
 def wait_for_text(qtbot, window, text: str, timeout_ms: int = 10_000) -> None:
     qtbot.waitUntil(lambda: text in visible_text(window), timeout=timeout_ms)
 
@@ -43,8 +52,7 @@ def test_wrong_credentials_say_so_and_the_next_try_works(
     assert window.current is Screen.IDENTIFY
     assert "\u25cf" not in window.findChild(QPushButton, "field-pin").text(), "the refused PIN must be wiped"
     screenshot(window, screens_folder, f"bad-{case}")
-    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
-    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
+    sign_in_to_visit_list(window, qtbot)
 
 
 def test_central_unreachable_is_explained_and_recovers_when_central_returns(
@@ -75,15 +83,12 @@ def test_a_visit_that_is_not_ready_says_when_it_opens(start_central, start_kiosk
     central = start_central()
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
-    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
-    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
-    later = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "scheduled")
-    tap(window, f"choose-{later.visit_id}")
+    sign_in_to_visit_list(window, qtbot)
+    tap(window, f"choose-{visit_id_with_status(kiosk, 'scheduled')}")
     wait_for_text(qtbot, window, "This visit has not started yet. You can join it from")
     assert window.current is Screen.VISIT_LIST
     screenshot(window, screens_folder, "bad-visit-not-ready")
-    ready = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "ready")
-    tap(window, f"choose-{ready.visit_id}")
+    tap(window, f"choose-{visit_id_with_status(kiosk, 'ready')}")
     qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
 
 
@@ -93,10 +98,8 @@ def test_janus_unreachable_is_explained_and_the_terminal_stays_usable(
     central = start_central(janus_url=f"http://127.0.0.1:{free_port()}/janus")
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
-    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
-    qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
-    ready = next(v for v in kiosk.terminal.machine.snapshot().visits if v.status.value == "ready")
-    tap(window, f"choose-{ready.visit_id}")
+    sign_in_to_visit_list(window, qtbot)
+    tap(window, f"choose-{visit_id_with_status(kiosk, 'ready')}")
     qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
     tap(window, "accept")
     kiosk.handset.hook.lift()

@@ -1,0 +1,586 @@
+"""Central's HTTP API in-process, on the real app, store and a real Janus: the terminal protocol, visitor
+joins, staff ends, the events long poll and the visit clock. Every refusal is checked to change nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from central.app import create_app
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, seed
+from central.rooms import RoomAdmin
+from central.server_process import free_port
+from central.store import Store
+from central.visits import VisitClock, VisitRules, Visits
+from kiosk.janus_client import JanusSession
+from kiosk.protocol import API_PREFIX, EndReason, ErrorCode, VisitStatus
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.e2e
+
+TERMINAL = f"{API_PREFIX}/terminal"
+VISIT_SECONDS = 1800.0
+
+
+# -- a central in this process ------------------------------------------------------------------------
+
+
+@dataclass
+class Central:
+    client: TestClient
+    store: Store
+    visits: Visits
+    database: Path
+    janus_url: str
+    terminal_token: str
+    staff_token: str
+    visitor_code: str
+    ready_visit: int
+    later_visit: int
+
+    def headers(self, token: str | None = None, session: str | None = None) -> dict[str, str]:
+        found = {"Authorization": f"Bearer {token or self.terminal_token}"}
+        if session is not None:
+            found["X-Resident-Session"] = session
+        return found
+
+    def identify(self, token: str | None = None) -> str:
+        response = self.client.post(
+            f"{TERMINAL}/identify",
+            json={"resident_id": DEMO_RESIDENT_ID, "pin": DEMO_RESIDENT_PIN},
+            headers=self.headers(token),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["session_token"])
+
+    def open(self, session: str, visit_id: int, token: str | None = None) -> httpx.Response:
+        return self.client.post(f"{TERMINAL}/visits/{visit_id}/open", headers=self.headers(token, session))
+
+    def end(self, session: str, visit_id: int, reason: str = "ended_by_resident", lost: float = 0.0) -> httpx.Response:
+        return self.client.post(
+            f"{TERMINAL}/visits/{visit_id}/end",
+            json={"reason": reason, "media_lost_s": lost},
+            headers=self.headers(session=session),
+        )
+
+    def staff_end(self, visit_id: int, reason: str, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.post(f"{API_PREFIX}/staff/visits/{visit_id}/end", json={"reason": reason}, headers=headers)
+
+    def events(self, after: int, wait: float = 0.0, token: str | None = None) -> httpx.Response:
+        return self.client.get(f"{TERMINAL}/events", params={"after": after, "wait": wait}, headers=self.headers(token))
+
+
+@pytest.fixture
+def make_central(janus, tmp_path: Path) -> Iterator[Callable[..., Central]]:
+    made: list[Central] = []
+
+    def make(visit_seconds: float = VISIT_SECONDS, janus_url: str | None = None) -> Central:
+        folder = tmp_path / f"central-{len(made)}"
+        folder.mkdir()
+        store = Store(folder / "c.sqlite3")
+        demo = seed(store, folder, visit_seconds=visit_seconds)
+        rooms = RoomAdmin(janus_url or janus.url, janus.settings.admin_key, folder / "rec")
+        visits = Visits(store, rooms, janus.url, VisitRules())
+        staff_token = demo.staff_token_file.read_text().strip()
+        central = Central(
+            client=TestClient(create_app(store, visits, staff_token), raise_server_exceptions=False),
+            store=store,
+            visits=visits,
+            database=folder / "c.sqlite3",
+            janus_url=janus.url,
+            terminal_token=demo.terminal_token_file.read_text().strip(),
+            staff_token=staff_token,
+            visitor_code=(folder / "visitor-code").read_text().strip(),
+            ready_visit=demo.ready_visit_id,
+            later_visit=demo.later_visit_id,
+        )
+        made.append(central)
+        return central
+
+    yield make
+    # The Janus server is shared by the whole session: leave no room of these tests behind in it.
+    for central in made:
+        for visit_id in (central.ready_visit, central.later_visit):
+            visit = central.store.visit(visit_id)
+            if visit and visit.is_open and visit.room is not None and visit.room_secret is not None:
+                RoomAdmin(janus.url, janus.settings.admin_key, Path()).destroy(visit.room, visit.room_secret)
+
+
+@pytest.fixture
+def central(make_central: Callable[..., Central]) -> Central:
+    return make_central()
+
+
+# -- checks -------------------------------------------------------------------------------------------
+
+
+def store_rows(database: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, read through a separate connection (a terminal's last_seen aside)."""
+    with closing(sqlite3.connect(database)) as db:
+        db.row_factory = sqlite3.Row
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            table: [
+                {k: row[k] for k in row.keys() if k != "last_seen"}  # noqa: SIM118 (sqlite3.Row)
+                for row in db.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            ]
+            for table in tables
+            if not table.startswith("sqlite_")
+        }
+
+
+@contextmanager
+def store_unchanged(central: Central) -> Iterator[None]:
+    before = store_rows(central.database)
+    yield
+    after = store_rows(central.database)
+    changes = [
+        f"{table}: {old} -> {new}"
+        for table in before
+        for old, new in itertools.zip_longest(before[table], after[table])
+        if old != new
+    ]
+    assert not changes, "central's store changed:\n" + "\n".join(changes)
+
+
+def assert_error(response: httpx.Response, status: int, code: ErrorCode) -> None:
+    assert (response.status_code, response.headers.get("content-type")) == (status, "application/json"), response.text
+    assert response.json().get("code") == code.value, f"not an ErrorBody with code {code.value}: {response.text}"
+
+
+def room_exists(janus_url: str, room: int) -> bool:
+    session = JanusSession(janus_url)
+    session.create()
+    try:
+        return bool(session.request(session.attach(), {"request": "exists", "room": room})["exists"])
+    finally:
+        session.destroy()
+
+
+# -- the terminal's token -----------------------------------------------------------------------------
+
+ENDPOINTS = {
+    "identify": ("POST", "/identify", {"resident_id": DEMO_RESIDENT_ID, "pin": DEMO_RESIDENT_PIN}),
+    "visits": ("GET", "/visits", None),
+    "open": ("POST", "/visits/{visit}/open", None),
+    "end": ("POST", "/visits/{visit}/end", {"reason": "ended_by_resident", "media_lost_s": 0}),
+    "logout": ("POST", "/logout", None),
+    "events": ("GET", "/events?after=0", None),
+}
+BAD_TOKENS = {
+    "none": None,
+    "wrong": "Bearer not-a-terminal-token",
+    "empty bearer": "Bearer ",
+    "token without scheme": "{terminal_token}",
+    "staff token": "Bearer {staff_token}",
+}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("authorization", BAD_TOKENS)
+def test_every_terminal_endpoint_refuses_a_missing_or_wrong_terminal_token(central, endpoint, authorization):
+    session = central.identify()  # a real resident session, so the token is the only thing wrong
+    method, path, body = ENDPOINTS[endpoint]
+    headers = {"X-Resident-Session": session}
+    value = BAD_TOKENS[authorization]
+    if value is not None:
+        headers["Authorization"] = value.format(terminal_token=central.terminal_token, staff_token=central.staff_token)
+    with store_unchanged(central):
+        response = central.client.request(
+            method, TERMINAL + path.format(visit=central.ready_visit), json=body, headers=headers
+        )
+    assert_error(response, 401, ErrorCode.TERMINAL_NOT_AUTHORISED)
+
+
+# -- identify -----------------------------------------------------------------------------------------
+
+
+def test_the_right_id_and_pin_open_a_session_with_the_residents_visits(central):
+    response = central.client.post(
+        f"{TERMINAL}/identify",
+        json={"resident_id": DEMO_RESIDENT_ID, "pin": DEMO_RESIDENT_PIN},
+        headers=central.headers(),
+    )
+    assert response.status_code == 200, response.text
+    session = response.json()
+    assert session["display_name"] == "Daniel"
+    assert [(v["visit_id"], v["status"], v["visitors"]) for v in session["visits"]] == [
+        (central.ready_visit, "ready", ["Maria"]),
+        (central.later_visit, "scheduled", ["Rosa"]),
+    ]
+    # The session works for this terminal straight away.
+    listed = central.client.get(f"{TERMINAL}/visits", headers=central.headers(session=session["session_token"]))
+    assert listed.status_code == 200
+    assert listed.json()["visits"] == session["visits"]
+
+
+def test_a_wrong_pin_and_an_unknown_id_get_the_same_refusal(central):
+    with store_unchanged(central):
+        wrong_pin = central.client.post(
+            f"{TERMINAL}/identify", json={"resident_id": DEMO_RESIDENT_ID, "pin": "9999"}, headers=central.headers()
+        )
+        unknown_id = central.client.post(
+            f"{TERMINAL}/identify", json={"resident_id": "55555", "pin": DEMO_RESIDENT_PIN}, headers=central.headers()
+        )
+    assert_error(wrong_pin, 401, ErrorCode.BAD_CREDENTIALS)
+    assert wrong_pin.json() == unknown_id.json(), "the answer must not tell which of ID and PIN was wrong"
+    assert unknown_id.status_code == 401
+
+
+MALFORMED_IDENTIFY = {
+    "missing pin": b'{"resident_id": "1001"}',
+    "missing resident_id": b'{"pin": "2468"}',
+    "empty object": b"{}",
+    "letters in the PIN": b'{"resident_id": "1001", "pin": "24a8"}',
+    "3-digit PIN": b'{"resident_id": "1001", "pin": "246"}',
+    "9-digit PIN": b'{"resident_id": "1001", "pin": "246824682"}',
+    "letters in the ID": b'{"resident_id": "10O1", "pin": "2468"}',
+    "extra field": b'{"resident_id": "1001", "pin": "2468", "admin": true}',
+    "numbers instead of strings": b'{"resident_id": 1001, "pin": 2468}',
+    "null values": b'{"resident_id": null, "pin": null}',
+    "a list": b'["1001", "2468"]',
+    "null": b"null",
+    "empty body": b"",
+    "not JSON": b"resident_id=1001&pin=2468",
+    "truncated JSON": b'{"resident_id": "1001", "pin": "24',
+    "not UTF-8": b'{"resident_id": "1001", "pin": "2468\xff"}',
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_IDENTIFY)
+def test_a_malformed_identify_body_is_400_invalid_request(central, case):
+    headers = {**central.headers(), "Content-Type": "application/json"}
+    with store_unchanged(central):
+        response = central.client.post(f"{TERMINAL}/identify", content=MALFORMED_IDENTIFY[case], headers=headers)
+    assert_error(response, 400, ErrorCode.INVALID_REQUEST)
+    assert DEMO_RESIDENT_PIN not in response.text, "an error must never echo a PIN"
+
+
+# -- the resident session -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def second_terminal_token(central) -> str:
+    _, token = central.store.add_terminal("B North terminal 2", "Harbor County Detention Center, Unit B North")
+    return token
+
+
+@pytest.mark.parametrize("session_kind", ["missing", "unknown", "another terminal's"])
+@pytest.mark.parametrize("action", ["visits", "open", "end"])
+def test_visits_open_and_end_need_this_terminals_resident_session(central, second_terminal_token, session_kind, action):
+    session = central.identify()
+    if action == "end":  # a live visit, so only the session can be wrong
+        assert central.open(session, central.ready_visit).status_code == 200
+    token = central.terminal_token
+    if session_kind == "missing":
+        session = None
+    elif session_kind == "unknown":
+        session = "not-a-session"
+    else:
+        token = second_terminal_token
+    headers = central.headers(token, session)
+    with store_unchanged(central):
+        if action == "visits":
+            response = central.client.get(f"{TERMINAL}/visits", headers=headers)
+        elif action == "open":
+            response = central.client.post(f"{TERMINAL}/visits/{central.ready_visit}/open", headers=headers)
+        else:
+            response = central.client.post(
+                f"{TERMINAL}/visits/{central.ready_visit}/end", json={"reason": "hung_up"}, headers=headers
+            )
+    assert_error(response, 401, ErrorCode.SESSION_EXPIRED)
+
+
+def test_logging_out_ends_the_session(central):
+    session = central.identify()
+    assert central.client.post(f"{TERMINAL}/logout", headers=central.headers(session=session)).status_code == 204
+    response = central.client.get(f"{TERMINAL}/visits", headers=central.headers(session=session))
+    assert_error(response, 401, ErrorCode.SESSION_EXPIRED)
+
+
+# -- opening a visit ----------------------------------------------------------------------------------
+
+
+def test_opening_the_ready_visit_grants_its_room_and_never_its_secret(central):
+    session = central.identify()
+    response = central.open(session, central.ready_visit)
+    assert response.status_code == 200, response.text
+    grant = response.json()
+    assert grant["visit_id"] == central.ready_visit
+    assert grant["janus_url"] == central.janus_url
+    assert VISIT_SECONDS - 30 < grant["seconds_left"] <= VISIT_SECONDS
+    assert grant["warnings_s"] == [300, 60]
+    assert grant["recorded"] is True
+    assert grant["visitors"] == ["Maria"]
+    assert grant["pin"]
+
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None and visit.room_secret
+    assert (visit.room, visit.room_pin) == (grant["room"], grant["pin"])
+    assert visit.room_secret not in response.text
+    assert "secret" not in response.text
+    assert visit.status is VisitStatus.LIVE
+    assert room_exists(central.janus_url, grant["room"])
+
+    again = central.open(session, central.ready_visit)
+    assert again.status_code == 200
+    assert (again.json()["room"], again.json()["pin"]) == (grant["room"], grant["pin"])
+
+
+def test_opening_a_visit_that_is_not_ready_yet_is_409(central):
+    session = central.identify()
+    with store_unchanged(central):
+        response = central.open(session, central.later_visit)
+    assert_error(response, 409, ErrorCode.NOT_READY)
+
+
+def test_opening_another_residents_or_a_missing_visit_is_404(central):
+    central.store.add_resident("2002", "Luis", "1357", "Unit B North")
+    visitor = central.store.add_visitor("Ana")
+    now = time.time()
+    theirs = central.store.add_visit("2002", now - 60, now + 600, {visitor: "c0ffee00c0ffee00"})
+    session = central.identify()
+    with store_unchanged(central):
+        not_theirs = central.open(session, theirs)
+        missing = central.open(session, 999_999)
+    assert_error(not_theirs, 404, ErrorCode.UNKNOWN_VISIT)
+    assert_error(missing, 404, ErrorCode.UNKNOWN_VISIT)
+
+
+def test_opening_with_janus_unreachable_is_503_and_leaves_the_visit_ready(make_central):
+    central = make_central(janus_url=f"http://127.0.0.1:{free_port()}/janus")
+    session = central.identify()
+    with store_unchanged(central):
+        response = central.open(session, central.ready_visit)
+    assert_error(response, 503, ErrorCode.MEDIA_UNAVAILABLE)
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None
+    assert (visit.status, visit.room, visit.terminal_id) == (VisitStatus.SCHEDULED, None, None)
+    listed = central.client.get(f"{TERMINAL}/visits", headers=central.headers(session=session)).json()
+    assert listed["visits"][0]["status"] == "ready"
+
+
+# -- the visitor --------------------------------------------------------------------------------------
+
+
+def test_a_visitor_joins_with_their_code_into_the_residents_room(central):
+    response = central.client.post(f"{API_PREFIX}/visitor/join", json={"code": central.visitor_code})
+    assert response.status_code == 200, response.text
+    grant = response.json()
+    assert grant["display"] == "Maria"
+    assert grant["visit_id"] == central.ready_visit
+    assert room_exists(central.janus_url, grant["room"])
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None and visit.room_secret and visit.room_secret not in response.text
+
+    resident = central.open(central.identify(), central.ready_visit).json()
+    assert (resident["room"], resident["pin"]) == (grant["room"], grant["pin"])
+
+
+VISITOR_CODES = {
+    "wrong code": ({"code": "0123456789abcdef"}, 404, ErrorCode.UNKNOWN_VISIT),
+    "too short": ({"code": "abc"}, 400, ErrorCode.INVALID_REQUEST),
+    "too long": ({"code": "a" * 33}, 400, ErrorCode.INVALID_REQUEST),
+    "path characters": ({"code": "../../etc/passwd"}, 400, ErrorCode.INVALID_REQUEST),
+    "a number": ({"code": 12345678}, 400, ErrorCode.INVALID_REQUEST),
+    "missing": ({}, 400, ErrorCode.INVALID_REQUEST),
+}
+
+
+@pytest.mark.parametrize("case", VISITOR_CODES)
+def test_a_wrong_or_malformed_visitor_code_is_refused(central, case):
+    body, status, code = VISITOR_CODES[case]
+    with store_unchanged(central):
+        response = central.client.post(f"{API_PREFIX}/visitor/join", json=body)
+    assert_error(response, status, code)
+
+
+# -- ending -------------------------------------------------------------------------------------------
+
+
+def test_the_terminal_ends_its_visit_the_room_closes_and_lost_media_is_recorded(central):
+    session = central.identify()
+    room = central.open(session, central.ready_visit).json()["room"]
+    response = central.end(session, central.ready_visit, reason="ended_by_resident", lost=3.5)
+    assert response.status_code == 204, response.text
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None
+    assert (visit.status, visit.end_reason) == (VisitStatus.ENDED, EndReason.ENDED_BY_RESIDENT)
+    assert central.store.media_lost(central.ready_visit) == pytest.approx(3.5)
+    assert not room_exists(central.janus_url, room)
+    # The visit is over: nobody can open it again.
+    assert_error(central.open(session, central.ready_visit), 409, ErrorCode.VISIT_OVER)
+
+
+def test_ending_a_visit_again_is_harmless(central):
+    session = central.identify()
+    central.open(session, central.ready_visit)
+    assert central.end(session, central.ready_visit, reason="hung_up", lost=2.0).status_code == 204
+    # The same report again (a retry after a lost answer) and a different one.
+    with store_unchanged(central):
+        assert central.end(session, central.ready_visit, reason="hung_up", lost=2.0).status_code == 204
+        assert central.end(session, central.ready_visit, reason="ended_by_resident").status_code == 204
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None and visit.end_reason is EndReason.HUNG_UP
+    assert central.store.media_lost(central.ready_visit) == pytest.approx(2.0)
+
+
+def test_the_terminals_report_after_central_ended_the_visit_still_records_lost_media(central):
+    session = central.identify()
+    central.open(session, central.ready_visit)
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None
+    central.visits.end_due(visit.ends_at)  # time is up: central ends the visit, then the terminal reports
+    assert central.end(session, central.ready_visit, reason="time_up", lost=4.0).status_code == 204
+    assert central.store.media_lost(central.ready_visit) == pytest.approx(4.0)
+    ended = central.store.visit(central.ready_visit)
+    assert ended is not None and ended.end_reason is EndReason.TIME_UP
+
+
+def test_a_terminal_cannot_end_a_visit_it_did_not_open(central):
+    session = central.identify()
+    with store_unchanged(central):
+        response = central.end(session, central.ready_visit)
+    assert_error(response, 404, ErrorCode.UNKNOWN_VISIT)
+
+
+@pytest.mark.parametrize("token", [None, "wrong-staff-token", "{terminal_token}"])
+def test_staff_end_needs_the_staff_token(central, token):
+    central.open(central.identify(), central.ready_visit)
+    with store_unchanged(central):
+        response = central.staff_end(
+            central.ready_visit, "Count time", token and token.format(terminal_token=central.terminal_token)
+        )
+    assert_error(response, 401, ErrorCode.TERMINAL_NOT_AUTHORISED)
+
+
+def test_staff_end_closes_the_room_and_tells_the_terminal_why(central):
+    room = central.open(central.identify(), central.ready_visit).json()["room"]
+    response = central.staff_end(central.ready_visit, "Lockdown: all visits end now.", central.staff_token)
+    assert response.status_code == 204, response.text
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None
+    assert (visit.status, visit.end_reason) == (VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF)
+    assert not room_exists(central.janus_url, room)
+
+    batch = central.events(after=0).json()
+    assert [(e["type"], e["visit_id"], e["reason"], e["message"]) for e in batch["events"]] == [
+        ("visit_ended", central.ready_visit, "ended_by_staff", "Lockdown: all visits end now.")
+    ]
+    assert batch["next_after"] == batch["events"][0]["seq"]
+
+    with store_unchanged(central):
+        again = central.staff_end(central.ready_visit, "Lockdown again.", central.staff_token)
+    assert_error(again, 404, ErrorCode.UNKNOWN_VISIT)
+
+
+# -- the events long poll -----------------------------------------------------------------------------
+
+
+def test_events_after_minus_one_is_the_current_position_at_once(central):
+    central.open(central.identify(), central.ready_visit)
+    central.staff_end(central.ready_visit, "Count time", central.staff_token)
+    seq = central.events(after=0).json()["events"][0]["seq"]
+    started = time.monotonic()
+    batch = central.events(after=-1, wait=10).json()
+    assert time.monotonic() - started < 1.0
+    assert batch == {"events": [], "next_after": seq}
+
+
+def test_a_poll_with_nothing_to_say_returns_after_its_wait(central):
+    started = time.monotonic()
+    response = central.events(after=0, wait=2)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json() == {"events": [], "next_after": 0}
+    assert 1.9 <= elapsed < 3.0
+
+
+def test_a_waiting_poll_returns_as_soon_as_staff_end_the_visit(central):
+    central.open(central.identify(), central.ready_visit)
+    after = central.events(after=-1).json()["next_after"]
+    staff = threading.Timer(0.5, central.staff_end, (central.ready_visit, "Count time", central.staff_token))
+    started = time.monotonic()
+    staff.start()
+    try:
+        response = central.events(after=after, wait=10)
+    finally:
+        staff.join()
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert [(e["visit_id"], e["reason"]) for e in response.json()["events"]] == [
+        (central.ready_visit, "ended_by_staff")
+    ]
+    assert elapsed < 2.0, f"the poll waited {elapsed:.1f} s after the visit ended"
+
+
+def test_another_terminals_poll_does_not_see_the_event(central, second_terminal_token):
+    central.open(central.identify(), central.ready_visit)
+    central.staff_end(central.ready_visit, "Count time", central.staff_token)
+    assert central.events(after=0, token=second_terminal_token).json()["events"] == []
+
+
+# -- the visit clock ----------------------------------------------------------------------------------
+
+
+def test_the_clock_ends_a_visit_at_its_end_and_closes_its_room(make_central):
+    central = make_central(visit_seconds=2)
+    clock = VisitClock(central.visits, central.store)
+    clock.start()
+    try:
+        room = central.open(central.identify(), central.ready_visit).json()["room"]
+        visit = central.store.visit(central.ready_visit)
+        assert visit is not None and visit.status is VisitStatus.LIVE
+        ended: list[float] = []
+
+        def is_ended() -> bool:
+            found = central.store.visit(central.ready_visit)
+            if found is not None and not found.is_open:
+                ended.append(time.time())
+            return bool(ended)
+
+        wait_for(is_ended, 5, "the clock to end the visit")
+        assert -0.05 <= ended[0] - visit.ends_at < 1.0, f"ended {ended[0] - visit.ends_at:+.2f} s from its end"
+        final = central.store.visit(central.ready_visit)
+        assert final is not None and final.end_reason is EndReason.TIME_UP
+        # The room is closed just after the visit is marked ended, still within a second of its end.
+        wait_for(
+            lambda: not room_exists(central.janus_url, room), max(0.0, visit.ends_at + 1.0 - time.time()), "the room"
+        )
+        assert [e["reason"] for e in central.events(after=0).json()["events"]] == ["time_up"]
+        later = central.store.visit(central.later_visit)
+        assert later is not None and later.is_open, "the clock must only end visits that are due"
+    finally:
+        clock.stop()
+
+
+# -- the published protocol ---------------------------------------------------------------------------
+
+
+def test_openapi_lists_the_terminal_endpoints(central):
+    response = central.client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path, method in [
+        ("/identify", "post"),
+        ("/visits", "get"),
+        ("/visits/{visit_id}/open", "post"),
+        ("/visits/{visit_id}/end", "post"),
+        ("/logout", "post"),
+        ("/events", "get"),
+    ]:
+        assert method in paths.get(TERMINAL + path, {}), f"{method.upper()} {path} is not published"
+    assert "ErrorBody" in response.json()["components"]["schemas"]
