@@ -59,11 +59,15 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_centra
         wait_for(lambda: len(kiosk.received.counters) > 60 and len(visitor.received.counters) > 60, 10, "video")
 
         # Video flows both ways and moves: counters only go up, and by about one per frame.
-        for log in (kiosk.received, visitor.received):
+        for direction, log in (("visitor -> terminal", kiosk.received), ("terminal -> visitor", visitor.received)):
             recent = log.counters[-60:]
             assert all(b > a for a, b in itertools.pairwise(recent)), "video is stuck or reordered"
             assert recent[-1] - recent[0] < 90, "frames are being dropped"
-            assert sorted(log.latencies_ms)[len(log.latencies_ms) // 2] < 250
+            latencies = sorted(log.latencies_ms)
+            median, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+            # Shown with -s; the bench issue measures these properly, beside a browser.
+            print(f"{direction}: {len(latencies)} frames, capture to decoded median {median} ms, p95 {p95} ms")
+            assert median < 250
         # The resident hears the visitor's tone in the earpiece, and the visitor hears the resident.
         assert abs(kiosk.handset.earpiece.dominant_frequency() - VISITOR_TONE_HZ) < 15
         assert kiosk.handset.earpiece.level_dbfs() > -30
@@ -149,6 +153,7 @@ def test_a_visit_survives_losing_its_media_and_central_is_told_how_long(start_ce
         assert kiosk.state.live == live
         assert engine.reconnects == 1
         lost = engine.media_lost_seconds
+        print(f"media lost while both connections were rebuilt: {lost:.2f} s")
         assert 0 < lost < 10
         kiosk.terminal.post(EndTapped())
         wait_for(lambda: kiosk.state.screen is Screen.ENDED, 5, "the end")
