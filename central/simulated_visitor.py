@@ -69,8 +69,9 @@ class SimulatedVisitor:
         self._engine.start()
 
     def stop(self) -> None:
-        if self._engine is not None:
-            self._core.submit(self._engine.stop()).result(timeout=10)
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            self._core.submit(engine.stop()).result(timeout=10)
         self._core.stop()
         self.camera.stop()
 

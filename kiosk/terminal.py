@@ -92,8 +92,9 @@ class Terminal:
 
     def stop(self) -> None:
         self._stop_polling.set()
-        if self.call is not None:
-            self._core.submit(self.call.stop()).result(timeout=10)
+        call, self.call = self.call, None
+        if call is not None:
+            self._core.submit(call.stop()).result(timeout=10)
         self._camera.stop()
 
     def post(self, event: Event) -> None:

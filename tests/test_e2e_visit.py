@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
+from central.server_process import CentralProcess
 from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
 from central.store import Store
 from drivers.frame_stamp import read_stamp
@@ -34,6 +35,25 @@ def _convert(mjr: Path) -> Path:
     return out
 
 
+@pytest.fixture
+def visit_stack(start_central):
+    """Makes central (with the demo data), the simulated visitor Maria and a terminal core; stops them after."""
+    made: list[tuple[HarnessTerminal, SimulatedVisitor]] = []
+
+    def make(visit_seconds: float = 1800.0) -> tuple[CentralProcess, SimulatedVisitor, HarnessTerminal]:
+        central = start_central(visit_seconds=visit_seconds)
+        visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
+        visitor.start()
+        kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
+        made.append((kiosk, visitor))
+        return central, visitor, kiosk
+
+    yield make
+    for kiosk, visitor in made:
+        kiosk.stop()
+        visitor.stop()
+
+
 def enter_visit(kiosk: HarnessTerminal) -> None:
     """Signs the demo resident in, picks the ready visit, accepts the notice and lifts the handset."""
     kiosk.terminal.post(StartTapped())
@@ -48,12 +68,8 @@ def enter_visit(kiosk: HarnessTerminal) -> None:
     wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 10, "the call to connect")
 
 
-def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_central, janus):
-    central = start_central(visit_seconds=VISIT_SECONDS)
-    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
-    visitor.start()
-    config = kiosk_config(central.url, central.state / "terminal-token")
-    kiosk = HarnessTerminal.for_central(config, central)
+def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(visit_stack, janus):
+    central, visitor, kiosk = visit_stack(VISIT_SECONDS)
     try:
         enter_visit(kiosk)
         wait_for(lambda: len(kiosk.received.counters) > 60 and len(visitor.received.counters) > 60, 10, "video")
@@ -106,60 +122,46 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(start_centra
             assert sum(s is not None for s in stamps) > 20, "the recorded video is not the call's video"
 
 
-def test_staff_ending_a_visit_reaches_the_terminal_with_the_reason_within_two_seconds(start_central):
-    central = start_central()
-    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
-    visitor.start()
-    kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
-    try:
-        enter_visit(kiosk)
-        visit_id = kiosk.state.live.visit_id
-        asked = time.monotonic()
-        response = requests.post(
-            f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/end",
-            json={"reason": "Count time in the unit"},
-            headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
-            timeout=5,
-        )
-        assert response.status_code == 204
-        wait_for(lambda: kiosk.state.screen is Screen.ENDED, 2, "the terminal to show the end")
-        assert time.monotonic() - asked < 2
-        wait_for(lambda: kiosk.state.ended.message == "Count time in the unit", 2, "staff's reason on the screen")
-        assert kiosk.state.ended.reason is EndReason.ENDED_BY_STAFF
-        wait_for(visitor.room_closed.is_set, 5, "the visitor to leave")
-    finally:
-        kiosk.stop()
-        visitor.stop()
+def test_staff_ending_a_visit_reaches_the_terminal_with_the_reason_within_two_seconds(visit_stack):
+    central, visitor, kiosk = visit_stack()
+    enter_visit(kiosk)
+    visit_id = kiosk.state.live.visit_id
+    asked = time.monotonic()
+    response = requests.post(
+        f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/end",
+        json={"reason": "Count time in the unit"},
+        headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
+        timeout=5,
+    )
+    assert response.status_code == 204
+    wait_for(lambda: kiosk.state.screen is Screen.ENDED, 2, "the terminal to show the end")
+    assert time.monotonic() - asked < 2
+    wait_for(lambda: kiosk.state.ended.message == "Count time in the unit", 2, "staff's reason on the screen")
+    assert kiosk.state.ended.reason is EndReason.ENDED_BY_STAFF
+    wait_for(visitor.room_closed.is_set, 5, "the visitor to leave")
 
 
-def test_a_visit_survives_losing_its_media_and_central_is_told_how_long(start_central):
-    central = start_central()
-    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
-    visitor.start()
-    kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
-    try:
-        enter_visit(kiosk)
-        wait_for(lambda: len(kiosk.received.counters) > 30 and len(visitor.received.counters) > 30, 10, "video")
-        live = kiosk.state.live
-        engine = kiosk.terminal.call
-        kiosk.core.call_soon(engine.drop_media)
-        wait_for(lambda: CallStatus.RECONNECTING in [s.call for s in kiosk.states], 5, "the reconnecting state")
-        seen_by_kiosk, seen_by_visitor = len(kiosk.received.counters), len(visitor.received.counters)
-        wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 15, "the call to come back")
-        wait_for(lambda: len(kiosk.received.counters) > seen_by_kiosk + 30, 10, "the visitor's video to return")
-        wait_for(lambda: len(visitor.received.counters) > seen_by_visitor + 30, 10, "the resident's video to return")
-        # The visit, its clock and its screen stayed where they were.
-        assert kiosk.state.screen is Screen.IN_VISIT
-        assert kiosk.state.live == live
-        assert engine.reconnects == 1
-        lost = engine.media_lost_seconds
-        print(f"media lost while both connections were rebuilt: {lost:.2f} s")
-        assert 0 < lost < 10
-        kiosk.terminal.post(EndTapped())
-        wait_for(lambda: kiosk.state.screen is Screen.ENDED, 5, "the end")
-        store = Store(central.state / "central.sqlite3")
-        wait_for(lambda: store.media_lost(live.visit_id) > 0, 5, "central to record the lost media")
-        assert store.media_lost(live.visit_id) == pytest.approx(lost, abs=0.01)
-    finally:
-        kiosk.stop()
-        visitor.stop()
+def test_a_visit_survives_losing_its_media_and_central_is_told_how_long(visit_stack):
+    central, visitor, kiosk = visit_stack()
+    enter_visit(kiosk)
+    wait_for(lambda: len(kiosk.received.counters) > 30 and len(visitor.received.counters) > 30, 10, "video")
+    live = kiosk.state.live
+    engine = kiosk.terminal.call
+    kiosk.core.call_soon(engine.drop_media)
+    wait_for(lambda: CallStatus.RECONNECTING in [s.call for s in kiosk.states], 5, "the reconnecting state")
+    seen_by_kiosk, seen_by_visitor = len(kiosk.received.counters), len(visitor.received.counters)
+    wait_for(lambda: kiosk.state.call is CallStatus.CONNECTED, 15, "the call to come back")
+    wait_for(lambda: len(kiosk.received.counters) > seen_by_kiosk + 30, 10, "the visitor's video to return")
+    wait_for(lambda: len(visitor.received.counters) > seen_by_visitor + 30, 10, "the resident's video to return")
+    # The visit, its clock and its screen stayed where they were.
+    assert kiosk.state.screen is Screen.IN_VISIT
+    assert kiosk.state.live == live
+    assert engine.reconnects == 1
+    lost = engine.media_lost_seconds
+    print(f"media lost while both connections were rebuilt: {lost:.2f} s")
+    assert 0 < lost < 10
+    kiosk.terminal.post(EndTapped())
+    wait_for(lambda: kiosk.state.screen is Screen.ENDED, 5, "the end")
+    store = Store(central.state / "central.sqlite3")
+    wait_for(lambda: store.media_lost(live.visit_id) > 0, 5, "central to record the lost media")
+    assert store.media_lost(live.visit_id) == pytest.approx(lost, abs=0.01)
