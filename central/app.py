@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.store import Store
 from central.visits import VisitError, Visits
+from central.web import mount_web
 from kiosk.protocol import (
     API_PREFIX,
     EndReason,
@@ -27,6 +28,7 @@ from kiosk.protocol import (
     TerminalEvent,
     VisitList,
     VisitorJoinRequest,
+    VisitorStatus,
     VisitStatus,
 )
 
@@ -138,6 +140,10 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     def visitor_join(body: VisitorJoinRequest) -> RoomGrant:
         return visits.join_for_visitor(body.code)
 
+    @app.get(f"{API_PREFIX}/visitor/status", responses=errors)
+    def visitor_status(code: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> VisitorStatus:
+        return visits.visitor_status(code)
+
     @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/end", status_code=204, responses=errors)
     def staff_end(visit_id: int, body: StaffEndRequest, authorization: Annotated[str, Header()] = "") -> Response:
         if not staff_token or authorization != f"Bearer {staff_token}":
@@ -146,4 +152,5 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
         return Response(status_code=204)
 
+    mount_web(app)
     return app

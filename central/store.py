@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS visits (
   id INTEGER PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(number), terminal_id INTEGER,
   starts_at REAL NOT NULL, ends_at REAL NOT NULL, status TEXT NOT NULL, end_reason TEXT,
   recorded INTEGER NOT NULL, room INTEGER, room_pin TEXT, room_secret TEXT, media_lost_s REAL NOT NULL DEFAULT 0,
-  terminal_reported INTEGER NOT NULL DEFAULT 0);
+  terminal_reported INTEGER NOT NULL DEFAULT 0, end_message TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS visit_visitors (
   visit_id INTEGER NOT NULL REFERENCES visits(id), visitor_id INTEGER NOT NULL REFERENCES visitors(id),
   code_hash TEXT UNIQUE NOT NULL);
@@ -49,6 +49,7 @@ class Visit:
     ends_at: float
     status: VisitStatus
     end_reason: EndReason | None
+    end_message: str
     recorded: bool
     room: int | None
     room_pin: str | None
@@ -163,6 +164,7 @@ class Store:
             ends_at=row["ends_at"],
             status=VisitStatus(row["status"]),
             end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
+            end_message=row["end_message"],
             recorded=bool(row["recorded"]),
             room=row["room"],
             room_pin=row["room_pin"],
@@ -202,13 +204,13 @@ class Store:
             (VisitStatus.LIVE.value, terminal_id, visit_id),
         )
 
-    def mark_ended(self, visit_id: int, status: VisitStatus, reason: EndReason) -> bool:
+    def mark_ended(self, visit_id: int, status: VisitStatus, reason: EndReason, message: str = "") -> bool:
         """Ends an open visit; False when it had already ended (so each end is acted on once)."""
         with self._lock:
             cursor = self._db.execute(
-                f"UPDATE visits SET status = ?, end_reason = ? "
+                f"UPDATE visits SET status = ?, end_reason = ?, end_message = ? "
                 f"WHERE id = ? AND status IN ({','.join('?' * len(_OPEN_STATUSES))})",
-                (status.value, reason.value, visit_id, *_OPEN_STATUSES),
+                (status.value, reason.value, message, visit_id, *_OPEN_STATUSES),
             )
             return cursor.rowcount == 1
 

@@ -20,6 +20,7 @@ from kiosk.protocol import (
     ResidentSession,
     RoomGrant,
     TerminalEventType,
+    VisitorStatus,
     VisitStatus,
     VisitSummary,
 )
@@ -145,12 +146,26 @@ class Visits:
         self._poke()
         return self._grant(visit, name, now)
 
+    def visitor_status(self, code: str) -> VisitorStatus:
+        found = self._store.visit_for_code(code)
+        if found is None:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, "unknown visit code")
+        visit, name = found
+        now = time.time()
+        return VisitorStatus(
+            visit=self.summary(visit, now),
+            display=name,
+            seconds_left=max(0.0, visit.ends_at - now),
+            end_reason=visit.end_reason,
+            message=visit.end_message,
+        )
+
     # -- ending -----------------------------------------------------------------------------------
 
     def end(self, visit_id: int, status: VisitStatus, reason: EndReason, message: str = "") -> bool:
         """Ends an open visit once: closes its room and tells its terminal. False if already ended."""
         visit = self._store.visit(visit_id)
-        if visit is None or not self._store.mark_ended(visit_id, status, reason):
+        if visit is None or not self._store.mark_ended(visit_id, status, reason, message):
             return False
         log.info("visit %s ended: %s", visit_id, reason.value)
         if visit.room is not None and visit.room_secret is not None:

@@ -104,6 +104,16 @@ class VisitorJoinRequest(Message):
     code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
 
 
+class VisitorStatus(Message):
+    """What a visitor's page polls: where the visit stands, and why it ended once it has."""
+
+    visit: VisitSummary
+    display: str
+    seconds_left: float = Field(ge=0)
+    end_reason: EndReason | None = None
+    message: str = Field(default="", description="The reason staff gave, when staff ended the visit.")
+
+
 class TerminalEventType(enum.StrEnum):
     VISIT_ENDED = "visit_ended"
 

@@ -487,6 +487,27 @@ def test_staff_end_closes_the_room_and_tells_the_terminal_why(central):
     assert_error(again, 404, ErrorCode.UNKNOWN_VISIT)
 
 
+def test_the_visitor_page_learns_the_visits_state_and_staffs_reason(central):
+    status = central.client.get(f"{API_PREFIX}/visitor/status", params={"code": central.visitor_code})
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert (body["display"], body["visit"]["status"], body["end_reason"]) == ("Maria", "ready", None)
+    assert body["seconds_left"] > 0
+    central.open(central.identify(), central.ready_visit)
+    central.staff_end(central.ready_visit, "Lockdown: all visits end now.", central.staff_token)
+    body = central.client.get(f"{API_PREFIX}/visitor/status", params={"code": central.visitor_code}).json()
+    assert (body["visit"]["status"], body["end_reason"], body["message"]) == (
+        "ended_by_staff",
+        "ended_by_staff",
+        "Lockdown: all visits end now.",
+    )
+    unknown = central.client.get(f"{API_PREFIX}/visitor/status", params={"code": "nosuchcode1"})
+    assert_error(unknown, 404, ErrorCode.UNKNOWN_VISIT)
+    assert_error(
+        central.client.get(f"{API_PREFIX}/visitor/status", params={"code": "x"}), 400, ErrorCode.INVALID_REQUEST
+    )
+
+
 # -- the events long poll -----------------------------------------------------------------------------
 
 
