@@ -6,7 +6,8 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(
   python3-venv iproute2 util-linux
-  janus janus-tools
+  janus janus-tools libjs-janus-gateway
+  chromium chromium-driver postgresql
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
   xvfb fonts-inter fonts-dejavu-core
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
