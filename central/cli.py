@@ -25,6 +25,9 @@ def _read_secret(path: Path) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="kiosk-central", description="The reference central server.")
     parser.add_argument("--state", type=Path, required=True, help="folder for the database, recordings, secrets")
+    parser.add_argument(
+        "--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --state)"
+    )
     parser.add_argument("--janus-url", required=True, help="Janus HTTP API as central reaches it")
     parser.add_argument("--janus-public-url", help="Janus HTTP API as participants reach it (default: --janus-url)")
     parser.add_argument("--janus-admin-key-file", type=Path, help="file holding Janus VideoRoom's admin_key")
@@ -36,9 +39,9 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_logging()
     args.state.mkdir(parents=True, exist_ok=True)
-    database = args.state / "central.sqlite3"
-    fresh = not database.exists()
-    store = Store(database)
+    sqlite_file = args.state / "central.sqlite3"
+    fresh = args.database is None and not sqlite_file.exists()
+    store = Store(args.database or sqlite_file)
     if args.demo and fresh:
         seed(store, args.state, args.demo_visit_seconds)
     staff_token_file = args.state / "staff-token"

@@ -36,7 +36,7 @@ class RoomAdmin:
             janus.destroy()
 
     def create(self, visit_id: int, recorded: bool, max_participants: int = 4) -> Room:
-        room = Room(room=secrets.randbelow(2**31) + 1, pin=secrets.token_hex(8), secret=secrets.token_hex(16))
+        room = Room(room=secrets.randbelow(2**31 - 1) + 1, pin=secrets.token_hex(8), secret=secrets.token_hex(16))
         body: dict[str, object] = {
             "request": "create",
             "room": room.room,

@@ -1,43 +1,27 @@
-"""Central's storage: terminals, residents, visitors, visits, resident sessions and terminal events.
+"""Central's storage: terminals, residents, visitors, visits, sessions, PIN failures, pushed events and
+the audit log, through SQLAlchemy Core so the same statements run on SQLite and PostgreSQL.
 
-SQLite through one locked connection; every statement is here, so a second backend is one module.
+Every statement lives here; the rules that use them live in `central.visits`.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from central import schema as t
 from central.secrets_store import hash_pin, hash_token, new_token, verify_pin
 from kiosk.protocol import EndReason, VisitStatus
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS terminals (
-  id INTEGER PRIMARY KEY, name TEXT NOT NULL, location TEXT NOT NULL, token_hash TEXT UNIQUE NOT NULL,
-  last_seen REAL);
-CREATE TABLE IF NOT EXISTS residents (
-  number TEXT PRIMARY KEY, display_name TEXT NOT NULL, pin_hash TEXT NOT NULL, housing_unit TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS visitors (id INTEGER PRIMARY KEY, display_name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS visits (
-  id INTEGER PRIMARY KEY, resident TEXT NOT NULL REFERENCES residents(number), terminal_id INTEGER,
-  starts_at REAL NOT NULL, ends_at REAL NOT NULL, status TEXT NOT NULL, end_reason TEXT,
-  recorded INTEGER NOT NULL, room INTEGER, room_pin TEXT, room_secret TEXT, media_lost_s REAL NOT NULL DEFAULT 0,
-  terminal_reported INTEGER NOT NULL DEFAULT 0, end_message TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS visit_visitors (
-  visit_id INTEGER NOT NULL REFERENCES visits(id), visitor_id INTEGER NOT NULL REFERENCES visitors(id),
-  code_hash TEXT UNIQUE NOT NULL);
-CREATE TABLE IF NOT EXISTS resident_sessions (
-  token_hash TEXT PRIMARY KEY, resident TEXT NOT NULL, terminal_id INTEGER NOT NULL, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS terminal_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, terminal_id INTEGER NOT NULL, body TEXT NOT NULL);
-"""
-
 _OPEN_STATUSES = (VisitStatus.SCHEDULED.value, VisitStatus.READY.value, VisitStatus.LIVE.value)
+# Checked against when an ID is unknown, so a wrong ID costs the same time as a wrong PIN.
+_DECOY_PIN_HASH = hash_pin("00000000")
 
 
 @dataclass(frozen=True)
@@ -50,7 +34,7 @@ class Visit:
     status: VisitStatus
     end_reason: EndReason | None
     end_message: str
-    recorded: bool
+    privileged: bool
     room: int | None
     room_pin: str | None
     room_secret: str | None
@@ -60,101 +44,183 @@ class Visit:
     def is_open(self) -> bool:
         return self.status.value in _OPEN_STATUSES
 
+    @property
+    def recorded(self) -> bool:
+        """Privileged visits (attorney, clergy) are never recorded or watched."""
+        return not self.privileged
+
+
+@dataclass(frozen=True)
+class Resident:
+    number: str
+    display_name: str
+    language: str
+
+
+def database_url(where: str | Path) -> str:
+    """A SQLAlchemy URL: `where` is one already, or the path of a SQLite file."""
+    text = str(where)
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
 
 class Store:
-    def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+    def __init__(self, where: str | Path) -> None:
+        url = database_url(where)
+        sqlite = url.startswith("sqlite")
+        self.engine: Engine = create_engine(url, connect_args={"timeout": 15} if sqlite else {}, pool_pre_ping=True)
+        if sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        t.metadata.create_all(self.engine)
 
-    def _run(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def _insert(self, sql: str, args: tuple[Any, ...]) -> int:
-        with self._lock:
-            cursor = self._db.execute(sql, args)
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+    def dispose(self) -> None:
+        self.engine.dispose()
 
     # -- terminals --------------------------------------------------------------------------------
 
     def add_terminal(self, name: str, location: str) -> tuple[int, str]:
         """Registers a terminal; returns its id and its token (shown once, stored only as a hash)."""
         token = new_token()
-        terminal_id = self._insert(
-            "INSERT INTO terminals (name, location, token_hash) VALUES (?, ?, ?)", (name, location, hash_token(token))
-        )
-        return terminal_id, token
+        with self.engine.begin() as db:
+            result = db.execute(
+                insert(t.terminals).values(name=name, location=location, token_hash=hash_token(token), health={})
+            )
+            return int(result.inserted_primary_key[0]), token
 
     def terminal_for_token(self, token: str) -> int | None:
-        rows = self._run("SELECT id FROM terminals WHERE token_hash = ?", (hash_token(token),))
-        if not rows:
+        with self.engine.begin() as db:
+            terminal_id = db.scalar(select(t.terminals.c.id).where(t.terminals.c.token_hash == hash_token(token)))
+            if terminal_id is not None:
+                db.execute(update(t.terminals).where(t.terminals.c.id == terminal_id).values(last_seen=time.time()))
+            return terminal_id
+
+    def record_heartbeat(self, terminal_id: int, health: dict[str, str], version: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                update(t.terminals)
+                .where(t.terminals.c.id == terminal_id)
+                .values(health=health, version=version, last_seen=time.time())
+            )
+
+    def terminals(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(select(t.terminals).order_by(t.terminals.c.id)).mappings().all()
+        return [{k: v for k, v in row.items() if k != "token_hash"} for row in rows]
+
+    # -- residents, sessions and PIN failures -----------------------------------------------------
+
+    def add_resident(self, number: str, display_name: str, pin: str, housing_unit: str, language: str = "en") -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                insert(t.residents).values(
+                    number=number,
+                    display_name=display_name,
+                    pin_hash=hash_pin(pin),
+                    housing_unit=housing_unit,
+                    language=language,
+                )
+            )
+
+    def check_resident(self, number: str, pin: str) -> Resident | None:
+        """The resident when the ID and PIN match, else None (no hint which was wrong)."""
+        with self.engine.connect() as db:
+            row = db.execute(select(t.residents).where(t.residents.c.number == number)).mappings().first()
+        if row is None:
+            verify_pin(pin, _DECOY_PIN_HASH)
             return None
-        self._run("UPDATE terminals SET last_seen = ? WHERE id = ?", (time.time(), rows[0]["id"]))
-        return int(rows[0]["id"])
-
-    # -- residents and sessions -------------------------------------------------------------------
-
-    def add_resident(self, number: str, display_name: str, pin: str, housing_unit: str) -> None:
-        self._insert(
-            "INSERT INTO residents (number, display_name, pin_hash, housing_unit) VALUES (?, ?, ?, ?)",
-            (number, display_name, hash_pin(pin), housing_unit),
-        )
-
-    def check_resident(self, number: str, pin: str) -> str | None:
-        """The resident's display name when the ID and PIN match, else None (no hint which was wrong)."""
-        rows = self._run("SELECT display_name, pin_hash FROM residents WHERE number = ?", (number,))
-        if not rows:
-            verify_pin(pin, "scrypt$00$00")  # spend the same time, so timing does not reveal valid IDs
+        if not verify_pin(pin, row["pin_hash"]):
             return None
-        return str(rows[0]["display_name"]) if verify_pin(pin, rows[0]["pin_hash"]) else None
+        return Resident(row["number"], row["display_name"], row["language"])
+
+    def record_pin_failure(self, resident: str, terminal_id: int, at: float) -> None:
+        with self.engine.begin() as db:
+            db.execute(insert(t.pin_failures).values(resident=resident, terminal_id=terminal_id, at=at))
+
+    def pin_failures_since(
+        self, since: float, *, resident: str | None = None, terminal_id: int | None = None
+    ) -> list[float]:
+        query = select(t.pin_failures.c.at).where(t.pin_failures.c.at >= since).order_by(t.pin_failures.c.at)
+        if resident is not None:
+            query = query.where(t.pin_failures.c.resident == resident)
+        if terminal_id is not None:
+            query = query.where(t.pin_failures.c.terminal_id == terminal_id)
+        with self.engine.connect() as db:
+            return list(db.scalars(query))
+
+    def clear_pin_failures(self, resident: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(delete(t.pin_failures).where(t.pin_failures.c.resident == resident))
 
     def open_session(self, resident: str, terminal_id: int, ttl_s: float) -> str:
         token = new_token()
-        self._insert(
-            "INSERT INTO resident_sessions (token_hash, resident, terminal_id, expires_at) VALUES (?, ?, ?, ?)",
-            (hash_token(token), resident, terminal_id, time.time() + ttl_s),
-        )
+        with self.engine.begin() as db:
+            db.execute(
+                insert(t.resident_sessions).values(
+                    token_hash=hash_token(token),
+                    resident=resident,
+                    terminal_id=terminal_id,
+                    expires_at=time.time() + ttl_s,
+                )
+            )
         return token
 
     def session_resident(self, token: str, terminal_id: int) -> str | None:
-        rows = self._run(
-            "SELECT resident FROM resident_sessions WHERE token_hash = ? AND terminal_id = ? AND expires_at > ?",
-            (hash_token(token), terminal_id, time.time()),
-        )
-        return str(rows[0]["resident"]) if rows else None
+        s = t.resident_sessions.c
+        with self.engine.connect() as db:
+            return db.scalar(
+                select(s.resident).where(
+                    s.token_hash == hash_token(token), s.terminal_id == terminal_id, s.expires_at > time.time()
+                )
+            )
 
     def close_session(self, token: str) -> None:
-        self._run("DELETE FROM resident_sessions WHERE token_hash = ?", (hash_token(token),))
+        with self.engine.begin() as db:
+            db.execute(delete(t.resident_sessions).where(t.resident_sessions.c.token_hash == hash_token(token)))
 
     # -- visits -----------------------------------------------------------------------------------
 
     def add_visitor(self, display_name: str) -> int:
-        return self._insert("INSERT INTO visitors (display_name) VALUES (?)", (display_name,))
+        with self.engine.begin() as db:
+            return int(db.execute(insert(t.visitors).values(display_name=display_name)).inserted_primary_key[0])
 
     def add_visit(
-        self, resident: str, starts_at: float, ends_at: float, visitor_codes: dict[int, str], recorded: bool = True
+        self, resident: str, starts_at: float, ends_at: float, visitor_codes: dict[int, str], privileged: bool = False
     ) -> int:
-        visit_id = self._insert(
-            "INSERT INTO visits (resident, starts_at, ends_at, status, recorded) VALUES (?, ?, ?, ?, ?)",
-            (resident, starts_at, ends_at, VisitStatus.SCHEDULED.value, int(recorded)),
-        )
-        for visitor_id, code in visitor_codes.items():
-            self._insert(
-                "INSERT INTO visit_visitors (visit_id, visitor_id, code_hash) VALUES (?, ?, ?)",
-                (visit_id, visitor_id, hash_token(code)),
+        with self.engine.begin() as db:
+            visit_id = int(
+                db.execute(
+                    insert(t.visits).values(
+                        resident=resident,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        status=VisitStatus.SCHEDULED.value,
+                        privileged=privileged,
+                        end_message="",
+                        media_lost_s=0.0,
+                        terminal_reported=False,
+                    )
+                ).inserted_primary_key[0]
             )
+            for visitor_id, code in visitor_codes.items():
+                db.execute(
+                    insert(t.visit_visitors).values(
+                        visit_id=visit_id, visitor_id=visitor_id, code_hash=hash_token(code)
+                    )
+                )
         return visit_id
 
-    def _visit(self, row: sqlite3.Row) -> Visit:
-        names = self._run(
-            "SELECT v.display_name FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id "
-            "WHERE vv.visit_id = ? ORDER BY v.id",
-            (row["id"],),
+    def _visit(self, db: Connection, row: Any) -> Visit:
+        names = db.scalars(
+            select(t.visitors.c.display_name)
+            .join(t.visit_visitors, t.visit_visitors.c.visitor_id == t.visitors.c.id)
+            .where(t.visit_visitors.c.visit_id == row["id"])
+            .order_by(t.visitors.c.id)
         )
         return Visit(
             id=row["id"],
@@ -165,96 +231,142 @@ class Store:
             status=VisitStatus(row["status"]),
             end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
             end_message=row["end_message"],
-            recorded=bool(row["recorded"]),
+            privileged=bool(row["privileged"]),
             room=row["room"],
             room_pin=row["room_pin"],
             room_secret=row["room_secret"],
-            visitors=tuple(n["display_name"] for n in names),
+            visitors=tuple(names),
         )
+
+    def _visits(self, query: Any) -> list[Visit]:
+        with self.engine.connect() as db:
+            return [self._visit(db, row) for row in db.execute(query).mappings().all()]
 
     def visit(self, visit_id: int) -> Visit | None:
-        rows = self._run("SELECT * FROM visits WHERE id = ?", (visit_id,))
-        return self._visit(rows[0]) if rows else None
+        found = self._visits(select(t.visits).where(t.visits.c.id == visit_id))
+        return found[0] if found else None
 
     def visits_for_resident(self, resident: str, since: float) -> list[Visit]:
-        rows = self._run(
-            "SELECT * FROM visits WHERE resident = ? AND ends_at > ? ORDER BY starts_at", (resident, since)
-        )
-        return [self._visit(r) for r in rows]
+        v = t.visits.c
+        return self._visits(select(t.visits).where(v.resident == resident, v.ends_at > since).order_by(v.starts_at))
+
+    def visits_between(self, start: float, end: float) -> list[Visit]:
+        v = t.visits.c
+        return self._visits(select(t.visits).where(v.ends_at > start, v.starts_at < end).order_by(v.starts_at))
 
     def visit_for_code(self, code: str) -> tuple[Visit, str] | None:
-        rows = self._run(
-            "SELECT vv.visit_id, v.display_name FROM visit_visitors vv JOIN visitors v ON v.id = vv.visitor_id "
-            "WHERE vv.code_hash = ?",
-            (hash_token(code),),
-        )
-        if not rows:
+        vv = t.visit_visitors.c
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(vv.visit_id, t.visitors.c.display_name)
+                .join(t.visitors, t.visitors.c.id == vv.visitor_id)
+                .where(vv.code_hash == hash_token(code))
+            ).first()
+        if row is None:
             return None
-        visit = self.visit(rows[0]["visit_id"])
-        return (visit, str(rows[0]["display_name"])) if visit else None
+        visit = self.visit(row.visit_id)
+        return (visit, str(row.display_name)) if visit else None
 
     def set_room(self, visit_id: int, room: int, pin: str, secret: str) -> None:
-        self._run(
-            "UPDATE visits SET room = ?, room_pin = ?, room_secret = ? WHERE id = ?", (room, pin, secret, visit_id)
-        )
+        with self.engine.begin() as db:
+            db.execute(
+                update(t.visits).where(t.visits.c.id == visit_id).values(room=room, room_pin=pin, room_secret=secret)
+            )
 
     def mark_live(self, visit_id: int, terminal_id: int) -> None:
-        self._run(
-            "UPDATE visits SET status = ?, terminal_id = ? WHERE id = ?",
-            (VisitStatus.LIVE.value, terminal_id, visit_id),
-        )
-
-    def mark_ended(self, visit_id: int, status: VisitStatus, reason: EndReason, message: str = "") -> bool:
-        """Ends an open visit; False when it had already ended (so each end is acted on once)."""
-        with self._lock:
-            cursor = self._db.execute(
-                f"UPDATE visits SET status = ?, end_reason = ?, end_message = ? "
-                f"WHERE id = ? AND status IN ({','.join('?' * len(_OPEN_STATUSES))})",
-                (status.value, reason.value, message, visit_id, *_OPEN_STATUSES),
+        with self.engine.begin() as db:
+            db.execute(
+                update(t.visits)
+                .where(t.visits.c.id == visit_id, t.visits.c.status.in_(_OPEN_STATUSES))
+                .values(status=VisitStatus.LIVE.value, terminal_id=terminal_id)
             )
-            return cursor.rowcount == 1
+
+    def mark_ended(self, visit_id: int, status: VisitStatus, reason: EndReason | None, message: str = "") -> bool:
+        """Ends an open visit; False when it had already ended (so each end is acted on once)."""
+        with self.engine.begin() as db:
+            result = db.execute(
+                update(t.visits)
+                .where(t.visits.c.id == visit_id, t.visits.c.status.in_(_OPEN_STATUSES))
+                .values(status=status.value, end_reason=reason.value if reason else None, end_message=message)
+            )
+            return result.rowcount == 1
 
     def record_terminal_report(self, visit_id: int, media_lost_s: float) -> bool:
         """Stores the terminal's lost-media figure once per visit; False when it was already reported."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE visits SET media_lost_s = ?, terminal_reported = 1 WHERE id = ? AND terminal_reported = 0",
-                (media_lost_s, visit_id),
+        with self.engine.begin() as db:
+            result = db.execute(
+                update(t.visits)
+                .where(t.visits.c.id == visit_id, t.visits.c.terminal_reported.is_(False))
+                .values(media_lost_s=media_lost_s, terminal_reported=True)
             )
-            return cursor.rowcount == 1
+            return result.rowcount == 1
 
     def media_lost(self, visit_id: int) -> float:
-        rows = self._run("SELECT media_lost_s FROM visits WHERE id = ?", (visit_id,))
-        return float(rows[0]["media_lost_s"]) if rows else 0.0
+        with self.engine.connect() as db:
+            return float(db.scalar(select(t.visits.c.media_lost_s).where(t.visits.c.id == visit_id)) or 0.0)
 
     def open_visits_ending_by(self, at: float) -> list[Visit]:
-        rows = self._run(
-            f"SELECT * FROM visits WHERE ends_at <= ? AND status IN ({','.join('?' * len(_OPEN_STATUSES))})",
-            (at, *_OPEN_STATUSES),
-        )
-        return [self._visit(r) for r in rows]
+        v = t.visits.c
+        return self._visits(select(t.visits).where(v.ends_at <= at, v.status.in_(_OPEN_STATUSES)))
 
     def next_open_visit_end(self) -> float | None:
-        rows = self._run(
-            f"SELECT MIN(ends_at) AS t FROM visits WHERE status IN ({','.join('?' * len(_OPEN_STATUSES))})",
-            _OPEN_STATUSES,
-        )
-        return float(rows[0]["t"]) if rows and rows[0]["t"] is not None else None
+        with self.engine.connect() as db:
+            return db.scalar(select(func.min(t.visits.c.ends_at)).where(t.visits.c.status.in_(_OPEN_STATUSES)))
 
-    # -- terminal events --------------------------------------------------------------------------
+    # -- pushed terminal events -------------------------------------------------------------------
 
     def add_event(self, terminal_id: int, body: dict[str, Any]) -> int:
-        return self._insert(
-            "INSERT INTO terminal_events (terminal_id, body) VALUES (?, ?)", (terminal_id, json.dumps(body))
-        )
+        with self.engine.begin() as db:
+            return int(
+                db.execute(insert(t.terminal_events).values(terminal_id=terminal_id, body=body)).inserted_primary_key[0]
+            )
 
     def events_after(self, terminal_id: int, after: int) -> list[tuple[int, dict[str, Any]]]:
-        rows = self._run(
-            "SELECT seq, body FROM terminal_events WHERE terminal_id = ? AND seq > ? ORDER BY seq LIMIT 100",
-            (terminal_id, after),
-        )
-        return [(int(r["seq"]), json.loads(r["body"])) for r in rows]
+        e = t.terminal_events.c
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(e.seq, e.body).where(e.terminal_id == terminal_id, e.seq > after).order_by(e.seq).limit(100)
+            ).all()
+        return [(int(row.seq), dict(row.body)) for row in rows]
 
     def last_event_seq(self, terminal_id: int) -> int:
-        rows = self._run("SELECT MAX(seq) AS s FROM terminal_events WHERE terminal_id = ?", (terminal_id,))
-        return int(rows[0]["s"] or 0)
+        with self.engine.connect() as db:
+            return int(
+                db.scalar(
+                    select(func.max(t.terminal_events.c.seq)).where(t.terminal_events.c.terminal_id == terminal_id)
+                )
+                or 0
+            )
+
+    # -- audit ------------------------------------------------------------------------------------
+
+    def add_audit_event(
+        self, event_id: str, terminal_id: int, visit_id: int | None, kind: str, at: float, detail: dict[str, Any]
+    ) -> bool:
+        """Stores an audit event once; False when this event id is already stored (a retried upload)."""
+        try:
+            with self.engine.begin() as db:
+                db.execute(
+                    insert(t.audit_events).values(
+                        event_id=event_id,
+                        terminal_id=terminal_id,
+                        visit_id=visit_id,
+                        kind=kind,
+                        at=at,
+                        received_at=time.time(),
+                        detail=detail,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def audit_events(self, *, terminal_id: int | None = None, visit_id: int | None = None) -> list[dict[str, Any]]:
+        a = t.audit_events.c
+        query = select(t.audit_events).order_by(a.at, a.event_id)
+        if terminal_id is not None:
+            query = query.where(a.terminal_id == terminal_id)
+        if visit_id is not None:
+            query = query.where(a.visit_id == visit_id)
+        with self.engine.connect() as db:
+            return [dict(row) for row in db.execute(query).mappings().all()]

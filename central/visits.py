@@ -75,11 +75,11 @@ class Visits:
         )
 
     def identify(self, terminal_id: int, number: str, pin: str) -> ResidentSession:
-        name = self._store.check_resident(number, pin)
-        if name is None:
+        resident = self._store.check_resident(number, pin)
+        if resident is None:
             raise VisitError(ErrorCode.BAD_CREDENTIALS, "ID or PIN not recognised")
         token = self._store.open_session(number, terminal_id, self._rules.session_ttl_s)
-        return ResidentSession(session_token=token, display_name=name, visits=self.list_for(number))
+        return ResidentSession(session_token=token, display_name=resident.display_name, visits=self.list_for(number))
 
     def list_for(self, resident: str) -> list[VisitSummary]:
         now = time.time()

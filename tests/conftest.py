@@ -16,6 +16,7 @@ from central.janus_server import JanusServer, JanusSettings
 from central.private_network import PrivateNetwork, enter_private_network
 from central.server_process import CentralProcess, free_port
 from kiosk.config import KioskConfig, parse_config
+from tests.postgres_server import PostgresServer
 
 _network: PrivateNetwork | None = None
 
@@ -40,6 +41,15 @@ def janus(private_network: PrivateNetwork, tmp_path_factory: pytest.TempPathFact
         media_interface=private_network.media_interface, http_port=free_port(), admin_key=secrets.token_hex(12)
     )
     server = JanusServer(settings, log_path=tmp_path_factory.mktemp("janus") / "janus.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (Debian's package), on 127.0.0.1 in the private network."""
+    server = PostgresServer()
     server.start()
     yield server
     server.stop()

@@ -5,11 +5,11 @@ joins, staff ends, the events long poll and the visit clock. Every refusal is ch
 from __future__ import annotations
 
 import itertools
-import sqlite3
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
 
+from central import schema
 from central.app import create_app
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, seed
 from central.rooms import RoomAdmin
 from central.server_process import free_port
-from central.store import Store
+from central.store import Store, database_url
 from central.visits import VisitClock, VisitRules, Visits
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import API_PREFIX, EndReason, ErrorCode, VisitStatus
@@ -42,7 +44,7 @@ class Central:
     client: TestClient
     store: Store
     visits: Visits
-    database: Path
+    database: str
     janus_url: str
     terminal_token: str
     staff_token: str
@@ -83,14 +85,19 @@ class Central:
         return self.client.get(f"{TERMINAL}/events", params={"after": after, "wait": wait}, headers=self.headers(token))
 
 
-@pytest.fixture
-def make_central(janus, tmp_path: Path) -> Iterator[Callable[..., Central]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_central(request, janus, tmp_path: Path) -> Iterator[Callable[..., Central]]:
+    """Central on each storage backend: a SQLite file, and a database on a real PostgreSQL server."""
     made: list[Central] = []
 
     def make(visit_seconds: float = VISIT_SECONDS, janus_url: str | None = None) -> Central:
         folder = tmp_path / f"central-{len(made)}"
         folder.mkdir()
-        store = Store(folder / "c.sqlite3")
+        if request.param == "sqlite":
+            database = str(folder / "c.sqlite3")
+        else:
+            database = request.getfixturevalue("postgres").create_database(f"central_{secrets.token_hex(6)}")
+        store = Store(database)
         demo = seed(store, folder, visit_seconds=visit_seconds)
         rooms = RoomAdmin(janus_url or janus.url, janus.settings.admin_key, folder / "rec")
         visits = Visits(store, rooms, janus.url, VisitRules())
@@ -99,7 +106,7 @@ def make_central(janus, tmp_path: Path) -> Iterator[Callable[..., Central]]:
             client=TestClient(create_app(store, visits, staff_token), raise_server_exceptions=False),
             store=store,
             visits=visits,
-            database=folder / "c.sqlite3",
+            database=database,
             janus_url=janus.url,
             terminal_token=demo.terminal_token_file.read_text().strip(),
             staff_token=staff_token,
@@ -117,6 +124,7 @@ def make_central(janus, tmp_path: Path) -> Iterator[Callable[..., Central]]:
             visit = central.store.visit(visit_id)
             if visit and visit.is_open and visit.room is not None and visit.room_secret is not None:
                 RoomAdmin(janus.url, janus.settings.admin_key, Path()).destroy(visit.room, visit.room_secret)
+        central.store.dispose()
 
 
 @pytest.fixture
@@ -127,19 +135,20 @@ def central(make_central: Callable[..., Central]) -> Central:
 # -- checks -------------------------------------------------------------------------------------------
 
 
-def store_rows(database: Path) -> dict[str, list[dict[str, Any]]]:
+def store_rows(database: str) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, read through a separate connection (a terminal's last_seen aside)."""
-    with closing(sqlite3.connect(database)) as db:
-        db.row_factory = sqlite3.Row
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {
-            table: [
-                {k: row[k] for k in row.keys() if k != "last_seen"}  # noqa: SIM118 (sqlite3.Row)
-                for row in db.execute(f"SELECT * FROM {table} ORDER BY rowid")
-            ]
-            for table in tables
-            if not table.startswith("sqlite_")
-        }
+    engine = create_engine(database_url(database))
+    try:
+        with engine.connect() as db:
+            return {
+                table.name: [
+                    {k: v for k, v in row.items() if k != "last_seen"}
+                    for row in db.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+                ]
+                for table in schema.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -1,0 +1,117 @@
+"""Central's tables, described once for SQLAlchemy so the same code runs on SQLite and PostgreSQL.
+
+Times are UNIX seconds (floats); ids of people are the facility's own numbers, kept as text.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("last_seen", Float),
+    Column("health", JSON, nullable=False, default=dict),
+    Column("version", String(50), nullable=False, default=""),
+)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("number", String(12), primary_key=True),
+    Column("display_name", String(100), nullable=False),
+    Column("pin_hash", String(200), nullable=False),
+    Column("housing_unit", String(100), nullable=False),
+    Column("language", String(8), nullable=False, default="en"),
+)
+
+visitors = Table(
+    "visitors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("display_name", String(100), nullable=False),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident", String(12), ForeignKey("residents.number"), nullable=False),
+    Column("terminal_id", Integer, ForeignKey("terminals.id")),
+    Column("starts_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("end_reason", String(30)),
+    Column("end_message", Text, nullable=False, default=""),
+    Column("privileged", Boolean, nullable=False, default=False),
+    Column("room", Integer),
+    Column("room_pin", String(64)),
+    Column("room_secret", String(64)),
+    Column("media_lost_s", Float, nullable=False, default=0.0),
+    Column("terminal_reported", Boolean, nullable=False, default=False),
+)
+
+visit_visitors = Table(
+    "visit_visitors",
+    metadata,
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False),
+    Column("visitor_id", Integer, ForeignKey("visitors.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    UniqueConstraint("visit_id", "visitor_id"),
+)
+
+resident_sessions = Table(
+    "resident_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("resident", String(12), nullable=False),
+    Column("terminal_id", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+pin_failures = Table(
+    "pin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resident", String(12), nullable=False, index=True),
+    Column("terminal_id", Integer, nullable=False, index=True),
+    Column("at", Float, nullable=False),
+)
+
+terminal_events = Table(
+    "terminal_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("terminal_id", Integer, nullable=False, index=True),
+    Column("body", JSON, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("terminal_id", Integer, nullable=False, index=True),
+    Column("visit_id", Integer, index=True),
+    Column("kind", String(50), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
