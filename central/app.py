@@ -3,8 +3,9 @@
 Every error is an `ErrorBody` with a code; invalid requests are 400s that change nothing.
 """
 
+import hmac
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,11 +17,15 @@ from central.visits import VisitError, Visits
 from central.web import mount_web
 from kiosk.protocol import (
     API_PREFIX,
+    AuditBatch,
+    AuditReceipt,
+    CancelRequest,
     EndReason,
     EndVisitRequest,
     ErrorBody,
     ErrorCode,
     EventBatch,
+    Heartbeat,
     IdentifyRequest,
     ResidentSession,
     RoomGrant,
@@ -41,12 +46,15 @@ _HTTP_STATUS = {
     ErrorCode.VISIT_OVER: 409,
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.LOCKED: 429,
 }
 _MAX_POLL_S = 30.0
 
 
-def _error(code: ErrorCode, message: str) -> JSONResponse:
-    return JSONResponse(ErrorBody(code=code, message=message).model_dump(mode="json"), status_code=_HTTP_STATUS[code])
+def _error(code: ErrorCode, message: str, retry_after_s: int | None = None) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, retry_after_s=retry_after_s)
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=_HTTP_STATUS[code], headers=headers)
 
 
 def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
@@ -54,7 +62,7 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
 
     @app.exception_handler(VisitError)
     def _visit_error(_: Request, exc: VisitError) -> JSONResponse:
-        return _error(exc.code, exc.message)
+        return _error(exc.code, exc.message, exc.retry_after_s)
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -82,7 +90,8 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
             raise VisitError(ErrorCode.SESSION_EXPIRED, "resident session missing or expired")
         return terminal_id, number
 
-    errors = {
+    errors: dict[int | str, dict[str, Any]] = {
+        429: {"model": ErrorBody},
         400: {"model": ErrorBody},
         401: {"model": ErrorBody},
         404: {"model": ErrorBody},
@@ -116,6 +125,20 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
         store.close_session(x_resident_session)
         return Response(status_code=204)
 
+    @app.post(f"{API_PREFIX}/terminal/heartbeat", status_code=204, responses=errors)
+    def heartbeat(body: Heartbeat, terminal_id: Annotated[int, Depends(terminal)]) -> Response:
+        store.record_heartbeat(terminal_id, body.health, body.version)
+        return Response(status_code=204)
+
+    @app.post(f"{API_PREFIX}/terminal/audit", responses=errors)
+    def audit(body: AuditBatch, terminal_id: Annotated[int, Depends(terminal)]) -> AuditReceipt:
+        """Idempotent: an event id already stored is counted as a duplicate and changes nothing."""
+        stored = sum(
+            store.add_audit_event(e.event_id, terminal_id, e.visit_id, e.kind, e.at.timestamp(), e.detail)
+            for e in body.events
+        )
+        return AuditReceipt(stored=stored, duplicates=len(body.events) - stored)
+
     @app.get(f"{API_PREFIX}/terminal/events", responses=errors)
     def events(
         terminal_id: Annotated[int, Depends(terminal)],
@@ -144,10 +167,27 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     def visitor_status(code: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> VisitorStatus:
         return visits.visitor_status(code)
 
-    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/end", status_code=204, responses=errors)
-    def staff_end(visit_id: int, body: StaffEndRequest, authorization: Annotated[str, Header()] = "") -> Response:
-        if not staff_token or authorization != f"Bearer {staff_token}":
+    def staff(authorization: Annotated[str, Header()] = "") -> None:
+        if not staff_token or not hmac.compare_digest(authorization, f"Bearer {staff_token}"):
             raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "staff token required")
+
+    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/cancel", status_code=204, responses=errors)
+    def staff_cancel(visit_id: int, body: CancelRequest, _: Annotated[None, Depends(staff)]) -> Response:
+        visits.cancel(visit_id, body.reason)
+        return Response(status_code=204)
+
+    @app.get(f"{API_PREFIX}/staff/audit", responses=errors)
+    def staff_audit(
+        _: Annotated[None, Depends(staff)], terminal_id: int | None = None, visit_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        return store.audit_events(terminal_id=terminal_id, visit_id=visit_id)
+
+    @app.get(f"{API_PREFIX}/staff/terminals", responses=errors)
+    def staff_terminals(_: Annotated[None, Depends(staff)]) -> list[dict[str, Any]]:
+        return store.terminals()
+
+    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/end", status_code=204, responses=errors)
+    def staff_end(visit_id: int, body: StaffEndRequest, _: Annotated[None, Depends(staff)]) -> Response:
         if not visits.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, body.reason):
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
         return Response(status_code=204)

@@ -40,9 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging()
     args.state.mkdir(parents=True, exist_ok=True)
     sqlite_file = args.state / "central.sqlite3"
-    fresh = args.database is None and not sqlite_file.exists()
     store = Store(args.database or sqlite_file)
-    if args.demo and fresh:
+    if args.demo and not store.terminals():
         seed(store, args.state, args.demo_visit_seconds)
     staff_token_file = args.state / "staff-token"
     staff_token = _read_secret(staff_token_file) if staff_token_file.exists() else ""

@@ -5,6 +5,7 @@ Only central knows a room's secret and Janus's admin key; participants get the p
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from kiosk.janus_client import JanusError, JanusSession
 
 NO_SUCH_ROOM = 426
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,20 @@ class RoomAdmin:
             body["rec_dir"] = str(folder)
         self._request(body)
         return room
+
+    def kick_everyone(self, room: int, secret: str) -> None:
+        """Removes every participant at once (staff ended the visit), before the room is destroyed."""
+        try:
+            listed = self._request({"request": "listparticipants", "room": room})
+        except JanusError as exc:
+            if exc.code == NO_SUCH_ROOM:
+                return
+            raise
+        for participant in listed.get("participants", []):
+            try:
+                self._request({"request": "kick", "room": room, "secret": secret, "id": participant["id"]})
+            except JanusError as exc:
+                log.warning("could not kick a participant of room %s: %s", room, exc)
 
     def destroy(self, room: int, secret: str) -> None:
         try:

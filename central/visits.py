@@ -6,6 +6,7 @@ The HTTP layer calls this; it decides, the terminal only enforces what it is tol
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -33,13 +34,16 @@ class VisitRules:
     join_early_s: float = 300.0
     warnings_s: tuple[int, ...] = (300, 60)
     session_ttl_s: float = 900.0
+    lockout_failures: int = 5
+    lockout_s: float = 900.0
 
 
 class VisitError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
 
 
 def _utc(ts: float) -> datetime:
@@ -70,14 +74,39 @@ class Visits:
             starts_at=_utc(visit.starts_at),
             ends_at=_utc(visit.ends_at),
             status=self.status_now(visit, now),
+            status_reason=visit.end_message,
             joinable_from=_utc(visit.starts_at - self._rules.join_early_s),
             recorded=visit.recorded,
+            privileged=visit.privileged,
         )
 
+    def _locked_until(self, number: str, terminal_id: int, now: float) -> float | None:
+        """When sign-in opens again if this resident or this terminal had too many wrong PINs, else None."""
+        since = now - self._rules.lockout_s
+        until = None
+        for failures in (
+            self._store.pin_failures_since(since, resident=number),
+            self._store.pin_failures_since(since, terminal_id=terminal_id),
+        ):
+            if len(failures) >= self._rules.lockout_failures:
+                until = max(until or 0.0, failures[-1] + self._rules.lockout_s)
+        return until
+
+    def _refuse_if_locked(self, number: str, terminal_id: int, now: float) -> None:
+        until = self._locked_until(number, terminal_id, now)
+        if until is not None:
+            raise VisitError(ErrorCode.LOCKED, "sign-in locked after repeated wrong PINs", math.ceil(until - now))
+
     def identify(self, terminal_id: int, number: str, pin: str) -> ResidentSession:
+        now = time.time()
+        # A locked account is refused before the PIN is even checked, so guessing stops counting.
+        self._refuse_if_locked(number, terminal_id, now)
         resident = self._store.check_resident(number, pin)
         if resident is None:
+            self._store.record_pin_failure(number, terminal_id, now)
+            self._refuse_if_locked(number, terminal_id, now)
             raise VisitError(ErrorCode.BAD_CREDENTIALS, "ID or PIN not recognised")
+        self._store.clear_pin_failures(number)
         token = self._store.open_session(number, terminal_id, self._rules.session_ttl_s)
         return ResidentSession(session_token=token, display_name=resident.display_name, visits=self.list_for(number))
 
@@ -170,6 +199,8 @@ class Visits:
         log.info("visit %s ended: %s", visit_id, reason.value)
         if visit.room is not None and visit.room_secret is not None:
             try:
+                if status is VisitStatus.ENDED_BY_STAFF:
+                    self._rooms.kick_everyone(visit.room, visit.room_secret)
                 self._rooms.destroy(visit.room, visit.room_secret)
             except JanusError as exc:
                 log.error("room of visit %s not destroyed: %s", visit_id, exc)
@@ -196,9 +227,27 @@ class Visits:
         self._store.record_terminal_report(visit_id, media_lost_s)
         self.end(visit_id, VisitStatus.ENDED, reason)
 
+    def cancel(self, visit_id: int, reason: str) -> None:
+        """Staff cancel a visit with a reason that the resident and the visitors are shown."""
+        visit = self._store.visit(visit_id)
+        if visit is None or not visit.is_open:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
+        if visit.status is VisitStatus.LIVE:
+            self.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, reason)
+        elif self._store.mark_ended(visit_id, VisitStatus.CANCELLED, None, reason):
+            if visit.room is not None and visit.room_secret is not None:
+                self._rooms.destroy(visit.room, visit.room_secret)
+            self._poke()
+
     def end_due(self, now: float) -> None:
         for visit in self._store.open_visits_ending_by(now):
-            self.end(visit.id, VisitStatus.ENDED, EndReason.TIME_UP)
+            if visit.status is VisitStatus.LIVE:
+                self.end(visit.id, VisitStatus.ENDED, EndReason.TIME_UP)
+            elif self._store.mark_ended(visit.id, VisitStatus.NO_SHOW, None):
+                # Never opened by the resident: a missed visit, whoever waited in the room.
+                if visit.room is not None and visit.room_secret is not None:
+                    self._rooms.destroy(visit.room, visit.room_secret)
+                self._poke()
 
     @property
     def generation(self) -> int:

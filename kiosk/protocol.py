@@ -25,6 +25,7 @@ class VisitStatus(enum.StrEnum):
     ENDED = "ended"
     ENDED_BY_STAFF = "ended_by_staff"
     CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
 
 
 class EndReason(enum.StrEnum):
@@ -44,11 +45,13 @@ class ErrorCode(enum.StrEnum):
     VISIT_OVER = "visit_over"
     MEDIA_UNAVAILABLE = "media_unavailable"
     INVALID_REQUEST = "invalid_request"
+    LOCKED = "locked"
 
 
 class ErrorBody(Message):
     code: ErrorCode
     message: str = Field(description="A sentence for logs; the terminal shows its own text per code.")
+    retry_after_s: int | None = Field(default=None, description="With `locked`: seconds until sign-in opens again.")
 
 
 class IdentifyRequest(Message):
@@ -62,8 +65,10 @@ class VisitSummary(Message):
     starts_at: datetime
     ends_at: datetime
     status: VisitStatus
+    status_reason: str = Field(default="", description="Why a visit was cancelled or ended by staff.")
     joinable_from: datetime
     recorded: bool
+    privileged: bool = Field(default=False, description="Attorney or clergy: not recorded, not monitored.")
 
 
 class ResidentSession(Message):
@@ -112,6 +117,34 @@ class VisitorStatus(Message):
     seconds_left: float = Field(ge=0)
     end_reason: EndReason | None = None
     message: str = Field(default="", description="The reason staff gave, when staff ended the visit.")
+
+
+class Heartbeat(Message):
+    version: str = Field(max_length=50)
+    health: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Device name to state: ok, missing or degraded."
+    )
+
+
+class AuditEvent(Message):
+    event_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$", description="Unique per event; a retried upload reuses it.")
+    kind: str = Field(pattern=r"^[a-z_]{3,50}$")
+    at: datetime
+    visit_id: int | None = None
+    detail: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
+
+
+class AuditBatch(Message):
+    events: list[AuditEvent] = Field(min_length=1, max_length=100)
+
+
+class AuditReceipt(Message):
+    stored: int
+    duplicates: int
+
+
+class CancelRequest(Message):
+    reason: str = Field(min_length=3, max_length=200)
 
 
 class TerminalEventType(enum.StrEnum):

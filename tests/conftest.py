@@ -18,6 +18,8 @@ from central.server_process import CentralProcess, free_port
 from kiosk.config import KioskConfig, parse_config
 from tests.postgres_server import PostgresServer
 
+pytest_plugins = ["tests.central_harness"]
+
 _network: PrivateNetwork | None = None
 
 
