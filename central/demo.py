@@ -34,6 +34,7 @@ def _kiosk_config(folder: Path, central: CentralProcess) -> Path:
 name = "B North terminal 1"
 facility = "{FACILITY}"
 location = "{HOUSING_UNIT}"
+state_dir = "{folder / "kiosk-state"}"
 
 [central]
 url = "{central.url}"

@@ -13,11 +13,14 @@ from pydantic import BaseModel, ValidationError
 
 from kiosk.protocol import (
     API_PREFIX,
+    AuditBatch,
+    AuditReceipt,
     EndReason,
     EndVisitRequest,
     ErrorBody,
     ErrorCode,
     EventBatch,
+    Heartbeat,
     IdentifyRequest,
     ResidentSession,
     RoomGrant,
@@ -30,9 +33,10 @@ T = TypeVar("T", bound=BaseModel)
 class CentralError(Exception):
     """A request to central failed. `code` is None when central could not be reached or made no sense."""
 
-    def __init__(self, code: ErrorCode | None, detail: str) -> None:
+    def __init__(self, code: ErrorCode | None, detail: str, retry_after_s: int | None = None) -> None:
         super().__init__(detail)
         self.code = code
+        self.retry_after_s = retry_after_s
 
 
 class CentralClient:
@@ -71,7 +75,7 @@ class CentralClient:
                 error = ErrorBody.model_validate_json(response.content)
             except ValidationError:
                 raise CentralError(None, f"central answered HTTP {response.status_code}") from None
-            raise CentralError(error.code, error.message)
+            raise CentralError(error.code, error.message, error.retry_after_s)
         if model is None:
             return None
         try:
@@ -101,6 +105,14 @@ class CentralClient:
 
     def logout(self, session: str) -> None:
         self._call("POST", "/terminal/logout", None, session=session)
+
+    def heartbeat(self, beat: Heartbeat) -> None:
+        self._call("POST", "/terminal/heartbeat", None, body=beat)
+
+    def upload_audit(self, batch: AuditBatch) -> AuditReceipt:
+        result = self._call("POST", "/terminal/audit", AuditReceipt, body=batch)
+        assert result is not None
+        return result
 
     def events(self, after: int, wait_s: float) -> EventBatch:
         result = self._call(

@@ -40,6 +40,7 @@ class TerminalSection(_Section):
     name: str = Field(min_length=1)
     facility: str = Field(min_length=1)
     location: str = Field(min_length=1)
+    state_dir: Path = Path("/var/lib/kiosk")
 
 
 class CentralSection(_Section):

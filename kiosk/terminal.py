@@ -9,17 +9,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
 
 from drivers.camera import Camera
 from drivers.handset import Handset
+from kiosk.audit_journal import AuditJournal
+from kiosk.audit_trail import audit_entries
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
+from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     CallStatusChanged,
     Command,
@@ -76,11 +80,15 @@ class Terminal:
         self.call: CallEngine | None = None
         self._media_lost_s = 0.0
         self._stop_polling = threading.Event()
+        self.journal = AuditJournal(config.terminal.state_dir / "audit")
+        self.upkeep = Upkeep(central, self.journal, self.health)
         handset.hook.add_listener(lambda lifted: self.post(HookChanged(lifted)))
 
     # -- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.journal.record("terminal_started")
+        self.upkeep.start()
         self._camera.start()
         self._core.call_soon(self._start_on_loop)
         threading.Thread(target=self._poll_central_events, name="central-events", daemon=True).start()
@@ -90,7 +98,14 @@ class Terminal:
         asyncio.get_running_loop().create_task(self._run_requests())
         self._handle(HookChanged(self._handset.hook.lifted))
 
+    def health(self) -> dict[str, str]:
+        """Each device's state for the heartbeat (the drivers issue brings hotplug and real health)."""
+        frame = self._camera.latest()
+        camera_ok = frame is not None and time.monotonic() - frame.captured_at < 2.0
+        return {"camera": "ok" if camera_ok else "degraded", "handset": "ok"}
+
     def stop(self) -> None:
+        self.upkeep.stop()
         self._stop_polling.set()
         call, self.call = self.call, None
         if call is not None:
@@ -105,14 +120,26 @@ class Terminal:
 
     def _handle(self, event: Event) -> None:
         try:
+            before = self.machine.snapshot()
             for command in self.machine.handle(event, time.monotonic()):
                 self._carry_out(command)
+            self._audit(before, event, self.machine.snapshot())
         except Exception:
             # A fault in one event must not take the terminal down; the repr of events and
             # commands hides PINs and tokens, so the log carries no personal data.
             log.exception("handling %r failed", event)
         self._listener.on_state(self.machine.snapshot())
         self._schedule_tick()
+
+    def _audit(self, before: TerminalState, event: Event, after: TerminalState) -> None:
+        entries = audit_entries(before, event, after)
+        for entry in entries:
+            detail = dict(entry.detail)
+            if entry.kind == "visit_ended":
+                detail["media_lost_s"] = round(self._media_lost_s, 3)
+            self.journal.record(entry.kind, entry.visit_id, **detail)
+        if entries:
+            self.upkeep.upload_soon()
 
     def _schedule_tick(self) -> None:
         if self._tick is not None:
@@ -151,7 +178,10 @@ class Terminal:
                 result = await asyncio.to_thread(call)
             except CentralError as exc:
                 log.warning("central request failed: %s", exc)
-                result = RequestFailed(exc.code)
+                until = (
+                    datetime.now(UTC) + timedelta(seconds=exc.retry_after_s) if exc.retry_after_s is not None else None
+                )
+                result = RequestFailed(exc.code, until)
             except Exception:
                 # Whatever went wrong, the queue must keep serving the next person.
                 log.exception("central request raised")

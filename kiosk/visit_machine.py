@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from kiosk.call_status import CallStatus
 from kiosk.config import TimeoutsSection
@@ -37,6 +38,7 @@ class Problem(enum.Enum):
     NOT_READY = "not_ready"
     VISIT_OVER = "visit_over"
     MEDIA_UNAVAILABLE = "media_unavailable"
+    LOCKED = "locked"
 
 
 _PROBLEM_FOR_CODE = {
@@ -48,6 +50,7 @@ _PROBLEM_FOR_CODE = {
     ErrorCode.VISIT_OVER: Problem.VISIT_OVER,
     ErrorCode.MEDIA_UNAVAILABLE: Problem.MEDIA_UNAVAILABLE,
     ErrorCode.INVALID_REQUEST: Problem.CENTRAL_UNREACHABLE,
+    ErrorCode.LOCKED: Problem.LOCKED,
 }
 
 
@@ -84,6 +87,7 @@ class RequestFailed:
     """A request to central failed; `code` is None when central was not reached."""
 
     code: ErrorCode | None
+    locked_until: datetime | None = None  # with LOCKED: when sign-in opens again (wall clock, for the screen)
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ class TerminalState:
     warning_s: int | None = None
     hangup_deadline: float | None = None
     ended: EndedVisit | None = None
+    locked_until: datetime | None = None  # wall-clock time, to show the person when to try again
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
@@ -350,7 +355,7 @@ class VisitMachine:
                 visits=tuple(event.session.visits),
             )
         elif isinstance(event, RequestFailed) and s.busy:
-            self._state = replace(s, busy=False, problem=problem_for(event.code))
+            self._state = replace(s, busy=False, problem=problem_for(event.code), locked_until=event.locked_until)
         return []
 
     def _on_visit_list(self, event: Event, now: float) -> list[Command]:

@@ -81,6 +81,7 @@ def kiosk_config(central_url: str, token_file: Path, **timeouts: float) -> Kiosk
 name = "Test terminal"
 facility = "Harbor County Detention Center"
 location = "Unit B North"
+state_dir = "{token_file.parent / "kiosk-state"}"
 
 [central]
 url = "{central_url}"

@@ -103,6 +103,16 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(visit_stack,
         exists = session.request(session.attach(), {"request": "exists", "room": visitor.grant.room})
         session.destroy()
         assert exists["exists"] is False
+        # The terminal's audit trail of the visit reached central.
+        audit_url = f"{central.url}{API_PREFIX}/staff/audit"
+        staff = {"Authorization": f"Bearer {central.secret('staff-token')}"}
+
+        def audited() -> list[str]:
+            found = requests.get(audit_url, params={"visit_id": visitor.grant.visit_id}, headers=staff, timeout=5)
+            return [e["kind"] for e in found.json()]
+
+        wait_for(lambda: "visit_ended" in audited(), 10, "the audit trail to reach central")
+        assert audited()[:2] == ["visit_opened", "call_status"]
     finally:
         kiosk.stop()
         visitor.stop()

@@ -110,3 +110,25 @@ def test_janus_unreachable_is_explained_and_the_terminal_stays_usable(
     qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST)
     tap(window, "sign-out")
     qtbot.waitUntil(lambda: window.current is Screen.IDLE)
+
+
+def test_repeated_wrong_pins_pause_sign_in_and_say_until_when(start_central, start_kiosk, qtbot, screens_folder):
+    central = start_central()
+    kiosk = start_kiosk(central.url, central.state / "terminal-token")
+    window = kiosk.window
+    journal = central.state / "kiosk-state" / "audit" / "audit.jsonl"
+
+    def refusals() -> int:
+        # Each refusal the terminal showed is in its audit journal, whether uploaded yet or not.
+        return journal.read_text().count('"sign_in_refused"') if journal.exists() else 0
+
+    for attempt in range(1, 6):
+        sign_in(window, qtbot, DEMO_RESIDENT_ID, f"99{attempt:02d}")
+        qtbot.waitUntil(lambda n=attempt: refusals() == n, timeout=10_000)
+    wait_for_text(qtbot, window, "Too many wrong PINs. For your safety, sign-in is paused until")
+    screenshot(window, screens_folder, "bad-locked")
+    # Even the right PIN waits now; the screen still says why.
+    sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    qtbot.waitUntil(lambda: refusals() == 6, timeout=10_000)
+    assert window.current is Screen.IDENTIFY
+    assert "sign-in is paused until" in visible_text(window)

@@ -18,7 +18,11 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("texts", text)
 
 
-def problem_sentence(problem: Problem, visit: VisitSummary | None = None) -> str:
+def problem_sentence(problem: Problem, visit: VisitSummary | None = None, until: datetime | None = None) -> str:
+    if problem is Problem.LOCKED and until is not None:
+        return tr("Too many wrong PINs. For your safety, sign-in is paused until {time}.").format(
+            time=clock_time(until)
+        )
     if problem is Problem.NOT_READY and visit is not None:
         return tr("This visit has not started yet. You can join it from {time}.").format(
             time=clock_time(visit.joinable_from)
@@ -35,6 +39,7 @@ def problem_sentence(problem: Problem, visit: VisitSummary | None = None) -> str
         Problem.SESSION_EXPIRED: tr("You were signed out to keep your account safe. Please sign in again."),
         Problem.NOT_READY: tr("This visit has not started yet."),
         Problem.VISIT_OVER: tr("This visit is no longer available."),
+        Problem.LOCKED: tr("Too many wrong PINs. For your safety, sign-in is paused for a while."),
         Problem.MEDIA_UNAVAILABLE: tr(
             "The video service is not answering. Hang up and lift the handset to try again, or tell staff."
         ),
@@ -62,6 +67,7 @@ def status_text(visit: VisitSummary) -> str:
         VisitStatus.ENDED: tr("Ended"),
         VisitStatus.ENDED_BY_STAFF: tr("Ended by staff"),
         VisitStatus.CANCELLED: tr("Cancelled"),
+        VisitStatus.NO_SHOW: tr("Missed"),
     }
     return texts[visit.status]
 

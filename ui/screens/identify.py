@@ -108,7 +108,7 @@ class IdentifyScreen(ScreenBase):
             widget.setEnabled(not state.busy)
         self._problem.setVisible(state.problem is not None and not state.busy)
         if refused and state.problem is not None:
-            self._problem.setText(problem_sentence(state.problem))
+            self._problem.setText(problem_sentence(state.problem, until=state.locked_until))
             # After a refusal the PIN is wiped and asked for again; the ID stays for correction.
             self._pin = ""
             self._active = "pin" if self._id and state.problem is not Problem.ID_FORMAT else "id"

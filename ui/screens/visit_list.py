@@ -70,6 +70,8 @@ class VisitListScreen(ScreenBase):
         text.addWidget(label(tr("Visit with {names}").format(names=names(visit.visitors)), "title"))
         when = tr("{start} to {end}").format(start=clock_time(visit.starts_at), end=clock_time(visit.ends_at))
         text.addWidget(label(when, "subtitle"))
+        if visit.status_reason:
+            text.addWidget(label(visit.status_reason, "muted"))
         row.addLayout(text, 1)
         joinable = visit.status in _JOINABLE
         chip = label(status_text(visit), "chip-ready" if joinable else "chip", wrap=False)
