@@ -3,7 +3,6 @@
 Every error is an `ErrorBody` with a code; invalid requests are 400s that change nothing.
 """
 
-import hmac
 import time
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from central.staff_api import staff_router
 from central.store import Store
 from central.visits import VisitError, Visits
 from central.web import mount_web
@@ -19,8 +19,6 @@ from kiosk.protocol import (
     API_PREFIX,
     AuditBatch,
     AuditReceipt,
-    CancelRequest,
-    EndReason,
     EndVisitRequest,
     ErrorBody,
     ErrorCode,
@@ -29,12 +27,10 @@ from kiosk.protocol import (
     IdentifyRequest,
     ResidentSession,
     RoomGrant,
-    StaffEndRequest,
     TerminalEvent,
     VisitList,
     VisitorJoinRequest,
     VisitorStatus,
-    VisitStatus,
 )
 
 _HTTP_STATUS = {
@@ -47,6 +43,7 @@ _HTTP_STATUS = {
     ErrorCode.MEDIA_UNAVAILABLE: 503,
     ErrorCode.INVALID_REQUEST: 400,
     ErrorCode.LOCKED: 429,
+    ErrorCode.NOT_ALLOWED: 403,
 }
 _MAX_POLL_S = 30.0
 
@@ -95,6 +92,7 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
         400: {"model": ErrorBody},
         401: {"model": ErrorBody},
         404: {"model": ErrorBody},
+        403: {"model": ErrorBody},
         409: {"model": ErrorBody},
         503: {"model": ErrorBody},
     }
@@ -167,30 +165,6 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     def visitor_status(code: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> VisitorStatus:
         return visits.visitor_status(code)
 
-    def staff(authorization: Annotated[str, Header()] = "") -> None:
-        if not staff_token or not hmac.compare_digest(authorization, f"Bearer {staff_token}"):
-            raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "staff token required")
-
-    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/cancel", status_code=204, responses=errors)
-    def staff_cancel(visit_id: int, body: CancelRequest, _: Annotated[None, Depends(staff)]) -> Response:
-        visits.cancel(visit_id, body.reason)
-        return Response(status_code=204)
-
-    @app.get(f"{API_PREFIX}/staff/audit", responses=errors)
-    def staff_audit(
-        _: Annotated[None, Depends(staff)], terminal_id: int | None = None, visit_id: int | None = None
-    ) -> list[dict[str, Any]]:
-        return store.audit_events(terminal_id=terminal_id, visit_id=visit_id)
-
-    @app.get(f"{API_PREFIX}/staff/terminals", responses=errors)
-    def staff_terminals(_: Annotated[None, Depends(staff)]) -> list[dict[str, Any]]:
-        return store.terminals()
-
-    @app.post(f"{API_PREFIX}/staff/visits/{{visit_id}}/end", status_code=204, responses=errors)
-    def staff_end(visit_id: int, body: StaffEndRequest, _: Annotated[None, Depends(staff)]) -> Response:
-        if not visits.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, body.reason):
-            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
-        return Response(status_code=204)
-
+    app.include_router(staff_router(store, visits, staff_token, errors))
     mount_web(app)
     return app

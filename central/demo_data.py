@@ -17,6 +17,7 @@ DEMO_RESIDENT_ID = "1001"
 DEMO_RESIDENT_PIN = "2468"  # demo data only; documented in the README so a person can log in
 FACILITY = "Harbor County Detention Center"
 HOUSING_UNIT = "Unit B North"
+DEMO_OFFICER = "officer.reyes"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class DemoSecrets:
     terminal_token_file: Path
     staff_token_file: Path
     visitor_code_file: Path
+    officer_password_file: Path
     ready_visit_id: int
     later_visit_id: int
 
@@ -41,10 +43,14 @@ def seed(store: Store, folder: Path, visit_seconds: float, now: float | None = N
         terminal_token_file=folder / "terminal-token",
         staff_token_file=folder / "staff-token",
         visitor_code_file=folder / "visitor-code",
+        officer_password_file=folder / "officer-password",
         ready_visit_id=ready,
         later_visit_id=later,
     )
     write_secret_file(found.terminal_token_file, terminal_token)
     write_secret_file(found.staff_token_file, secrets.token_urlsafe(32))
     write_secret_file(found.visitor_code_file, code)
+    officer_password = secrets.token_urlsafe(12)
+    store.add_officer(DEMO_OFFICER, "Officer Reyes", officer_password)
+    write_secret_file(found.officer_password_file, officer_password)
     return found

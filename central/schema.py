@@ -104,11 +104,28 @@ terminal_events = Table(
     Column("body", JSON, nullable=False),
 )
 
+officers = Table(
+    "officers",
+    metadata,
+    Column("username", String(40), primary_key=True),
+    Column("display_name", String(100), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+)
+
+officer_sessions = Table(
+    "officer_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(40), ForeignKey("officers.username"), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,
     Column("event_id", String(64), primary_key=True),
-    Column("terminal_id", Integer, nullable=False, index=True),
+    Column("actor", String(60), nullable=False),  # "terminal:<id>" or "officer:<username>"
+    Column("terminal_id", Integer, index=True),
     Column("visit_id", Integer, index=True),
     Column("kind", String(50), nullable=False),
     Column("at", Float, nullable=False),

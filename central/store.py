@@ -183,6 +183,55 @@ class Store:
         with self.engine.begin() as db:
             db.execute(delete(t.resident_sessions).where(t.resident_sessions.c.token_hash == hash_token(token)))
 
+    def resident(self, number: str) -> Resident | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(t.residents).where(t.residents.c.number == number)).mappings().first()
+        return Resident(row["number"], row["display_name"], row["language"]) if row else None
+
+    # -- officers ---------------------------------------------------------------------------------
+
+    def add_officer(self, username: str, display_name: str, password: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                insert(t.officers).values(
+                    username=username, display_name=display_name, password_hash=hash_pin(password)
+                )
+            )
+
+    def check_officer(self, username: str, password: str) -> str | None:
+        """The officer's display name when the password matches, else None."""
+        with self.engine.connect() as db:
+            row = db.execute(select(t.officers).where(t.officers.c.username == username)).mappings().first()
+        if row is None:
+            verify_pin(password, _DECOY_PIN_HASH)
+            return None
+        return str(row["display_name"]) if verify_pin(password, row["password_hash"]) else None
+
+    def open_officer_session(self, username: str, ttl_s: float) -> str:
+        token = new_token()
+        with self.engine.begin() as db:
+            db.execute(
+                insert(t.officer_sessions).values(
+                    token_hash=hash_token(token), username=username, expires_at=time.time() + ttl_s
+                )
+            )
+        return token
+
+    def officer_for_session(self, token: str) -> tuple[str, str] | None:
+        """(username, display name) of a live officer session."""
+        o, s = t.officers.c, t.officer_sessions.c
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(o.username, o.display_name)
+                .join(t.officer_sessions, s.username == o.username)
+                .where(s.token_hash == hash_token(token), s.expires_at > time.time())
+            ).first()
+        return (row.username, row.display_name) if row else None
+
+    def close_officer_session(self, token: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(delete(t.officer_sessions).where(t.officer_sessions.c.token_hash == hash_token(token)))
+
     # -- visits -----------------------------------------------------------------------------------
 
     def add_visitor(self, display_name: str) -> int:
@@ -341,7 +390,14 @@ class Store:
     # -- audit ------------------------------------------------------------------------------------
 
     def add_audit_event(
-        self, event_id: str, terminal_id: int, visit_id: int | None, kind: str, at: float, detail: dict[str, Any]
+        self,
+        event_id: str,
+        terminal_id: int | None,
+        visit_id: int | None,
+        kind: str,
+        at: float,
+        detail: dict[str, Any],
+        actor: str | None = None,
     ) -> bool:
         """Stores an audit event once; False when this event id is already stored (a retried upload)."""
         try:
@@ -349,6 +405,7 @@ class Store:
                 db.execute(
                     insert(t.audit_events).values(
                         event_id=event_id,
+                        actor=actor or f"terminal:{terminal_id}",
                         terminal_id=terminal_id,
                         visit_id=visit_id,
                         kind=kind,

@@ -54,7 +54,7 @@ class Visits:
     def __init__(self, store: Store, rooms: RoomAdmin, janus_public_url: str, rules: VisitRules) -> None:
         self._store = store
         self._rooms = rooms
-        self._janus_public_url = janus_public_url
+        self.janus_public_url = janus_public_url
         self._rules = rules
         self._room_lock = threading.Lock()
         self.changed = threading.Condition()
@@ -142,7 +142,7 @@ class Visits:
         assert visit.room is not None and visit.room_pin is not None
         return RoomGrant(
             visit_id=visit.id,
-            janus_url=self._janus_public_url,
+            janus_url=self.janus_public_url,
             room=visit.room,
             pin=visit.room_pin,
             display=display,
@@ -238,6 +238,13 @@ class Visits:
             if visit.room is not None and visit.room_secret is not None:
                 self._rooms.destroy(visit.room, visit.room_secret)
             self._poke()
+
+    def send_message(self, visit: Visit, text: str) -> None:
+        """Shows staff's words on the screen of the terminal where the visit is live."""
+        assert visit.terminal_id is not None
+        body = {"type": TerminalEventType.STAFF_MESSAGE.value, "visit_id": visit.id, "message": text}
+        self._store.add_event(visit.terminal_id, body)
+        self._poke()
 
     def end_due(self, now: float) -> None:
         for visit in self._store.open_visits_ending_by(now):

@@ -46,6 +46,7 @@ class ErrorCode(enum.StrEnum):
     MEDIA_UNAVAILABLE = "media_unavailable"
     INVALID_REQUEST = "invalid_request"
     LOCKED = "locked"
+    NOT_ALLOWED = "not_allowed"
 
 
 class ErrorBody(Message):
@@ -143,20 +144,60 @@ class AuditReceipt(Message):
     duplicates: int
 
 
+class OfficerLogin(Message):
+    username: str = Field(pattern=r"^[a-z0-9._-]{2,40}$")
+    password: str = Field(min_length=8, max_length=200)
+
+
+class OfficerSession(Message):
+    display_name: str
+    session_token: str = Field(description="Also set as an HttpOnly cookie for the officer pages.")
+
+
+class StaffMessageRequest(Message):
+    text: str = Field(min_length=1, max_length=300)
+
+
+class WatchGrant(Message):
+    """A silent, receive-only place in a visit's room: the officer sees and hears, and is never seen."""
+
+    visit_id: int
+    janus_url: str
+    room: int
+    pin: str
+    privileged: bool = False
+
+
+class StaffVisit(Message):
+    """A visit as officers see it on today's list."""
+
+    visit_id: int
+    resident_id: str
+    resident_name: str
+    visitors: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    status: VisitStatus
+    status_reason: str
+    privileged: bool
+    terminal: str
+
+
 class CancelRequest(Message):
     reason: str = Field(min_length=3, max_length=200)
 
 
 class TerminalEventType(enum.StrEnum):
     VISIT_ENDED = "visit_ended"
+    STAFF_MESSAGE = "staff_message"
 
 
 class TerminalEvent(Message):
     seq: int
     type: TerminalEventType
     visit_id: int
-    reason: EndReason
-    message: str = ""
+    reason: EndReason | None = Field(default=None, description="With visit_ended.")
+    message: str = Field(default="", description="Staff's words: the reason for an end, or a message to show.")
 
 
 class EventBatch(Message):

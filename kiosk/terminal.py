@@ -23,6 +23,7 @@ from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
+from kiosk.protocol import TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     CallStatusChanged,
@@ -36,6 +37,7 @@ from kiosk.visit_machine import (
     ReportEnd,
     RequestFailed,
     RoomClosed,
+    StaffMessage,
     StartCall,
     StopCall,
     TerminalState,
@@ -204,7 +206,10 @@ class Terminal:
             backoff = 1.0
             after = batch.next_after
             for event in batch.events:
-                self.post(VisitEndedByCentral(event.visit_id, event.reason, event.message))
+                if event.type is TerminalEventType.STAFF_MESSAGE:
+                    self.post(StaffMessage(event.visit_id, event.message))
+                elif event.reason is not None:
+                    self.post(VisitEndedByCentral(event.visit_id, event.reason, event.message))
 
     # -- the call ---------------------------------------------------------------------------------
 

@@ -133,6 +133,19 @@ class VisitEndedByCentral:
 
 
 @dataclass(frozen=True)
+class StaffMessage:
+    """Staff's words for the person in the visit."""
+
+    visit_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageDismissed:
+    pass
+
+
+@dataclass(frozen=True)
 class RoomClosed:
     """The media room disappeared under the call (central closed it)."""
 
@@ -164,6 +177,8 @@ Event = (
     | RoomClosed
     | DoneTapped
     | Tick
+    | StaffMessage
+    | MessageDismissed
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -244,6 +259,7 @@ class TerminalState:
     hangup_deadline: float | None = None
     ended: EndedVisit | None = None
     locked_until: datetime | None = None  # wall-clock time, to show the person when to try again
+    staff_message: str = ""
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
@@ -304,6 +320,7 @@ class VisitMachine:
             | NoticeAccepted
             | EndTapped
             | DoneTapped
+            | MessageDismissed
             | HookChanged,
         ):
             self._last_touch = now
@@ -457,6 +474,10 @@ class VisitMachine:
             return self._end(reason, now, report=False)
         elif isinstance(event, CallStatusChanged):
             self._state = replace(s, call=event.status)
+        elif isinstance(event, StaffMessage) and event.visit_id == s.live.visit_id:
+            self._state = replace(s, staff_message=event.text)
+        elif isinstance(event, MessageDismissed):
+            self._state = replace(s, staff_message="")
         return []
 
     def _end(self, reason: EndReason, now: float, message: str = "", report: bool = True) -> list[Command]:
@@ -473,6 +494,7 @@ class VisitMachine:
             warning_s=None,
             hangup_deadline=None,
             ended=ended,
+            staff_message="",
         )
         self._ended_until = now + self._timeouts.ended_screen_s
         commands: list[Command] = [StopCall()]

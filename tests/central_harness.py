@@ -43,6 +43,7 @@ class Central:
     terminal_token: str
     staff_token: str
     visitor_code: str
+    folder: Path
     ready_visit: int
     later_visit: int
 
@@ -107,6 +108,7 @@ def make_central(request, janus, tmp_path: Path) -> Iterator[Callable[..., Centr
             terminal_token=demo.terminal_token_file.read_text().strip(),
             staff_token=staff_token,
             visitor_code=(folder / "visitor-code").read_text().strip(),
+            folder=folder,
             ready_visit=demo.ready_visit_id,
             later_visit=demo.later_visit_id,
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.simulated_visitor import SimulatedVisitor
+from kiosk.protocol import API_PREFIX
 from kiosk.visit_machine import Screen
 from ui.touch_script import screenshot, tap, type_digits, visible_text
 
@@ -57,6 +59,20 @@ def test_a_resident_walks_a_whole_visit_by_touch(start_central, start_kiosk, qtb
         text = visible_text(window)
         assert "Maria" in text and "left" in text and "min left in this visit" in text
         screenshot(window, screens_folder, "06-in-visit")
+
+        visit_id = kiosk.terminal.machine.snapshot().live.visit_id
+        sent = requests.post(
+            f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/message",
+            json={"text": "Please keep the handset close so your visitor can hear you."},
+            headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
+            timeout=5,
+        )
+        assert sent.status_code == 204
+        qtbot.waitUntil(lambda: "Message from staff" in visible_text(window), timeout=2_000)
+        assert "Please keep the handset close" in visible_text(window)
+        screenshot(window, screens_folder, "06b-staff-message")
+        tap(window, "dismiss-message")
+        qtbot.waitUntil(lambda: "Message from staff" not in visible_text(window))
 
         tap(window, "end-visit")
         assert "End the visit now?" in visible_text(window)

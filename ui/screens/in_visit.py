@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.call_status import CallStatus
-from kiosk.visit_machine import EndTapped, TerminalState
+from kiosk.visit_machine import EndTapped, MessageDismissed, TerminalState
 from ui import theme
 from ui.screens.base import Post, ScreenBase
 from ui.texts import duration, names, tr
@@ -71,6 +71,17 @@ class InVisitScreen(ScreenBase):
         confirm.addLayout(choices)
         self._confirm.hide()
 
+        self._message = card()
+        self._message.setParent(self)
+        message = QVBoxLayout(self._message)
+        message.setContentsMargins(scale.px(32), scale.px(24), scale.px(32), scale.px(24))
+        message.setSpacing(scale.px(14))
+        message.addWidget(label(tr("Message from staff"), "subtitle"))
+        self._message_text = label("", "title")
+        message.addWidget(self._message_text)
+        message.addWidget(button(tr("OK"), "dismiss-message", lambda: post(MessageDismissed()), role="primary"))
+        self._message.hide()
+
     # -- video ------------------------------------------------------------------------------------
 
     def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> None:
@@ -121,6 +132,8 @@ class InVisitScreen(ScreenBase):
         if live is None:
             return
         self._names.setText(names(live.visitors))
+        self._message_text.setText(state.staff_message)
+        self._message.setVisible(bool(state.staff_message))
         self._waiting.clear(tr("Waiting for {names} to join…").format(names=names(live.visitors)))
         chips = {
             CallStatus.CONNECTING: (tr("Connecting…"), "chip"),
@@ -166,7 +179,10 @@ class InVisitScreen(ScreenBase):
         self.self_view.setGeometry(margin, h - margin - view_w * 3 // 4, view_w, view_w * 3 // 4)
         end_w = s.px(240)
         self._end.setGeometry(w - margin - end_w, h - margin - s.px(84), end_w, s.px(84))
+        message_w = min(w - 4 * margin, s.px(760))
+        message_h = self._message.layout().totalHeightForWidth(message_w)
+        self._message.setGeometry((w - message_w) // 2, s.px(200), message_w, message_h)
         confirm_w, confirm_h = min(w - 4 * margin, s.px(720)), s.px(320)
         self._confirm.setGeometry((w - confirm_w) // 2, (h - confirm_h) // 2, confirm_w, confirm_h)
-        for widget in (self._bar, self._banner, self.self_view, self._end, self._confirm):
+        for widget in (self._bar, self._banner, self.self_view, self._end, self._message, self._confirm):
             widget.raise_()
