@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(
   python3-venv iproute2 util-linux
-  janus janus-tools libjs-janus-gateway
+  janus janus-tools libjs-janus-gateway libjs-webrtc-adapter
   chromium chromium-driver postgresql
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
   xvfb fonts-inter fonts-dejavu-core

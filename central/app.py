@@ -11,12 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from central.api_types import VisitPath
 from central.staff_api import staff_router
 from central.store import Store
 from central.visits import VisitError, Visits
 from central.web import mount_web
 from kiosk.protocol import (
     API_PREFIX,
+    MAX_ID,
     AuditBatch,
     AuditReceipt,
     EndVisitRequest,
@@ -87,6 +89,7 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
             raise VisitError(ErrorCode.SESSION_EXPIRED, "resident session missing or expired")
         return terminal_id, number
 
+    Resident = Annotated[tuple[int, str], Depends(resident)]
     errors: dict[int | str, dict[str, Any]] = {
         429: {"model": ErrorBody},
         400: {"model": ErrorBody},
@@ -106,15 +109,19 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
         return visits.identify(terminal_id, body.resident_id, body.pin)
 
     @app.get(f"{API_PREFIX}/terminal/visits", responses=errors)
-    def list_visits(who: Annotated[tuple[int, str], Depends(resident)]) -> VisitList:
+    def list_visits(who: Resident) -> VisitList:
         return VisitList(visits=visits.list_for(who[1]))
 
     @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/open", responses=errors)
-    def open_visit(visit_id: int, who: Annotated[tuple[int, str], Depends(resident)]) -> RoomGrant:
+    def open_visit(visit_id: VisitPath, who: Resident) -> RoomGrant:
         return visits.open_for_resident(who[0], who[1], visit_id)
 
     @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/end", status_code=204, responses=errors)
-    def end_visit(visit_id: int, body: EndVisitRequest, who: Annotated[tuple[int, str], Depends(resident)]) -> Response:
+    def end_visit(
+        visit_id: VisitPath,
+        body: EndVisitRequest,
+        who: Resident,
+    ) -> Response:
         visits.end_by_terminal(who[0], who[1], visit_id, body.reason, body.media_lost_s)
         return Response(status_code=204)
 
@@ -140,7 +147,7 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     @app.get(f"{API_PREFIX}/terminal/events", responses=errors)
     def events(
         terminal_id: Annotated[int, Depends(terminal)],
-        after: Annotated[int, Query(ge=-1)] = -1,
+        after: Annotated[int, Query(ge=-1, le=MAX_ID)] = -1,
         wait: Annotated[float, Query(ge=0, le=_MAX_POLL_S)] = 0.0,
     ) -> EventBatch:
         """Long poll. `after=-1` starts from now (no replay of old events)."""

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 
+from central.api_types import OptionalIdQuery, VisitPath
 from central.store import Store, Visit
 from central.visits import VisitError, Visits
 from kiosk.protocol import (
@@ -118,7 +119,7 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
         return found
 
     @router.post("/visits/{visit_id}/watch")
-    def watch(visit_id: int, who: Actor) -> WatchGrant:
+    def watch(visit_id: VisitPath, who: Actor) -> WatchGrant:
         visit = visit_or_404(visit_id)
         if visit.privileged:
             raise VisitError(ErrorCode.NOT_ALLOWED, "privileged visits are never watched")
@@ -128,7 +129,7 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
         return WatchGrant(visit_id=visit_id, janus_url=visits.janus_public_url, room=visit.room, pin=visit.room_pin)
 
     @router.post("/visits/{visit_id}/message", status_code=204)
-    def message(visit_id: int, body: StaffMessageRequest, who: Actor) -> Response:
+    def message(visit_id: VisitPath, body: StaffMessageRequest, who: Actor) -> Response:
         visit = visit_or_404(visit_id)
         if visit.status is not VisitStatus.LIVE or visit.terminal_id is None:
             raise VisitError(ErrorCode.NOT_READY, f"visit {visit_id} is not live")
@@ -137,20 +138,24 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
         return Response(status_code=204)
 
     @router.post("/visits/{visit_id}/end", status_code=204)
-    def end(visit_id: int, body: StaffEndRequest, who: Actor) -> Response:
+    def end(visit_id: VisitPath, body: StaffEndRequest, who: Actor) -> Response:
         if not visits.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, body.reason):
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not open")
         audit(who, "visit_ended_by_staff", visit_id, reason=body.reason)
         return Response(status_code=204)
 
     @router.post("/visits/{visit_id}/cancel", status_code=204)
-    def cancel(visit_id: int, body: CancelRequest, who: Actor) -> Response:
+    def cancel(visit_id: VisitPath, body: CancelRequest, who: Actor) -> Response:
         visits.cancel(visit_id, body.reason)
         audit(who, "visit_cancelled", visit_id, reason=body.reason)
         return Response(status_code=204)
 
     @router.get("/audit")
-    def audit_log(_: Actor, terminal_id: int | None = None, visit_id: int | None = None) -> list[dict[str, Any]]:
+    def audit_log(
+        _: Actor,
+        terminal_id: OptionalIdQuery = None,
+        visit_id: OptionalIdQuery = None,
+    ) -> list[dict[str, Any]]:
         return store.audit_events(terminal_id=terminal_id, visit_id=visit_id)
 
     @router.get("/terminals")

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/api/v1"
+
+# Ids are 32-bit in every database central supports; anything larger is refused as invalid input.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Message(BaseModel):
@@ -61,7 +66,7 @@ class IdentifyRequest(Message):
 
 
 class VisitSummary(Message):
-    visit_id: int
+    visit_id: RecordId
     visitors: list[str] = Field(description="First names the facility allows the terminal to show.")
     starts_at: datetime
     ends_at: datetime
@@ -85,7 +90,7 @@ class VisitList(Message):
 class RoomGrant(Message):
     """Everything a participant needs to join the visit's media room; never the room's secret."""
 
-    visit_id: int
+    visit_id: RecordId
     janus_url: str
     room: int
     pin: str
@@ -131,7 +136,7 @@ class AuditEvent(Message):
     event_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$", description="Unique per event; a retried upload reuses it.")
     kind: str = Field(pattern=r"^[a-z_]{3,50}$")
     at: datetime
-    visit_id: int | None = None
+    visit_id: RecordId | None = None
     detail: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
 
 
@@ -161,7 +166,7 @@ class StaffMessageRequest(Message):
 class WatchGrant(Message):
     """A silent, receive-only place in a visit's room: the officer sees and hears, and is never seen."""
 
-    visit_id: int
+    visit_id: RecordId
     janus_url: str
     room: int
     pin: str
@@ -171,7 +176,7 @@ class WatchGrant(Message):
 class StaffVisit(Message):
     """A visit as officers see it on today's list."""
 
-    visit_id: int
+    visit_id: RecordId
     resident_id: str
     resident_name: str
     visitors: list[str]
@@ -195,7 +200,7 @@ class TerminalEventType(enum.StrEnum):
 class TerminalEvent(Message):
     seq: int
     type: TerminalEventType
-    visit_id: int
+    visit_id: RecordId
     reason: EndReason | None = Field(default=None, description="With visit_ended.")
     message: str = Field(default="", description="Staff's words: the reason for an end, or a message to show.")
 

@@ -130,5 +130,6 @@ def test_repeated_wrong_pins_pause_sign_in_and_say_until_when(start_central, sta
     # Even the right PIN waits now; the screen still says why.
     sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
     qtbot.waitUntil(lambda: refusals() == 6, timeout=10_000)
+    qtbot.waitUntil(lambda: "Checking" not in visible_text(window), timeout=5_000)
     assert window.current is Screen.IDENTIFY
     assert "sign-in is paused until" in visible_text(window)

@@ -12,11 +12,17 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 
-def tap(root: QWidget, name: str) -> None:
-    shown = [b for b in root.findChildren(QPushButton, name) if b.isVisible() and b.isEnabled()]
-    if not shown:
-        raise LookupError(f"no button {name!r} a person could tap on this screen")
-    QTest.mouseClick(shown[0], Qt.MouseButton.LeftButton)
+def tap(root: QWidget, name: str, appear_within_s: float = 2.0) -> None:
+    """Taps the button a person can see; waits a moment for one that is still being laid out."""
+
+    def shown() -> list[QPushButton]:
+        return [b for b in root.findChildren(QPushButton, name) if b.isVisible() and b.isEnabled()]
+
+    try:
+        wait_until(shown, appear_within_s, f"button {name!r}")
+    except TimeoutError:
+        raise LookupError(f"no button {name!r} a person could tap on this screen") from None
+    QTest.mouseClick(shown()[0], Qt.MouseButton.LeftButton)
 
 
 def type_digits(root: QWidget, digits: str) -> None:

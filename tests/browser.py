@@ -1,0 +1,134 @@
+"""Debian's Chromium, headless, driven through Playwright for Python, for tests of the pages central
+serves: its fake camera plays a looping .y4m file of stamped frames, and it never goes online.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, sync_playwright
+
+from drivers.frame_stamp import STAMP_HEIGHT, FrameStamp, age_ms, read_stamp
+from drivers.simulated_camera import SimulatedCamera
+from drivers.y4m import write_y4m
+
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+
+
+class ChromiumMissing(RuntimeError):
+    """Debian's `chromium` package is not installed."""
+
+
+def fake_camera_file(folder: Path, label: str, frames: int = 90) -> Path:
+    """A .y4m file of `frames` stamped 640x480 frames (counters 0 to frames-1) for Chromium's fake camera."""
+    camera = SimulatedCamera(label=label, tint=(120, 70, 110))
+    return write_y4m(folder / "fake-camera.y4m", camera, frames)
+
+
+def chromium_args(video: Path) -> list[str]:
+    return [
+        "--no-sandbox",
+        "--headless=new",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-features=Translate,MediaRouter,OptimizationHints",
+    ]
+
+
+class HeadlessChromium:
+    """One Chromium with a fresh profile in `profile`; `start()` opens a page, `stop()` closes everything.
+
+    Everything the page writes to its console is kept in `console`, to print when a test fails.
+    """
+
+    def __init__(self, video: Path, profile: Path) -> None:
+        if not CHROMIUM.exists():
+            raise ChromiumMissing("Chromium is not installed: run 'apt-get install chromium'.")
+        self._video = video
+        self._profile = profile
+        self._playwright: Playwright | None = None
+        self._context: BrowserContext | None = None
+        self.console: list[str] = []
+
+    def start(self) -> Page:
+        shutil.rmtree(self._profile, ignore_errors=True)
+        self._profile.mkdir(parents=True)
+        self._playwright = sync_playwright().start()
+        try:
+            self._context = self._playwright.chromium.launch_persistent_context(
+                str(self._profile),
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=chromium_args(self._video),
+                viewport=VIEWPORT,
+                permissions=["camera", "microphone"],
+                timeout=30_000,
+            )
+        except Exception:
+            self.stop()
+            raise
+        page = self._context.pages[0] if self._context.pages else self._context.new_page()
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
+        page.on("requestfailed", lambda request: self.console.append(f"request failed: {request.url}"))
+        page.on("response", lambda r: r.status >= 400 and self.console.append(f"HTTP {r.status}: {r.url}"))
+        return page
+
+    def stop(self) -> None:
+        context, self._context = self._context, None
+        playwright, self._playwright = self._playwright, None
+        if context is not None:
+            context.close()
+        if playwright is not None:
+            playwright.stop()
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+
+# The top rows of the frame a <video> shows now, as a lossless PNG (a data URL), and when it was read.
+_GRAB_TOP_ROWS = """([selector, rows]) => {
+  const video = document.querySelector(selector);
+  if (!video || !video.videoWidth) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = rows;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  return { at: Date.now(), png: canvas.toDataURL("image/png") };
+}"""
+
+
+@dataclass(frozen=True)
+class ShownFrame:
+    """The stamp of the frame a `<video>` showed, and its age then: capture (sender's clock) to shown."""
+
+    stamp: FrameStamp
+    age_ms: int
+
+
+def shown_frame(page: Page, selector: str) -> ShownFrame | None:
+    """The stamped frame a `<video>` element shows now (None when it shows no video or no stamp).
+
+    The age is right only when the sender stamped its wall clock on this machine (a `SimulatedCamera`).
+    """
+    grabbed: dict[str, Any] | None = page.evaluate(_GRAB_TOP_ROWS, [selector, STAMP_HEIGHT])
+    if grabbed is None:
+        return None
+    png = base64.b64decode(grabbed["png"].partition(",")[2])
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+    stamp = None if image is None else read_stamp(image)
+    if stamp is None:
+        return None
+    return ShownFrame(stamp, age_ms(stamp.sent_ms, int(grabbed["at"]) % (1 << 32)))
