@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--janus-admin-key-file", type=Path, help="file holding Janus VideoRoom's admin_key")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--join-early-minutes", type=float, default=5.0, help="how early a visit can be joined")
+    parser.add_argument("--warning-minutes", type=float, nargs="+", default=[5.0, 1.0], help="warnings before the end")
+    parser.add_argument("--lockout-failures", type=int, default=5, help="wrong PINs before sign-in pauses")
+    parser.add_argument("--lockout-minutes", type=float, default=15.0, help="how long sign-in pauses")
     parser.add_argument("--demo", action="store_true", help="seed the demo data set into a new database")
     parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
@@ -47,7 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     staff_token = _read_secret(staff_token_file) if staff_token_file.exists() else ""
     admin_key = _read_secret(args.janus_admin_key_file) if args.janus_admin_key_file else ""
     rooms = RoomAdmin(args.janus_url, admin_key, args.state / "recordings")
-    visits = Visits(store, rooms, args.janus_public_url or args.janus_url, VisitRules())
+    rules = VisitRules(
+        join_early_s=args.join_early_minutes * 60,
+        warnings_s=tuple(round(m * 60) for m in args.warning_minutes),
+        lockout_failures=args.lockout_failures,
+        lockout_s=args.lockout_minutes * 60,
+    )
+    visits = Visits(store, rooms, args.janus_public_url or args.janus_url, rules)
     clock = VisitClock(visits, store)
     clock.start()
     try:

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from central.child_process import stop
-from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, FACILITY, HOUSING_UNIT
+from central.demo_data import DEMO_OFFICER, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, FACILITY, HOUSING_UNIT
 from central.janus_server import JanusNotInstalled, JanusServer, JanusSettings
-from central.private_network import PrivateNetworkError, enter_private_network
+from central.private_network import PrivateNetwork, PrivateNetworkError, enter_private_network
 from central.server_process import CentralProcess, free_port
 from kiosk.logs import configure_logging
 
@@ -134,6 +134,18 @@ def _convert_recordings(recordings: Path, folder: Path) -> list[Path]:
     return converted
 
 
+def _print_links(central: CentralProcess, network: PrivateNetwork) -> None:
+    web = f"http://{network.media_address}:{central.port}"
+    print(f"Demo resident (fictional): ID {DEMO_RESIDENT_ID}, PIN {DEMO_RESIDENT_PIN}.")
+    if not network.shared_with_host:
+        print("The browser links need root: the private network could not be shared with this machine.")
+        return
+    code = central.secret("visitor-code")
+    password_file = central.state / "officer-password"
+    print(f"Join the visit as a visitor, in a browser on this machine: {web}/visit?code={code}")
+    print(f"Officer page: {web}/officer (user {DEMO_OFFICER}, password in {password_file})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk-demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where screenshots and recordings go")
@@ -144,12 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True)
     windowed = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and not args.headless
     try:
-        network = enter_private_network()
+        network = enter_private_network(share_with_host=True)
     except PrivateNetworkError as exc:
         print(f"kiosk-demo: cannot make the private network Janus needs: {exc}", file=sys.stderr)
         return 1
     janus = JanusServer(
-        JanusSettings(network.media_interface, http_port=free_port(), admin_key=secrets.token_hex(12)),
+        JanusSettings(
+            network.media_interface,
+            http_port=free_port(),
+            http_ip=network.media_address,
+            admin_key=secrets.token_hex(12),
+        ),
         log_path=folder / "janus.log",
     )
     try:
@@ -157,13 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     except JanusNotInstalled as exc:
         print(f"kiosk-demo: {exc}", file=sys.stderr)
         return 1
-    central = CentralProcess(folder / "central", janus.url, janus.settings.admin_key)
+    # Central listens on the namespace's loopback (for the kiosk) and on its media address (for a
+    # browser on this machine, through the veth shared with the host).
+    central = CentralProcess(folder / "central", janus.url, janus.settings.admin_key, listen="0.0.0.0")
     visitor = None
     try:
         central.start()
         visitor = _start_visitor(central, folder)
         config_path = _kiosk_config(folder, central)
-        print(f"Demo resident: ID {DEMO_RESIDENT_ID}, PIN {DEMO_RESIDENT_PIN} (demo data only).")
+        _print_links(central, network)
         if windowed:
             return _windowed_kiosk(config_path)
         _scripted_visit(config_path, folder)

@@ -27,6 +27,7 @@ class JanusNotInstalled(RuntimeError):
 class JanusSettings:
     media_interface: str
     http_port: int = 8088
+    http_ip: str = "127.0.0.1"
     admin_key: str = ""
     rtp_port_range: str = "20000-20999"
 
@@ -79,7 +80,7 @@ events: {{
   base_path = "/janus"
   http = true
   port = {settings.http_port}
-  ip = "127.0.0.1"
+  ip = "{settings.http_ip}"
   https = false
 }}
 admin: {{
@@ -96,7 +97,7 @@ class JanusServer:
 
     def __init__(self, settings: JanusSettings, log_path: Path | None = None) -> None:
         self.settings = settings
-        self.url = f"http://127.0.0.1:{settings.http_port}/janus"
+        self.url = f"http://{settings.http_ip}:{settings.http_port}/janus"
         self._folder = Path(tempfile.mkdtemp(prefix="kiosk-janus-"))
         self._log_path = log_path or self._folder / "janus.log"
         self._process: subprocess.Popen[bytes] | None = None

@@ -28,8 +28,12 @@ class CentralProcess:
         janus_admin_key: str,
         demo_visit_seconds: float = 1800.0,
         port: int | None = None,
+        listen: str = "127.0.0.1",
+        janus_public_url: str | None = None,
     ) -> None:
         self.state = state
+        self._listen = listen
+        self._janus_public_url = janus_public_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._janus_url = janus_url
@@ -48,6 +52,9 @@ class CentralProcess:
                 "central.cli",
                 "--state",
                 str(self.state),
+                "--host",
+                self._listen,
+                *(["--janus-public-url", self._janus_public_url] if self._janus_public_url else []),
                 "--port",
                 str(self.port),
                 "--janus-url",
