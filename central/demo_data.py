@@ -32,12 +32,12 @@ class DemoSecrets:
 
 def seed(store: Store, folder: Path, visit_seconds: float, now: float | None = None) -> DemoSecrets:
     now = time.time() if now is None else now
-    _, terminal_token = store.add_terminal("B North terminal 1", f"{FACILITY}, {HOUSING_UNIT}")
+    _, terminal_token = store.add_terminal("B North terminal 1", f"{FACILITY}, {HOUSING_UNIT}", HOUSING_UNIT)
     store.add_resident(DEMO_RESIDENT_ID, "Daniel", DEMO_RESIDENT_PIN, HOUSING_UNIT)
     maria = store.add_visitor("Maria")
     rosa = store.add_visitor("Rosa")
     code = secrets.token_hex(8)
-    ready = store.add_visit(DEMO_RESIDENT_ID, now - 60, now + visit_seconds, {maria: code})
+    ready = store.add_visit(DEMO_RESIDENT_ID, now - 60, now + visit_seconds, {maria: code}, place_unit=HOUSING_UNIT)
     later = store.add_visit(DEMO_RESIDENT_ID, now + 3 * 3600, now + 3 * 3600 + 1800, {rosa: secrets.token_hex(8)})
     found = DemoSecrets(
         terminal_token_file=folder / "terminal-token",

@@ -27,6 +27,7 @@ terminals = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("location", String(200), nullable=False),
+    Column("housing_unit", String(100), nullable=False, default=""),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("last_seen", Float),
     Column("health", JSON, nullable=False, default=dict),
@@ -62,6 +63,9 @@ visits = Table(
     Column("end_reason", String(30)),
     Column("end_message", Text, nullable=False, default=""),
     Column("privileged", Boolean, nullable=False, default=False),
+    # Where the visit takes place: any terminal of a housing unit, or one terminal (or anywhere).
+    Column("place_unit", String(100)),
+    Column("place_terminal_id", Integer, ForeignKey("terminals.id")),
     Column("room", Integer),
     Column("room_pin", String(64)),
     Column("room_secret", String(64)),

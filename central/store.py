@@ -19,6 +19,7 @@ from central import schema as t
 from central.secrets_store import hash_pin, hash_token, new_token, verify_pin
 from kiosk.protocol import EndReason, VisitStatus
 
+MAX_VISITORS = 3
 _OPEN_STATUSES = (VisitStatus.SCHEDULED.value, VisitStatus.READY.value, VisitStatus.LIVE.value)
 # Checked against when an ID is unknown, so a wrong ID costs the same time as a wrong PIN.
 _DECOY_PIN_HASH = hash_pin("00000000")
@@ -35,6 +36,8 @@ class Visit:
     end_reason: EndReason | None
     end_message: str
     privileged: bool
+    place_unit: str | None
+    place_terminal_id: int | None
     room: int | None
     room_pin: str | None
     room_secret: str | None
@@ -84,12 +87,14 @@ class Store:
 
     # -- terminals --------------------------------------------------------------------------------
 
-    def add_terminal(self, name: str, location: str) -> tuple[int, str]:
+    def add_terminal(self, name: str, location: str, housing_unit: str = "") -> tuple[int, str]:
         """Registers a terminal; returns its id and its token (shown once, stored only as a hash)."""
         token = new_token()
         with self.engine.begin() as db:
             result = db.execute(
-                insert(t.terminals).values(name=name, location=location, token_hash=hash_token(token), health={})
+                insert(t.terminals).values(
+                    name=name, location=location, housing_unit=housing_unit, token_hash=hash_token(token), health={}
+                )
             )
             return int(result.inserted_primary_key[0]), token
 
@@ -99,6 +104,11 @@ class Store:
             if terminal_id is not None:
                 db.execute(update(t.terminals).where(t.terminals.c.id == terminal_id).values(last_seen=time.time()))
             return terminal_id
+
+    def terminal(self, terminal_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            row = db.execute(select(t.terminals).where(t.terminals.c.id == terminal_id)).mappings().first()
+        return {k: v for k, v in row.items() if k != "token_hash"} if row else None
 
     def record_heartbeat(self, terminal_id: int, health: dict[str, str], version: str) -> None:
         with self.engine.begin() as db:
@@ -239,8 +249,18 @@ class Store:
             return int(db.execute(insert(t.visitors).values(display_name=display_name)).inserted_primary_key[0])
 
     def add_visit(
-        self, resident: str, starts_at: float, ends_at: float, visitor_codes: dict[int, str], privileged: bool = False
+        self,
+        resident: str,
+        starts_at: float,
+        ends_at: float,
+        visitor_codes: dict[int, str],
+        privileged: bool = False,
+        place_unit: str | None = None,
+        place_terminal_id: int | None = None,
     ) -> int:
+        """Schedules a visit of 1 to 3 visitors (each with their own join code)."""
+        if not 1 <= len(visitor_codes) <= MAX_VISITORS or ends_at <= starts_at:
+            raise ValueError("a visit has 1 to 3 visitors and ends after it starts")
         with self.engine.begin() as db:
             visit_id = int(
                 db.execute(
@@ -250,6 +270,8 @@ class Store:
                         ends_at=ends_at,
                         status=VisitStatus.SCHEDULED.value,
                         privileged=privileged,
+                        place_unit=place_unit,
+                        place_terminal_id=place_terminal_id,
                         end_message="",
                         media_lost_s=0.0,
                         terminal_reported=False,
@@ -281,6 +303,8 @@ class Store:
             end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
             end_message=row["end_message"],
             privileged=bool(row["privileged"]),
+            place_unit=row["place_unit"],
+            place_terminal_id=row["place_terminal_id"],
             room=row["room"],
             room_pin=row["room_pin"],
             room_secret=row["room_secret"],

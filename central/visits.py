@@ -78,7 +78,23 @@ class Visits:
             joinable_from=_utc(visit.starts_at - self._rules.join_early_s),
             recorded=visit.recorded,
             privileged=visit.privileged,
+            place=self._place(visit),
         )
+
+    def _place(self, visit: Visit) -> str:
+        if visit.place_terminal_id is not None:
+            terminal = self._store.terminal(visit.place_terminal_id)
+            return str(terminal["name"]) if terminal else ""
+        return visit.place_unit or ""
+
+    def _check_place(self, visit: Visit, terminal_id: int) -> None:
+        """A visit bound to a terminal or a housing unit opens there only."""
+        terminal = self._store.terminal(terminal_id)
+        unit = terminal["housing_unit"] if terminal else ""
+        if (visit.place_terminal_id is not None and visit.place_terminal_id != terminal_id) or (
+            visit.place_unit is not None and visit.place_unit != unit
+        ):
+            raise VisitError(ErrorCode.NOT_ALLOWED, f"visit {visit.id} takes place at another terminal")
 
     def _locked_until(self, number: str, terminal_id: int, now: float) -> float | None:
         """When sign-in opens again if this resident or this terminal had too many wrong PINs, else None."""
@@ -108,7 +124,12 @@ class Visits:
             raise VisitError(ErrorCode.BAD_CREDENTIALS, "ID or PIN not recognised")
         self._store.clear_pin_failures(number)
         token = self._store.open_session(number, terminal_id, self._rules.session_ttl_s)
-        return ResidentSession(session_token=token, display_name=resident.display_name, visits=self.list_for(number))
+        return ResidentSession(
+            session_token=token,
+            display_name=resident.display_name,
+            language=resident.language,
+            visits=self.list_for(number),
+        )
 
     def list_for(self, resident: str) -> list[VisitSummary]:
         now = time.time()
@@ -159,6 +180,7 @@ class Visits:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not this resident's")
         now = time.time()
         self._joinable(visit, now)
+        self._check_place(visit, terminal_id)
         visit = self._ensure_room(visit)
         self._store.mark_live(visit.id, terminal_id)
         self._poke()

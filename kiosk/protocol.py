@@ -75,11 +75,13 @@ class VisitSummary(Message):
     joinable_from: datetime
     recorded: bool
     privileged: bool = Field(default=False, description="Attorney or clergy: not recorded, not monitored.")
+    place: str = Field(default="", description="Where the visit takes place: a housing unit or a terminal.")
 
 
 class ResidentSession(Message):
     session_token: str
     display_name: str
+    language: str = Field(default="en", description="The resident's preferred language (IETF tag).")
     visits: list[VisitSummary]
 
 

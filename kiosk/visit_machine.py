@@ -39,6 +39,7 @@ class Problem(enum.Enum):
     VISIT_OVER = "visit_over"
     MEDIA_UNAVAILABLE = "media_unavailable"
     LOCKED = "locked"
+    WRONG_PLACE = "wrong_place"
 
 
 _PROBLEM_FOR_CODE = {
@@ -51,6 +52,7 @@ _PROBLEM_FOR_CODE = {
     ErrorCode.MEDIA_UNAVAILABLE: Problem.MEDIA_UNAVAILABLE,
     ErrorCode.INVALID_REQUEST: Problem.CENTRAL_UNREACHABLE,
     ErrorCode.LOCKED: Problem.LOCKED,
+    ErrorCode.NOT_ALLOWED: Problem.WRONG_PLACE,
 }
 
 
@@ -429,7 +431,7 @@ class VisitMachine:
                 commands = self._go_idle()
                 self._state = replace(self._state, problem=problem)
                 return commands
-            if problem in (Problem.NOT_READY, Problem.VISIT_OVER):
+            if problem in (Problem.NOT_READY, Problem.VISIT_OVER, Problem.WRONG_PLACE):
                 self._state = replace(s, screen=Screen.VISIT_LIST, busy=False, problem=problem, notice_accepted=False)
             else:
                 self._state = replace(s, busy=False, problem=problem)

@@ -207,3 +207,46 @@ def test_a_malformed_audit_upload_is_refused_whole(central, body):
     with store_unchanged(central):
         response = central.client.post(f"{TERMINAL}/audit", json=body, headers=central.headers())
     assert_error(response, 400, ErrorCode.INVALID_REQUEST)
+
+
+# -- where a visit takes place, who is in it ----------------------------------------------------------
+
+
+def test_a_visit_bound_to_a_housing_unit_opens_only_on_that_units_terminals(central):
+    _, elsewhere = central.store.add_terminal("C South terminal 1", "Unit C South", "Unit C South")
+    session = sign_in(central, "1001", "2468", token=elsewhere).json()["session_token"]
+    with store_unchanged(central):
+        refused = central.open(session, central.ready_visit, token=elsewhere)
+    assert_error(refused, 403, ErrorCode.NOT_ALLOWED)
+    listed = central.client.get(f"{TERMINAL}/visits", headers=central.headers(elsewhere, session)).json()["visits"]
+    assert next(v for v in listed if v["visit_id"] == central.ready_visit)["place"] == "Unit B North"
+    assert central.open(central.identify(), central.ready_visit).status_code == 200
+
+
+def test_a_visit_bound_to_one_terminal_opens_only_there(central):
+    terminal_id, other = central.store.add_terminal("B North terminal 2", "Unit B North", "Unit B North")
+    now = time.time()
+    visitor = central.store.add_visitor("Rosa")
+    visit_id = central.store.add_visit(
+        "1001", now - 60, now + 600, {visitor: "rosacode123"}, place_terminal_id=terminal_id
+    )
+    assert_error(central.open(central.identify(), visit_id), 403, ErrorCode.NOT_ALLOWED)
+    session = sign_in(central, "1001", "2468", token=other).json()["session_token"]
+    assert central.open(session, visit_id, token=other).status_code == 200
+
+
+def test_a_visit_has_one_to_three_visitors(central):
+    now = time.time()
+    ids = [central.store.add_visitor(name) for name in ("Ana", "Ben", "Cai", "Dee")]
+    with pytest.raises(ValueError):
+        central.store.add_visit("1001", now, now + 600, {i: f"code{i}abcdef" for i in ids})
+    with pytest.raises(ValueError):
+        central.store.add_visit("1001", now, now + 600, {})
+    three = central.store.add_visit("1001", now, now + 600, {i: f"code{i}abcdef" for i in ids[:3]})
+    assert central.store.visit(three).visitors == ("Ana", "Ben", "Cai")
+
+
+def test_the_session_carries_the_residents_preferred_language(central):
+    central.store.add_resident("2002", "Lucia", "1357", "Unit B North", language="es")
+    assert sign_in(central, "2002", "1357").json()["language"] == "es"
+    assert sign_in(central, "1001", "2468").json()["language"] == "en"

@@ -23,6 +23,8 @@ def problem_sentence(problem: Problem, visit: VisitSummary | None = None, until:
         return tr("Too many wrong PINs. For your safety, sign-in is paused until {time}.").format(
             time=clock_time(until)
         )
+    if problem is Problem.WRONG_PLACE and visit is not None and visit.place:
+        return tr("This visit takes place at {place}. Please go there, or ask staff.").format(place=visit.place)
     if problem is Problem.NOT_READY and visit is not None:
         return tr("This visit has not started yet. You can join it from {time}.").format(
             time=clock_time(visit.joinable_from)
@@ -39,6 +41,7 @@ def problem_sentence(problem: Problem, visit: VisitSummary | None = None, until:
         Problem.SESSION_EXPIRED: tr("You were signed out to keep your account safe. Please sign in again."),
         Problem.NOT_READY: tr("This visit has not started yet."),
         Problem.VISIT_OVER: tr("This visit is no longer available."),
+        Problem.WRONG_PLACE: tr("This visit takes place at another terminal. Please ask staff where."),
         Problem.LOCKED: tr("Too many wrong PINs. For your safety, sign-in is paused for a while."),
         Problem.MEDIA_UNAVAILABLE: tr(
             "The video service is not answering. Hang up and lift the handset to try again, or tell staff."

@@ -69,6 +69,8 @@ class VisitListScreen(ScreenBase):
         text = QVBoxLayout()
         text.addWidget(label(tr("Visit with {names}").format(names=names(visit.visitors)), "title"))
         when = tr("{start} to {end}").format(start=clock_time(visit.starts_at), end=clock_time(visit.ends_at))
+        if visit.place:
+            when = tr("{when} · {place}").format(when=when, place=visit.place)
         text.addWidget(label(when, "subtitle"))
         if visit.status_reason:
             text.addWidget(label(visit.status_reason, "muted"))
