@@ -8,6 +8,7 @@ import argparse
 import logging
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ class SimulatedVisitor:
         self.camera = SimulatedCamera(label=label, tint=(150, 80, 60))
         self.handset = SimulatedHandset(tone_hz=VISITOR_TONE_HZ)
         self.received = StampLog()
+        self.frames_from: Counter[str] = Counter()  # frames received, per participant's name
         self.room_closed = threading.Event()
         self.connected = threading.Event()
         self.grant: RoomGrant | None = None
@@ -84,6 +86,7 @@ class SimulatedVisitor:
 
     def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
         self.received.record(image)
+        self.frames_from[feed.display] += 1
 
     def on_remote_left(self, feed: RemoteFeed) -> None:
         log.info("visitor: %s left", feed.display)

@@ -5,6 +5,7 @@ and what it receives from the visitors.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import numpy as np
 
@@ -25,6 +26,7 @@ class HarnessTerminal:
         self.camera = SimulatedCamera(label="Resident (simulated)")
         self.handset = SimulatedHandset(tone_hz=440.0)
         self.received = StampLog()
+        self.frames_from: Counter[str] = Counter()  # frames received, per participant's name
         self.states: list[TerminalState] = []
         self._lock = threading.Lock()
         self.core = CoreLoop()
@@ -56,6 +58,7 @@ class HarnessTerminal:
 
     def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
         self.received.record(image)
+        self.frames_from[feed.display] += 1
 
     def on_remote_left(self, feed: RemoteFeed) -> None:
         pass

@@ -9,6 +9,7 @@ import itertools
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,13 +17,15 @@ import pytest
 import requests
 from playwright.sync_api import Page
 
-from central.demo_data import DEMO_RESIDENT_ID
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import CentralProcess
+from central.simulated_visitor import SimulatedVisitor
 from central.store import Store
 from central.visits import VisitRules
 from drivers.frame_stamp import read_stamp
 from drivers.y4m import read_y4m
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
+from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
 from tests.browser import HeadlessChromium, fake_camera_file, shown_frame
 from tests.conftest import kiosk_config, wait_for
 from tests.terminal_harness import HarnessTerminal
@@ -249,3 +252,49 @@ def test_the_fake_camera_file_loops_stamped_frames(fake_camera):
     frames = read_y4m(fake_camera)
     assert len(frames) == LOOP_FRAMES and frames[0].shape == (480, 640, 3)
     assert [read_stamp(image).counter for image in frames] == list(range(LOOP_FRAMES))
+
+
+def test_three_visitors_from_three_places_all_see_the_resident_and_each_other(
+    start_central, terminal, browser, screens_folder
+):
+    central = start_central()
+    store = Store(central.state / "central.sqlite3")
+    now = time.time()
+    codes = {name: secrets.token_hex(8) for name in ("Ana", "Ben", "Cai")}
+    visit_id = store.add_visit(
+        DEMO_RESIDENT_ID, now - 60, now + 600, {store.add_visitor(name): code for name, code in codes.items()}
+    )
+    store.dispose()
+    ana = SimulatedVisitor(central.url, codes["Ana"], label="Ana (simulated)")
+    ben = SimulatedVisitor(central.url, codes["Ben"], label="Ben (simulated)")
+    kiosk = terminal(central)
+    try:
+        for visitor in (ana, ben):
+            visitor.start()
+        page = browser
+        page.goto(visit_url(central, codes["Cai"]))
+        kiosk.terminal.post(StartTapped())
+        kiosk.terminal.post(CredentialsEntered(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN))
+        wait_for(lambda: kiosk.state.screen is Screen.VISIT_LIST, 10, "the visit list")
+        kiosk.terminal.post(VisitChosen(visit_id))
+        kiosk.terminal.post(NoticeAccepted())
+        wait_for(lambda: kiosk.state.notice_accepted, 5, "the notice")
+        kiosk.handset.hook.lift()
+        everyone = {"Resident", "Ana", "Ben", "Cai"}
+
+        def sees_all(counts: Counter[str], me: str) -> bool:
+            return all(counts[name] > 30 for name in everyone - {me})
+
+        wait_for(lambda: sees_all(kiosk.frames_from, "Resident"), 20, "the resident to see all three visitors")
+        wait_for(lambda: sees_all(ana.frames_from, "Ana"), 20, "Ana to see the resident, Ben and Cai")
+        wait_for(lambda: sees_all(ben.frames_from, "Ben"), 20, "Ben to see the resident, Ana and Cai")
+        # Cai's page: the resident large, the two other visitors small, all moving.
+        wait_for(lambda: hook(page, "framesReceived") > 30, 10, "the resident's video in Cai's page")
+        small = "[...document.querySelectorAll('#side figure.tile-small:not(.tile-self)')]"
+        playing = f"{small}.filter(t => {{ const v = t.querySelector('video'); return v && v.currentTime > 0.5; }})"
+        wait_for(lambda: page.evaluate(f"{playing}.length") == 2, 10, "the other two visitors' tiles to play")
+        assert sorted(page.evaluate(f"{small}.map(t => t.innerText.trim())")) == ["Ana", "Ben"]
+        page.screenshot(path=screens_folder / "visitor-three-visitors.png")
+    finally:
+        ana.stop()
+        ben.stop()
