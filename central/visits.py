@@ -186,11 +186,14 @@ class Visits:
         self._poke()
         return self._grant(visit, "Resident", now)
 
-    def join_for_visitor(self, code: str) -> RoomGrant:
+    def _visitor(self, code: str) -> tuple[Visit, str]:
         found = self._store.visit_for_code(code)
         if found is None:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, "unknown visit code")
-        visit, name = found
+        return found
+
+    def join_for_visitor(self, code: str) -> RoomGrant:
+        visit, name = self._visitor(code)
         now = time.time()
         self._joinable(visit, now)
         visit = self._ensure_room(visit)
@@ -198,10 +201,7 @@ class Visits:
         return self._grant(visit, name, now)
 
     def visitor_status(self, code: str) -> VisitorStatus:
-        found = self._store.visit_for_code(code)
-        if found is None:
-            raise VisitError(ErrorCode.UNKNOWN_VISIT, "unknown visit code")
-        visit, name = found
+        visit, name = self._visitor(code)
         now = time.time()
         return VisitorStatus(
             visit=self.summary(visit, now),
@@ -257,9 +257,7 @@ class Visits:
         if visit.status is VisitStatus.LIVE:
             self.end(visit_id, VisitStatus.ENDED_BY_STAFF, EndReason.ENDED_BY_STAFF, reason)
         elif self._store.mark_ended(visit_id, VisitStatus.CANCELLED, None, reason):
-            if visit.room is not None and visit.room_secret is not None:
-                self._rooms.destroy(visit.room, visit.room_secret)
-            self._poke()
+            self._close_unopened(visit)
 
     def send_message(self, visit: Visit, text: str) -> None:
         """Shows staff's words on the screen of the terminal where the visit is live."""
@@ -274,9 +272,16 @@ class Visits:
                 self.end(visit.id, VisitStatus.ENDED, EndReason.TIME_UP)
             elif self._store.mark_ended(visit.id, VisitStatus.NO_SHOW, None):
                 # Never opened by the resident: a missed visit, whoever waited in the room.
-                if visit.room is not None and visit.room_secret is not None:
-                    self._rooms.destroy(visit.room, visit.room_secret)
-                self._poke()
+                self._close_unopened(visit)
+
+    def _close_unopened(self, visit: Visit) -> None:
+        """Closes the room visitors may be waiting in for a visit the resident never opened."""
+        if visit.room is not None and visit.room_secret is not None:
+            try:
+                self._rooms.destroy(visit.room, visit.room_secret)
+            except JanusError as exc:
+                log.error("room of visit %s not destroyed: %s", visit.id, exc)
+        self._poke()
 
     @property
     def generation(self) -> int:

@@ -9,13 +9,16 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from central.janus_server import JanusServer, JanusSettings
 from central.private_network import PrivateNetwork, enter_private_network
 from central.server_process import CentralProcess, free_port
 from kiosk.config import KioskConfig, parse_config
+from kiosk.protocol import API_PREFIX
 from tests.postgres_server import PostgresServer
 
 pytest_plugins = ["tests.central_harness"]
@@ -132,3 +135,9 @@ def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
     yield start
     for kiosk in started:
         kiosk.stop()
+
+
+def staff_call(central: CentralProcess, method: str, path: str, **kwargs: Any) -> requests.Response:
+    """A request to central's staff API (`path` after /api/v1/staff) with the demo's staff token."""
+    headers = {"Authorization": f"Bearer {central.secret('staff-token')}"}
+    return requests.request(method, f"{central.url}{API_PREFIX}/staff{path}", headers=headers, timeout=5, **kwargs)

@@ -27,7 +27,7 @@ from drivers.y4m import read_y4m
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
 from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
 from tests.browser import HeadlessChromium, fake_camera_file, shown_frame
-from tests.conftest import kiosk_config, wait_for
+from tests.conftest import kiosk_config, staff_call, wait_for
 from tests.terminal_harness import HarnessTerminal
 from tests.test_e2e_visit import enter_visit
 
@@ -146,12 +146,7 @@ def test_the_page_waits_shows_the_visit_both_ways_and_staffs_reason_within_two_s
     # Staff end the visit with a reason: the page shows it within 2 s, and stops its camera.
     visit_id = kiosk.state.live.visit_id
     asked = time.monotonic()
-    response = requests.post(
-        f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/end",
-        json={"reason": "Count time in the unit"},
-        headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
-        timeout=5,
-    )
+    response = staff_call(central, "POST", f"/visits/{visit_id}/end", json={"reason": "Count time in the unit"})
     assert response.status_code == 204, response.text
     wait_for_state(page, "ended", 2)
     took = time.monotonic() - asked

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import av
 import pytest
-import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import CentralProcess
@@ -19,9 +18,9 @@ from central.store import Store
 from drivers.frame_stamp import read_stamp
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusSession
-from kiosk.protocol import API_PREFIX, EndReason
+from kiosk.protocol import EndReason
 from kiosk.visit_machine import CredentialsEntered, EndTapped, NoticeAccepted, Screen, StartTapped, VisitChosen
-from tests.conftest import kiosk_config, wait_for
+from tests.conftest import kiosk_config, staff_call, wait_for
 from tests.terminal_harness import HarnessTerminal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -103,12 +102,10 @@ def test_a_whole_visit_flows_both_ways_ends_on_time_and_is_recorded(visit_stack,
         exists = session.request(session.attach(), {"request": "exists", "room": visitor.grant.room})
         session.destroy()
         assert exists["exists"] is False
-        # The terminal's audit trail of the visit reached central.
-        audit_url = f"{central.url}{API_PREFIX}/staff/audit"
-        staff = {"Authorization": f"Bearer {central.secret('staff-token')}"}
 
+        # The terminal's audit trail of the visit reached central.
         def audited() -> list[str]:
-            found = requests.get(audit_url, params={"visit_id": visitor.grant.visit_id}, headers=staff, timeout=5)
+            found = staff_call(central, "GET", "/audit", params={"visit_id": visitor.grant.visit_id})
             return [e["kind"] for e in found.json()]
 
         wait_for(lambda: "visit_ended" in audited(), 10, "the audit trail to reach central")
@@ -137,12 +134,7 @@ def test_staff_ending_a_visit_reaches_the_terminal_with_the_reason_within_two_se
     enter_visit(kiosk)
     visit_id = kiosk.state.live.visit_id
     asked = time.monotonic()
-    response = requests.post(
-        f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/end",
-        json={"reason": "Count time in the unit"},
-        headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
-        timeout=5,
-    )
+    response = staff_call(central, "POST", f"/visits/{visit_id}/end", json={"reason": "Count time in the unit"})
     assert response.status_code == 204
     wait_for(lambda: kiosk.state.screen is Screen.ENDED, 2, "the terminal to show the end")
     assert time.monotonic() - asked < 2

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.simulated_visitor import SimulatedVisitor
-from kiosk.protocol import API_PREFIX
 from kiosk.visit_machine import Screen
+from tests.conftest import staff_call
 from ui.touch_script import screenshot, tap, type_digits, visible_text
 
 pytestmark = [pytest.mark.ui, pytest.mark.e2e, pytest.mark.slow]
@@ -61,12 +60,8 @@ def test_a_resident_walks_a_whole_visit_by_touch(start_central, start_kiosk, qtb
         screenshot(window, screens_folder, "06-in-visit")
 
         visit_id = kiosk.terminal.machine.snapshot().live.visit_id
-        sent = requests.post(
-            f"{central.url}{API_PREFIX}/staff/visits/{visit_id}/message",
-            json={"text": "Please keep the handset close so your visitor can hear you."},
-            headers={"Authorization": f"Bearer {central.secret('staff-token')}"},
-            timeout=5,
-        )
+        text = "Please keep the handset close so your visitor can hear you."
+        sent = staff_call(central, "POST", f"/visits/{visit_id}/message", json={"text": text})
         assert sent.status_code == 204
         qtbot.waitUntil(lambda: "Message from staff" in visible_text(window), timeout=2_000)
         assert "Please keep the handset close" in visible_text(window)
