@@ -1,4 +1,4 @@
-"""The web pages central serves to people (the visitor page; officers' pages come next).
+"""The web pages central serves to people: the visitor page and the officers' page.
 
 Pages are static files plus Janus's own JavaScript client from Debian's libjs-janus-gateway.
 """
@@ -36,6 +36,12 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+# The officers' page never captures anything: watching is receive-only, so camera and microphone are
+# refused to it by the browser itself, whatever its script asks for.
+OFFICER_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    "Permissions-Policy": "camera=(), microphone=(), display-capture=(), geolocation=(), payment=()",
+}
 STATIC_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 
 
@@ -55,6 +61,11 @@ def mount_web(app: FastAPI) -> None:
     def visit_page() -> FileResponse:
         """The page a family member opens from the link they were sent: `/visit?code=<visit code>`."""
         return FileResponse(PAGES / "visit.html", media_type="text/html", headers=PAGE_HEADERS)
+
+    @app.get("/officer", include_in_schema=False)
+    def officer_page() -> FileResponse:
+        """Facility staff's page: today's visits, silent watching, messages, ending and cancelling visits."""
+        return FileResponse(PAGES / "officer.html", media_type="text/html", headers=OFFICER_PAGE_HEADERS)
 
     @app.get("/vendor/{name}", include_in_schema=False, response_model=None)
     def vendor(name: str) -> FileResponse | JSONResponse:

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import base64
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
+from central.server_process import CentralProcess
 from drivers.frame_stamp import STAMP_HEIGHT, FrameStamp, age_ms, read_stamp
 from drivers.simulated_camera import SimulatedCamera
 from drivers.y4m import write_y4m
+from tests.conftest import kiosk_config
+from tests.terminal_harness import HarnessTerminal
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
@@ -132,3 +137,28 @@ def shown_frame(page: Page, selector: str) -> ShownFrame | None:
     if stamp is None:
         return None
     return ShownFrame(stamp, age_ms(stamp.sent_ms, int(grabbed["at"]) % (1 << 32)))
+
+
+@pytest.fixture
+def terminal() -> Iterator[Callable[[CentralProcess], HarnessTerminal]]:
+    """Makes terminal cores (simulated devices) for a central; stops them after the test."""
+    made: list[HarnessTerminal] = []
+
+    def make(central: CentralProcess) -> HarnessTerminal:
+        kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
+        made.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in made:
+        kiosk.stop()
+
+
+def hook(page: Page, name: str) -> object:
+    """A value the page exposes on `window` for tests."""
+    return page.evaluate(f"window.{name}")
+
+
+def shown(page: Page) -> str:
+    """The text a person sees now (visible elements only)."""
+    return page.locator("body").inner_text()

@@ -21,7 +21,7 @@ from kiosk.config import KioskConfig, parse_config
 from kiosk.protocol import API_PREFIX
 from tests.postgres_server import PostgresServer
 
-pytest_plugins = ["tests.central_harness"]
+pytest_plugins = ["tests.central_harness", "tests.browser"]
 
 _network: PrivateNetwork | None = None
 

@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +26,8 @@ from drivers.frame_stamp import read_stamp
 from drivers.y4m import read_y4m
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
 from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
-from tests.browser import HeadlessChromium, fake_camera_file, shown_frame
-from tests.conftest import kiosk_config, staff_call, wait_for
-from tests.terminal_harness import HarnessTerminal
+from tests.browser import HeadlessChromium, fake_camera_file, hook, shown, shown_frame
+from tests.conftest import staff_call, wait_for
 from tests.test_e2e_visit import enter_visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
@@ -50,29 +49,6 @@ def browser(fake_camera: Path, tmp_path: Path) -> Iterator[Page]:
         # Shown by pytest when the test failed.
         print("\n".join(["browser console:", *chromium.console[-60:]]))
         chromium.stop()
-
-
-@pytest.fixture
-def terminal() -> Iterator[Callable[[CentralProcess], HarnessTerminal]]:
-    made: list[HarnessTerminal] = []
-
-    def make(central: CentralProcess) -> HarnessTerminal:
-        kiosk = HarnessTerminal.for_central(kiosk_config(central.url, central.state / "terminal-token"), central)
-        made.append(kiosk)
-        return kiosk
-
-    yield make
-    for kiosk in made:
-        kiosk.stop()
-
-
-def hook(page: Page, name: str) -> object:
-    return page.evaluate(f"window.{name}")
-
-
-def shown(page: Page) -> str:
-    """The text a person sees now (visible elements only)."""
-    return page.locator("body").inner_text()
 
 
 def wait_for_state(page: Page, state: str, timeout: float) -> None:
