@@ -91,12 +91,12 @@ resident_sessions = Table(
     Column("expires_at", Float, nullable=False),
 )
 
-pin_failures = Table(
-    "pin_failures",
+sign_in_failures = Table(
+    "sign_in_failures",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("resident", String(12), nullable=False, index=True),
-    Column("terminal_id", Integer, nullable=False, index=True),
+    Column("subject", String(60), nullable=False, index=True),  # "resident:<id>" or "officer:<username>"
+    Column("terminal_id", Integer, index=True),  # where a resident tried; none for officers
     Column("at", Float, nullable=False),
 )
 

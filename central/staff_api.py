@@ -70,9 +70,13 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
 
     @router.post("/login")
     def login(body: OfficerLogin, request: Request, response: Response) -> OfficerSession:
+        subject, now = f"officer:{body.username}", time.time()
+        visits.refuse_if_locked(subject, None, now)
         name = store.check_officer(body.username, body.password)
         if name is None:
+            visits.sign_in_failed(subject, None, now)
             raise VisitError(ErrorCode.BAD_CREDENTIALS, "officer sign-in refused")
+        store.clear_sign_in_failures(subject)
         token = store.open_officer_session(body.username, OFFICER_SESSION_S)
         response.set_cookie(
             OFFICER_COOKIE,

@@ -148,24 +148,25 @@ class Store:
             return None
         return Resident(row["number"], row["display_name"], row["language"])
 
-    def record_pin_failure(self, resident: str, terminal_id: int, at: float) -> None:
+    def record_sign_in_failure(self, subject: str, terminal_id: int | None, at: float) -> None:
         with self.engine.begin() as db:
-            db.execute(insert(t.pin_failures).values(resident=resident, terminal_id=terminal_id, at=at))
+            db.execute(insert(t.sign_in_failures).values(subject=subject, terminal_id=terminal_id, at=at))
 
-    def pin_failures_since(
-        self, since: float, *, resident: str | None = None, terminal_id: int | None = None
+    def sign_in_failures_since(
+        self, since: float, *, subject: str | None = None, terminal_id: int | None = None
     ) -> list[float]:
-        query = select(t.pin_failures.c.at).where(t.pin_failures.c.at >= since).order_by(t.pin_failures.c.at)
-        if resident is not None:
-            query = query.where(t.pin_failures.c.resident == resident)
+        f = t.sign_in_failures.c
+        query = select(f.at).where(f.at >= since).order_by(f.at)
+        if subject is not None:
+            query = query.where(f.subject == subject)
         if terminal_id is not None:
-            query = query.where(t.pin_failures.c.terminal_id == terminal_id)
+            query = query.where(f.terminal_id == terminal_id)
         with self.engine.connect() as db:
             return list(db.scalars(query))
 
-    def clear_pin_failures(self, resident: str) -> None:
+    def clear_sign_in_failures(self, subject: str) -> None:
         with self.engine.begin() as db:
-            db.execute(delete(t.pin_failures).where(t.pin_failures.c.resident == resident))
+            db.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.subject == subject))
 
     def open_session(self, resident: str, terminal_id: int, ttl_s: float) -> str:
         token = new_token()

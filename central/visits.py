@@ -96,33 +96,38 @@ class Visits:
         ):
             raise VisitError(ErrorCode.NOT_ALLOWED, f"visit {visit.id} takes place at another terminal")
 
-    def _locked_until(self, number: str, terminal_id: int, now: float) -> float | None:
-        """When sign-in opens again if this resident or this terminal had too many wrong PINs, else None."""
+    def _locked_until(self, subject: str, terminal_id: int | None, now: float) -> float | None:
+        """When sign-in opens again if this person (or this terminal) had too many failures, else None."""
         since = now - self._rules.lockout_s
+        counts = [self._store.sign_in_failures_since(since, subject=subject)]
+        if terminal_id is not None:
+            counts.append(self._store.sign_in_failures_since(since, terminal_id=terminal_id))
         until = None
-        for failures in (
-            self._store.pin_failures_since(since, resident=number),
-            self._store.pin_failures_since(since, terminal_id=terminal_id),
-        ):
+        for failures in counts:
             if len(failures) >= self._rules.lockout_failures:
                 until = max(until or 0.0, failures[-1] + self._rules.lockout_s)
         return until
 
-    def _refuse_if_locked(self, number: str, terminal_id: int, now: float) -> None:
-        until = self._locked_until(number, terminal_id, now)
+    def refuse_if_locked(self, subject: str, terminal_id: int | None, now: float) -> None:
+        until = self._locked_until(subject, terminal_id, now)
         if until is not None:
-            raise VisitError(ErrorCode.LOCKED, "sign-in locked after repeated wrong PINs", math.ceil(until - now))
+            raise VisitError(ErrorCode.LOCKED, "sign-in locked after repeated failures", math.ceil(until - now))
+
+    def sign_in_failed(self, subject: str, terminal_id: int | None, now: float) -> None:
+        """Counts a failure; refuses at once (locked) when this one reached the limit."""
+        self._store.record_sign_in_failure(subject, terminal_id, now)
+        self.refuse_if_locked(subject, terminal_id, now)
 
     def identify(self, terminal_id: int, number: str, pin: str) -> ResidentSession:
         now = time.time()
+        subject = f"resident:{number}"
         # A locked account is refused before the PIN is even checked, so guessing stops counting.
-        self._refuse_if_locked(number, terminal_id, now)
+        self.refuse_if_locked(subject, terminal_id, now)
         resident = self._store.check_resident(number, pin)
         if resident is None:
-            self._store.record_pin_failure(number, terminal_id, now)
-            self._refuse_if_locked(number, terminal_id, now)
+            self.sign_in_failed(subject, terminal_id, now)
             raise VisitError(ErrorCode.BAD_CREDENTIALS, "ID or PIN not recognised")
-        self._store.clear_pin_failures(number)
+        self._store.clear_sign_in_failures(subject)
         token = self._store.open_session(number, terminal_id, self._rules.session_ttl_s)
         return ResidentSession(
             session_token=token,

@@ -76,7 +76,7 @@ def test_the_right_id_and_pin_open_a_session_with_the_residents_visits(central):
 
 
 def test_a_wrong_pin_and_an_unknown_id_get_the_same_refusal(central):
-    with store_unchanged(central, but=("pin_failures",)):
+    with store_unchanged(central, but=("sign_in_failures",)):
         wrong_pin = central.client.post(
             f"{TERMINAL}/identify", json={"resident_id": DEMO_RESIDENT_ID, "pin": "9999"}, headers=central.headers()
         )
@@ -87,7 +87,7 @@ def test_a_wrong_pin_and_an_unknown_id_get_the_same_refusal(central):
     assert wrong_pin.json() == unknown_id.json(), "the answer must not tell which of ID and PIN was wrong"
     assert unknown_id.status_code == 401
     # Both count towards the lockout, of the resident and of this terminal.
-    assert len(central.store.pin_failures_since(0, terminal_id=1)) == 2
+    assert len(central.store.sign_in_failures_since(0, terminal_id=1)) == 2
 
 
 MALFORMED_IDENTIFY = {

@@ -31,9 +31,17 @@ def test_an_officer_signs_in_with_a_password_and_gets_an_httponly_cookie(central
 
 
 def test_a_wrong_officer_password_is_refused_and_opens_nothing(central):
-    with store_unchanged(central):
+    with store_unchanged(central, but=("sign_in_failures",)):
         assert_error(officer_login(central, "not-the-password"), 401, ErrorCode.BAD_CREDENTIALS)
     assert_error(central.client.get(f"{STAFF}/visits"), 401, ErrorCode.TERMINAL_NOT_AUTHORISED)
+
+
+def test_repeated_wrong_officer_passwords_pause_that_officers_sign_in(central):
+    for _ in range(4):
+        assert_error(officer_login(central, "guess-guess-guess"), 401, ErrorCode.BAD_CREDENTIALS)
+    assert_error(officer_login(central, "guess-guess-guess"), 429, ErrorCode.LOCKED)
+    with store_unchanged(central):  # paused: even the right password is not checked
+        assert_error(officer_login(central), 429, ErrorCode.LOCKED)
 
 
 def test_todays_visits_show_who_when_and_where(central):
