@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 
 class ConfigError(Exception):
@@ -24,6 +24,12 @@ class _Section(BaseModel):
 
 
 class DriverChoice(StrEnum):
+    SIMULATED = "simulated"
+    REAL = "real"  # the device must be there: a missing one is a start-up error, never a simulation
+    AUTO = "auto"  # the real device when it is there, else the simulation (for bench and demo set-ups)
+
+
+class HandsetChoice(StrEnum):
     SIMULATED = "simulated"
 
 
@@ -67,10 +73,20 @@ class MediaSection(_Section):
 
 class DevicesSection(_Section):
     camera: DriverChoice = DriverChoice.SIMULATED
-    handset: DriverChoice = DriverChoice.SIMULATED
+    camera_source: str = Field(
+        default="", validate_default=True, description="/dev/v4l/by-id/... path (stable) or a V4L2 index"
+    )
+    handset: HandsetChoice = HandsetChoice.SIMULATED
     camera_width: Annotated[int, Field(ge=160, le=1920)] = 640
     camera_height: Annotated[int, Field(ge=120, le=1080)] = 480
     camera_fps: Annotated[float, Field(ge=5, le=60)] = 30.0
+
+    @field_validator("camera_source")
+    @classmethod
+    def _real_camera_needs_a_source(cls, source: str, info: ValidationInfo) -> str:
+        if info.data.get("camera", DriverChoice.SIMULATED) is not DriverChoice.SIMULATED and not source:
+            raise ValueError("must name the camera (a /dev/v4l/by-id/... path) when camera is 'real' or 'auto'")
+        return source
 
 
 class TimeoutsSection(_Section):

@@ -130,7 +130,7 @@ class VisitorStatus(Message):
 class Heartbeat(Message):
     version: str = Field(max_length=50)
     health: dict[str, str] = Field(
-        default_factory=dict, max_length=20, description="Device name to state: ok, missing or degraded."
+        default_factory=dict, max_length=20, description="Device to state: ok, degraded, lost (stopped) or missing."
     )
 
 

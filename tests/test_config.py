@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import ConfigError, DriverChoice, KioskConfig, load_config, parse_config, read_token
+from kiosk.config import (
+    ConfigError,
+    DriverChoice,
+    HandsetChoice,
+    KioskConfig,
+    load_config,
+    parse_config,
+    read_token,
+)
 
 MINIMAL = """
 [terminal]
@@ -57,7 +65,7 @@ def test_a_minimal_file_parses_with_defaults():
     assert config.central.poll_wait_s == 25.0
     assert config.media.ice_servers == ()
     assert config.devices.camera is DriverChoice.SIMULATED
-    assert config.devices.handset is DriverChoice.SIMULATED
+    assert config.devices.handset is HandsetChoice.SIMULATED
     assert (config.devices.camera_width, config.devices.camera_height, config.devices.camera_fps) == (640, 480, 30.0)
     t = config.timeouts
     assert (t.identify_s, t.visit_list_s, t.pre_visit_s, t.ended_screen_s, t.hangup_grace_s) == (

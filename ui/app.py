@@ -8,18 +8,19 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from drivers.simulated_camera import SimulatedCamera
 from drivers.simulated_handset import SimulatedHandset
 from kiosk import __version__
 from kiosk.central_client import CentralClient
 from kiosk.config import ConfigError, KioskConfig, load_config, read_token
 from kiosk.core_loop import CoreLoop
+from kiosk.devices import DeviceMissing, camera_report, handset_report, open_camera
 from kiosk.logs import configure_logging
 from kiosk.terminal import Terminal
 from ui.bridge import CoreBridge
@@ -36,13 +37,10 @@ def load_fonts() -> None:
 
 
 class KioskApp:
-    """The whole terminal in one object: simulated drivers (real ones come with their issue)."""
+    """The whole terminal in one object: devices chosen by the configuration, core, central, window."""
 
     def __init__(self, config: KioskConfig, token: str) -> None:
-        devices = config.devices
-        self.camera = SimulatedCamera(
-            devices.camera_width, devices.camera_height, devices.camera_fps, label="Resident (simulated camera)"
-        )
+        self.camera = open_camera(config.devices)
         self.handset = SimulatedHandset()
         self.core = CoreLoop()
         verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
@@ -63,22 +61,53 @@ class KioskApp:
         self.window.close()
 
 
+def list_devices(config: KioskConfig) -> int:
+    """Prints what the terminal finds and the health of each device (what the technician screen shows)."""
+    try:
+        camera = open_camera(config.devices)
+    except DeviceMissing as exc:
+        print(f"camera   missing   {exc}")
+        return 3
+    camera.start()
+    try:
+        time.sleep(2.5)  # long enough to measure a frame rate
+        reports = [camera_report(camera), handset_report()]
+    finally:
+        camera.stop()
+    for report in reports:
+        print(f"{report.name:<8} {report.state:<9} {report.driver}: {report.detail}")
+    return 0 if all(r.state == "ok" for r in reports) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk", description="The video-visitation terminal.")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     parser.add_argument("--simulator-panel", action="store_true", help="show buttons for the simulated handset")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "devices"],
+        default="run",
+        help="run the terminal (default), or list the devices it finds and their health",
+    )
     args = parser.parse_args(argv)
     configure_logging()
     try:
         config = load_config(args.config)
+        if args.command == "devices":
+            return list_devices(config)
         token = read_token(config)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
     qt = QApplication(sys.argv[:1])
     load_fonts()
-    kiosk = KioskApp(config, token)
+    try:
+        kiosk = KioskApp(config, token)
+    except DeviceMissing as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 3
     qt.installEventFilter(activity := kiosk.window.activity_filter())
     panel = None
     if args.simulator_panel:

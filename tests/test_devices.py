@@ -1,0 +1,92 @@
+"""Choosing devices from the configuration: the real driver, its simulated twin, or (auto) the real one
+when it is there; a missing real device is a clear error, never a silent simulation. And `kiosk devices`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drivers.simulated_camera import SimulatedCamera
+from drivers.v4l2_camera import V4L2Camera
+from kiosk.config import ConfigError, parse_config
+from kiosk.devices import DeviceMissing, open_camera
+
+MISSING = "/dev/v4l/by-id/usb-No_Such_Camera-video-index0"
+
+
+def recording(folder: Path, frames: int = 45) -> Path:
+    """A short MJPG recording, opened through the same VideoCapture path as a camera."""
+    path = folder / "camera.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    for index in range(frames):
+        writer.write(np.full((480, 640, 3), (index * 5) % 255, np.uint8))
+    writer.release()
+    return path
+
+
+def config_text(camera: str, source: str, tmp_path: Path) -> str:
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    token.chmod(0o600)
+    return f"""
+[terminal]
+name = "T"
+facility = "F"
+location = "L"
+state_dir = "{tmp_path / "state"}"
+[central]
+url = "http://127.0.0.1:9"
+token_file = "{token}"
+[devices]
+camera = "{camera}"
+camera_source = "{source}"
+"""
+
+
+def devices(camera: str, source: str, tmp_path: Path):
+    return parse_config(config_text(camera, source, tmp_path)).devices
+
+
+def test_a_real_or_auto_camera_without_a_source_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="camera_source"):
+        devices("real", "", tmp_path)
+    with pytest.raises(ConfigError, match="camera_source"):
+        devices("auto", "", tmp_path)
+    with pytest.raises(ConfigError, match="camera"):
+        devices("usb", MISSING, tmp_path)
+
+
+def test_real_opens_the_camera_and_a_missing_one_stops_the_start_with_a_sentence(tmp_path):
+    camera = open_camera(devices("real", str(recording(tmp_path)), tmp_path))
+    assert isinstance(camera, V4L2Camera)
+    with pytest.raises(DeviceMissing, match=r"is not there\. Check its cable"):
+        open_camera(devices("real", MISSING, tmp_path))
+
+
+def test_auto_takes_the_real_camera_when_it_is_there_and_the_simulation_otherwise(tmp_path):
+    assert isinstance(open_camera(devices("auto", str(recording(tmp_path)), tmp_path)), V4L2Camera)
+    assert isinstance(open_camera(devices("auto", MISSING, tmp_path)), SimulatedCamera)
+
+
+def kiosk_devices(config: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "import sys; from ui.app import main; sys.exit(main())", "--config", str(config)]
+    return subprocess.run([*command, "devices"], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_kiosk_devices_lists_each_device_with_its_health(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text(config_text("real", str(recording(tmp_path, frames=200)), tmp_path))
+    listed = kiosk_devices(config)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:2] == ["camera", "ok"] and "fps" in lines[0]
+    assert lines[1].split()[:2] == ["handset", "ok"]
+    config.write_text(config_text("real", MISSING, tmp_path))
+    missing = kiosk_devices(config)
+    assert missing.returncode == 3
+    assert "camera   missing   The camera" in missing.stdout
