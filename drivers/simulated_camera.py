@@ -12,7 +12,7 @@ import time
 import cv2
 import numpy as np
 
-from drivers.camera import Frame, FrameListener
+from drivers.camera import Frame, FrameFanout, FrameListener
 from drivers.frame_stamp import FrameStamp, now_ms, write_stamp
 
 
@@ -36,9 +36,7 @@ class SimulatedCamera:
         self.width, self.height, self.fps = width, height, fps
         self._label = label
         self._background = _background(width, height, tint)
-        self._latest: Frame | None = None
-        self._listeners: list[FrameListener] = []
-        self._lock = threading.Lock()
+        self._frames = FrameFanout(label)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,16 +53,13 @@ class SimulatedCamera:
             self._thread = None
 
     def latest(self) -> Frame | None:
-        return self._latest
+        return self._frames.latest()
 
     def add_listener(self, listener: FrameListener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+        self._frames.add_listener(listener)
 
     def remove_listener(self, listener: FrameListener) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._frames.remove_listener(listener)
 
     def render(self, index: int) -> np.ndarray:
         image = self._background.copy()
@@ -104,17 +99,13 @@ class SimulatedCamera:
         while not self._stop.is_set():
             image = self.render(index)
             write_stamp(image, FrameStamp(index, now_ms()))
-            frame = Frame(image=image, index=index, captured_at=time.monotonic())
-            self._latest = frame
-            with self._lock:
-                listeners = list(self._listeners)
-            for listener in listeners:
-                listener(frame)
+            self._frames.publish(Frame(image=image, index=index, captured_at=time.monotonic()))
             index += 1
             next_at += interval
             delay = next_at - time.monotonic()
             if delay < -interval:
                 # Fell behind (a loaded machine): skip ahead like a real sensor instead of bursting.
-                next_at = time.monotonic()
+                next_at = time.monotonic() + interval
+                self._stop.wait(interval)
             elif delay > 0:
                 self._stop.wait(delay)

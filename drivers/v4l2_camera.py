@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from drivers.camera import Frame, FrameListener
+from drivers.camera import Frame, FrameFanout, FrameListener
 from drivers.camera_health import CameraHealth, HealthMonitor
 
 log = logging.getLogger(__name__)
@@ -118,13 +118,10 @@ class V4L2Camera:
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._opener = opener
         self._monitor = HealthMonitor(fps, lost_after_s=lost_after_s)
-        self._latest: Frame | None = None
+        self._frames = FrameFanout(self._name)
         self._next_index = 0
         self._last_captured_at = 0.0
-        self._listeners: list[FrameListener] = []
-        self._failed_listeners: set[int] = set()
         self._in_outage = False  # the reader thread has logged a problem and not yet the recovery
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -150,16 +147,13 @@ class V4L2Camera:
         self._monitor.failed("the camera is stopped")
 
     def latest(self) -> Frame | None:
-        return self._latest
+        return self._frames.latest()
 
     def add_listener(self, listener: FrameListener) -> None:
-        with self._lock:
-            self._listeners.append(listener)
+        self._frames.add_listener(listener)
 
     def remove_listener(self, listener: FrameListener) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._frames.remove_listener(listener)
 
     def health(self) -> CameraHealth:
         """The measured frame rate, the newest frame's age and ok / degraded / lost; any thread."""
@@ -310,15 +304,5 @@ class V4L2Camera:
         self._last_captured_at = captured_at
         frame = Frame(image=image, index=self._next_index, captured_at=captured_at)
         self._next_index += 1
-        self._latest = frame
         self._monitor.frame(captured_at)
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(frame)
-            except Exception:
-                # One faulty consumer must not stop the camera for the others; say so once per listener.
-                if id(listener) not in self._failed_listeners:
-                    self._failed_listeners.add(id(listener))
-                    log.exception("camera %s: a frame listener failed", self._name)
+        self._frames.publish(frame)
