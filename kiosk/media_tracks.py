@@ -14,8 +14,10 @@ from av import AudioFrame, VideoFrame
 
 from drivers.camera import Camera, Frame
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, Microphone
+from kiosk.paused_card import paused_card
 
 VIDEO_CLOCK = 90_000
+CAMERA_LOST_AFTER_S = 1.0  # also the card's frame interval while the camera is lost
 
 
 class CameraTrack(MediaStreamTrack):
@@ -41,12 +43,17 @@ class CameraTrack(MediaStreamTrack):
     async def recv(self) -> VideoFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._newest.get()
+        try:
+            frame = await asyncio.wait_for(self._newest.get(), timeout=CAMERA_LOST_AFTER_S)
+            image, captured_at = frame.image, frame.captured_at
+        except TimeoutError:
+            # No frame for a while: the camera is lost. The visitors see a calm card, not a frozen face.
+            image, captured_at = paused_card(self._camera.width, self._camera.height), time.monotonic()
         if self._epoch is None:
-            self._epoch = frame.captured_at
-        pts = max(int((frame.captured_at - self._epoch) * VIDEO_CLOCK), self._last_pts + 1)
+            self._epoch = captured_at
+        pts = max(int((captured_at - self._epoch) * VIDEO_CLOCK), self._last_pts + 1)
         self._last_pts = pts
-        video = VideoFrame.from_ndarray(frame.image, format="rgb24")
+        video = VideoFrame.from_ndarray(image, format="rgb24")
         video.pts = pts
         video.time_base = Fraction(1, VIDEO_CLOCK)
         return video

@@ -167,3 +167,19 @@ def test_a_visit_survives_losing_its_media_and_central_is_told_how_long(visit_st
     store = Store(central.state / "central.sqlite3")
     wait_for(lambda: store.media_lost(live.visit_id) > 0, 5, "central to record the lost media")
     assert store.media_lost(live.visit_id) == pytest.approx(lost, abs=0.01)
+
+
+def test_visitors_see_the_card_and_still_hear_the_resident_when_the_camera_is_lost(visit_stack):
+    _, visitor, kiosk = visit_stack()
+    enter_visit(kiosk)
+    wait_for(lambda: len(visitor.received.counters) > 30, 10, "the resident's video at the visitor")
+    kiosk.camera.stop()  # the camera is pulled out mid-visit
+    unreadable = visitor.received.unreadable
+    wait_for(lambda: visitor.received.unreadable > unreadable + 2, 5, "the paused card at the visitor")
+    # The sound goes on: the visitor keeps hearing the resident's tone, fresh.
+    heard = visitor.handset.earpiece.samples_played
+    wait_for(lambda: visitor.handset.earpiece.samples_played > heard + 48_000, 3, "a second more of sound")
+    assert abs(visitor.handset.earpiece.dominant_frequency() - 440.0) < 15
+    kiosk.camera.start()
+    counted = len(visitor.received.counters)
+    wait_for(lambda: len(visitor.received.counters) > counted + 30, 10, "the picture to come back")
