@@ -45,14 +45,14 @@ class Camera(Protocol):
     def remove_listener(self, listener: FrameListener) -> None: ...
 
 
-class FrameFanout:
-    """The newest frame and the listeners of a camera: what every camera driver shares.
+class FrameSource:
+    """The newest frame and the listeners of a camera: the base every camera driver shares.
 
     `publish` runs on the camera's thread; a listener that fails is logged once and the others go on.
     """
 
     def __init__(self, name: str) -> None:
-        self._name = name
+        self._source_name = name
         self._latest: Frame | None = None
         self._listeners: list[FrameListener] = []
         self._failed: set[int] = set()
@@ -80,4 +80,4 @@ class FrameFanout:
             except Exception:
                 if id(listener) not in self._failed:
                     self._failed.add(id(listener))
-                    log.exception("camera %s: a frame listener failed", self._name)
+                    log.exception("camera %s: a frame listener failed", self._source_name)

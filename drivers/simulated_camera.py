@@ -12,7 +12,7 @@ import time
 import cv2
 import numpy as np
 
-from drivers.camera import Frame, FrameFanout, FrameListener
+from drivers.camera import Frame, FrameSource
 from drivers.frame_stamp import FrameStamp, now_ms, write_stamp
 
 
@@ -22,7 +22,7 @@ def _background(width: int, height: int, tint: tuple[int, int, int]) -> np.ndarr
     return np.broadcast_to(ramp * base, (height, width, 3)).astype(np.uint8)
 
 
-class SimulatedCamera:
+class SimulatedCamera(FrameSource):
     """A camera with no hardware: a labelled scene whose disc moves, so frozen video is visible."""
 
     def __init__(
@@ -33,10 +33,10 @@ class SimulatedCamera:
         label: str = "Simulated camera",
         tint: tuple[int, int, int] = (40, 90, 140),
     ) -> None:
+        super().__init__(label)
         self.width, self.height, self.fps = width, height, fps
         self._label = label
         self._background = _background(width, height, tint)
-        self._frames = FrameFanout(label)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -51,15 +51,6 @@ class SimulatedCamera:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
-
-    def latest(self) -> Frame | None:
-        return self._frames.latest()
-
-    def add_listener(self, listener: FrameListener) -> None:
-        self._frames.add_listener(listener)
-
-    def remove_listener(self, listener: FrameListener) -> None:
-        self._frames.remove_listener(listener)
 
     def render(self, index: int) -> np.ndarray:
         image = self._background.copy()
@@ -99,7 +90,7 @@ class SimulatedCamera:
         while not self._stop.is_set():
             image = self.render(index)
             write_stamp(image, FrameStamp(index, now_ms()))
-            self._frames.publish(Frame(image=image, index=index, captured_at=time.monotonic()))
+            self.publish(Frame(image=image, index=index, captured_at=time.monotonic()))
             index += 1
             next_at += interval
             delay = next_at - time.monotonic()

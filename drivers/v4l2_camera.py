@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from drivers.camera import Frame, FrameFanout, FrameListener
+from drivers.camera import Frame, FrameSource
 from drivers.camera_health import CameraHealth, HealthMonitor
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-class V4L2Camera:
+class V4L2Camera(FrameSource):
     """A camera on V4L2 (or a video file played like one) with the Camera interface and health()."""
 
     def __init__(
@@ -111,6 +111,7 @@ class V4L2Camera:
         self.width, self.height, self.fps = width, height, fps
         self.source = source
         self._name = describe(source)
+        super().__init__(self._name)
         self._device = is_device(source)
         self._loop = loop
         self._buffers = buffers
@@ -118,7 +119,6 @@ class V4L2Camera:
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._opener = opener
         self._monitor = HealthMonitor(fps, lost_after_s=lost_after_s)
-        self._frames = FrameFanout(self._name)
         self._next_index = 0
         self._last_captured_at = 0.0
         self._in_outage = False  # the reader thread has logged a problem and not yet the recovery
@@ -145,15 +145,6 @@ class V4L2Camera:
                 )
             self._thread = None
         self._monitor.failed("the camera is stopped")
-
-    def latest(self) -> Frame | None:
-        return self._frames.latest()
-
-    def add_listener(self, listener: FrameListener) -> None:
-        self._frames.add_listener(listener)
-
-    def remove_listener(self, listener: FrameListener) -> None:
-        self._frames.remove_listener(listener)
 
     def health(self) -> CameraHealth:
         """The measured frame rate, the newest frame's age and ok / degraded / lost; any thread."""
@@ -305,4 +296,4 @@ class V4L2Camera:
         frame = Frame(image=image, index=self._next_index, captured_at=captured_at)
         self._next_index += 1
         self._monitor.frame(captured_at)
-        self._frames.publish(frame)
+        self.publish(frame)
