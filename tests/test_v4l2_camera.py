@@ -102,12 +102,18 @@ def started() -> Iterator[Start]:
 # -- a video file played like a camera -------------------------------------------------------------
 
 
-def test_file_plays_at_the_camera_rate_in_rgb_with_stamps_in_order(video: Path, started: Start) -> None:
+def playing(video: Path, started: Start) -> tuple[V4L2Camera, Recorder]:
+    """A looping recording played like a camera, once its first frame has arrived."""
     recorder = Recorder()
     camera = V4L2Camera(str(video), WIDTH, HEIGHT, FPS, loop=True)
     camera.add_listener(recorder)
     started(camera)
     wait_until(lambda: len(recorder.frames) > 0, 3)
+    return camera, recorder
+
+
+def test_file_plays_at_the_camera_rate_in_rgb_with_stamps_in_order(video: Path, started: Start) -> None:
+    camera, recorder = playing(video, started)
     began = time.monotonic()
     time.sleep(2.0)
     in_window = [t for t in recorder.captured() if began < t <= began + 2.0]
@@ -177,11 +183,7 @@ def test_a_file_that_ends_without_looping_is_lost(tmp_path: Path, started: Start
 
 
 def test_capture_times_follow_the_clock_without_drift(video: Path, started: Start) -> None:
-    recorder = Recorder()
-    camera = V4L2Camera(str(video), WIDTH, HEIGHT, FPS, loop=True)
-    camera.add_listener(recorder)
-    started(camera)
-    wait_until(lambda: len(recorder.frames) > 0, 3)
+    camera, recorder = playing(video, started)
     time.sleep(3.0)
     camera.stop()
     captured = np.array(recorder.captured())
