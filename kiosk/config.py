@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -29,8 +29,16 @@ class DriverChoice(StrEnum):
     AUTO = "auto"  # the real device when it is there, else the simulation (for bench and demo set-ups)
 
 
-class HandsetChoice(StrEnum):
-    SIMULATED = "simulated"
+class HookKind(StrEnum):
+    HID = "hid"  # the HID Telephony page's Hook Switch, read from /dev/hidraw*
+    KEY = "key"  # a Linux input key or switch (some handsets, or a GPIO wired as a key)
+
+
+class TouchRotation(IntEnum):
+    NONE = 0
+    QUARTER = 90
+    HALF = 180
+    THREE_QUARTERS = 270
 
 
 def _is_loopback(host: str) -> bool:
@@ -76,7 +84,22 @@ class DevicesSection(_Section):
     camera_source: str = Field(
         default="", validate_default=True, description="/dev/v4l/by-id/... path (stable) or a V4L2 index"
     )
-    handset: HandsetChoice = HandsetChoice.SIMULATED
+    handset: DriverChoice = DriverChoice.SIMULATED
+    handset_audio: str = Field(
+        default="USB", min_length=1, description="part of the handset's PortAudio device name"
+    )
+    hook: DriverChoice = DriverChoice.SIMULATED
+    hook_kind: HookKind = HookKind.HID
+    hook_device: str = Field(
+        default="", description="/dev/hidraw* or /dev/input/by-id/...; empty: the first device with a hook switch"
+    )
+    hook_key: str = Field(default="KEY_PHONE", pattern=r"^(KEY|SW|BTN)_[A-Z0-9_]+$")
+    hook_inverted: bool = False  # for switches that report 1 while the handset rests in its cradle
+    hook_debounce_ms: Annotated[int, Field(ge=0, le=500)] = 40
+    touchscreen: DriverChoice = DriverChoice.SIMULATED
+    touchscreen_name: str = Field(default="", description="part of the touchscreen's name; empty: the first one")
+    touchscreen_rotation: TouchRotation = TouchRotation.NONE
+    touchscreen_calibration: tuple[float, float, float, float, float, float] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
     camera_width: Annotated[int, Field(ge=160, le=1920)] = 640
     camera_height: Annotated[int, Field(ge=120, le=1080)] = 480
     camera_fps: Annotated[float, Field(ge=5, le=60)] = 30.0

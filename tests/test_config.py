@@ -13,7 +13,6 @@ import pytest
 from kiosk.config import (
     ConfigError,
     DriverChoice,
-    HandsetChoice,
     KioskConfig,
     load_config,
     parse_config,
@@ -65,7 +64,7 @@ def test_a_minimal_file_parses_with_defaults():
     assert config.central.poll_wait_s == 25.0
     assert config.media.ice_servers == ()
     assert config.devices.camera is DriverChoice.SIMULATED
-    assert config.devices.handset is HandsetChoice.SIMULATED
+    assert config.devices.handset is DriverChoice.SIMULATED
     assert (config.devices.camera_width, config.devices.camera_height, config.devices.camera_fps) == (640, 480, 30.0)
     t = config.timeouts
     assert (t.identify_s, t.visit_list_s, t.pre_visit_s, t.ended_screen_s, t.hangup_grace_s) == (
@@ -183,6 +182,12 @@ def test_a_missing_required_key_is_an_error_naming_it():
         ("timeouts", 'identify_s = "sixty"', "[timeouts] identify_s"),
         ("devices", 'camera = "real"', "[devices] camera"),
         ("devices", 'handset = "usb"', "[devices] handset"),
+        ("devices", 'handset_audio = ""', "[devices] handset_audio"),
+        ("devices", 'hook_kind = "gpio"', "[devices] hook_kind"),
+        ("devices", 'hook_key = "phone"', "[devices] hook_key"),
+        ("devices", "hook_debounce_ms = 1000", "[devices] hook_debounce_ms"),
+        ("devices", "touchscreen_rotation = 45", "[devices] touchscreen_rotation"),
+        ("devices", "touchscreen_calibration = [1, 0, 0]", "[devices] touchscreen_calibration"),
         ("devices", "camera_width = 100", "[devices] camera_width"),
         ("devices", "camera_fps = 120", "[devices] camera_fps"),
         ("screen", "width = 320", "[screen] width"),
