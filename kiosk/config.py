@@ -85,9 +85,7 @@ class DevicesSection(_Section):
         default="", validate_default=True, description="/dev/v4l/by-id/... path (stable) or a V4L2 index"
     )
     handset: DriverChoice = DriverChoice.SIMULATED
-    handset_audio: str = Field(
-        default="USB", min_length=1, description="part of the handset's PortAudio device name"
-    )
+    handset_audio: str = Field(default="USB", min_length=1, description="part of the handset's PortAudio device name")
     hook: DriverChoice = DriverChoice.SIMULATED
     hook_kind: HookKind = HookKind.HID
     hook_device: str = Field(
