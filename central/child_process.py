@@ -13,9 +13,11 @@ from pathlib import Path
 import requests
 
 
-def start_tied(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_tied(args: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as log:
-        return subprocess.Popen(["setpriv", "--pdeathsig", "TERM", "--", *args], stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            ["setpriv", "--pdeathsig", "TERM", "--", *args], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
 
 
 def stop(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:

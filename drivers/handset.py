@@ -5,7 +5,7 @@ Audio is 48 kHz mono int16 in 20 ms blocks everywhere in the product.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Protocol
 
 import numpy as np
@@ -22,8 +22,8 @@ class Microphone(Protocol):
 
 
 class Earpiece(Protocol):
-    def play(self, samples: np.ndarray) -> None:
-        """Queues mono int16 samples at SAMPLE_RATE for playout; must not block."""
+    def play(self, source: Hashable, samples: np.ndarray) -> None:
+        """Queues one visitor's mono int16 samples at SAMPLE_RATE for playout; must not block."""
 
 
 class HookSwitch(Protocol):
@@ -32,8 +32,3 @@ class HookSwitch(Protocol):
 
     def add_listener(self, listener: HookListener) -> None: ...
 
-
-class Handset(Protocol):
-    microphone: Microphone
-    earpiece: Earpiece
-    hook: HookSwitch

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -35,7 +36,8 @@ class SimulatedEarpiece:
         self._lock = threading.Lock()
         self.samples_played = 0
 
-    def play(self, samples: np.ndarray) -> None:
+    def play(self, source: Hashable, samples: np.ndarray) -> None:
+        # A measuring device, not a speaker: it keeps what arrives, without a jitter buffer or mixing.
         with self._lock:
             self._blocks.append(samples.copy())
             self.samples_played += samples.size

@@ -31,6 +31,11 @@ def audit_entries(before: TerminalState, event: Event, after: TerminalState) -> 
     if before.live is not None and after.screen is Screen.ENDED and after.ended is not None:
         detail = (("reason", after.ended.reason.value), ("duration_s", round(after.ended.duration_s, 1)))
         entries.append(AuditEntry("visit_ended", after.ended.visit_id, detail))
-    if before.screen is not Screen.IDLE and after.screen is Screen.IDLE:
+    if before.screen is not Screen.IDLE and after.screen is Screen.IDLE and before.screen is not Screen.OUT_OF_SERVICE:
         entries.append(AuditEntry("session_ended"))
+    if after.out_of_service != before.out_of_service:
+        if after.out_of_service:
+            entries.append(AuditEntry("out_of_service", detail=(("missing", " ".join(after.out_of_service)),)))
+        else:
+            entries.append(AuditEntry("back_in_service"))
     return entries

@@ -359,7 +359,7 @@ class CallEngine:
                 frame = await track.recv()
                 channels = len(frame.layout.channels)
                 samples = frame.to_ndarray().reshape(-1, channels).mean(axis=1).astype(np.int16)
-                self._earpiece.play(samples)
+                self._earpiece.play(feed.feed_id, samples)
 
     # -- teardown ---------------------------------------------------------------------------------
 

@@ -89,7 +89,9 @@ class DevicesSection(_Section):
     hook: DriverChoice = DriverChoice.SIMULATED
     hook_kind: HookKind = HookKind.HID
     hook_device: str = Field(
-        default="", description="/dev/hidraw* or /dev/input/by-id/...; empty: the first device with a hook switch"
+        default="",
+        validate_default=True,
+        description="/dev/hidraw* or /dev/input/by-id/...; empty: the first device with a hook switch",
     )
     hook_key: str = Field(default="KEY_PHONE", pattern=r"^(KEY|SW|BTN)_[A-Z0-9_]+$")
     hook_inverted: bool = False  # for switches that report 1 while the handset rests in its cradle
@@ -101,6 +103,14 @@ class DevicesSection(_Section):
     camera_width: Annotated[int, Field(ge=160, le=1920)] = 640
     camera_height: Annotated[int, Field(ge=120, le=1080)] = 480
     camera_fps: Annotated[float, Field(ge=5, le=60)] = 30.0
+
+    @field_validator("hook_device")
+    @classmethod
+    def _key_hook_needs_a_device(cls, device: str, info: ValidationInfo) -> str:
+        real = info.data.get("hook", DriverChoice.SIMULATED) is not DriverChoice.SIMULATED
+        if real and info.data.get("hook_kind") is HookKind.KEY and not device:
+            raise ValueError("must name the input device (a /dev/input/by-id/... path) when hook_kind is 'key'")
+        return device
 
     @field_validator("camera_source")
     @classmethod

@@ -9,6 +9,7 @@ import asyncio
 import time
 from fractions import Fraction
 
+import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
@@ -82,7 +83,10 @@ class MicrophoneTrack(MediaStreamTrack):
             due = self._started + self._samples_sent / SAMPLE_RATE
             await asyncio.sleep(max(0.0, due - time.monotonic()))
         samples = self._microphone.read_block()
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        # Stereo, because the Opus encoder would upmix mono with a -3 dB pan law: the visitors would
+        # hear the resident 3 dB quieter than the microphone heard them.
+        stereo = np.repeat(samples, 2).reshape(1, -1)
+        frame = AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._samples_sent
         frame.time_base = Fraction(1, SAMPLE_RATE)

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from drivers.camera import Camera
-from drivers.handset import Handset
 from kiosk.audit_journal import AuditJournal
 from kiosk.audit_trail import audit_entries
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
@@ -23,12 +22,14 @@ from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
-from kiosk.devices import camera_report, handset_report
+from kiosk.device_watch import DeviceWatch
+from kiosk.devices import TerminalHandset, device_reports
 from kiosk.protocol import TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     CallStatusChanged,
     Command,
+    DevicesChanged,
     Event,
     HookChanged,
     Identified,
@@ -67,14 +68,16 @@ class Terminal:
         config: KioskConfig,
         central: CentralClient,
         camera: Camera,
-        handset: Handset,
+        handset: TerminalHandset,
         core: CoreLoop,
         listener: TerminalListener,
+        watch: DeviceWatch | None = None,
     ) -> None:
         self._config = config
         self._central = central
         self._camera = camera
         self._handset = handset
+        self._watch = watch
         self._core = core
         self._listener = listener
         self.machine = VisitMachine(config.timeouts)
@@ -94,6 +97,8 @@ class Terminal:
         self.upkeep.start()
         self._camera.start()
         self._core.call_soon(self._start_on_loop)
+        if self._watch is not None:
+            self._watch.start(self._devices_changed)
         threading.Thread(target=self._poll_central_events, name="central-events", daemon=True).start()
 
     def _start_on_loop(self) -> None:
@@ -101,12 +106,21 @@ class Terminal:
         asyncio.get_running_loop().create_task(self._run_requests())
         self._handle(HookChanged(self._handset.hook.lifted))
 
+    def _devices_changed(self, missing: tuple[str, ...]) -> None:
+        self.post(DevicesChanged(missing))
+        self.upkeep.heartbeat_soon()
+
     def health(self) -> dict[str, str]:
-        """Each device's state for the heartbeat."""
-        return {report.name: report.state for report in (camera_report(self._camera), handset_report())}
+        """Each device's state for the heartbeat: the drivers' own view, and the watch's where it has one."""
+        states = {report.name: report.state for report in device_reports(self._camera, self._handset)}
+        if self._watch is not None:
+            states.update({s.kind.value: s.state.value for s in self._watch.statuses() if s.required})
+        return states
 
     def stop(self) -> None:
         self.upkeep.stop()
+        if self._watch is not None:
+            self._watch.stop()
         self._stop_polling.set()
         call, self.call = self.call, None
         if call is not None:

@@ -32,6 +32,7 @@ class Upkeep:
         self._upload_every_s = upload_every_s
         self._heartbeat_every_s = heartbeat_every_s
         self._wake = threading.Event()
+        self._beat_now = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="upkeep", daemon=True)
 
@@ -43,6 +44,11 @@ class Upkeep:
         self._wake.set()
 
     def upload_soon(self) -> None:
+        self._wake.set()
+
+    def heartbeat_soon(self) -> None:
+        """Central hears the devices' health now, not at the next regular heartbeat."""
+        self._beat_now.set()
         self._wake.set()
 
     def upload_pending(self) -> int:
@@ -62,7 +68,8 @@ class Upkeep:
         while not self._stopping.is_set():
             try:
                 self.upload_pending()
-                if since_heartbeat >= self._heartbeat_every_s:
+                if since_heartbeat >= self._heartbeat_every_s or self._beat_now.is_set():
+                    self._beat_now.clear()
                     self._central.heartbeat(Heartbeat(version=__version__, health=self._health()))
                     since_heartbeat = 0.0
             except CentralError as exc:

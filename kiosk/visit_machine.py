@@ -24,6 +24,7 @@ class Screen(enum.Enum):
     PRE_VISIT = "pre_visit"
     IN_VISIT = "in_visit"
     ENDED = "ended"
+    OUT_OF_SERVICE = "out_of_service"
 
 
 class Problem(enum.Enum):
@@ -158,6 +159,14 @@ class DoneTapped:
 
 
 @dataclass(frozen=True)
+class DevicesChanged:
+    """The devices a visit needs that are not working now ("camera", "handset", "touchscreen"); empty when
+    all work. The terminal takes no new visit while any is missing; a visit under way goes on."""
+
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Tick:
     pass
 
@@ -181,6 +190,7 @@ Event = (
     | Tick
     | StaffMessage
     | MessageDismissed
+    | DevicesChanged
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -262,6 +272,7 @@ class TerminalState:
     ended: EndedVisit | None = None
     locked_until: datetime | None = None  # wall-clock time, to show the person when to try again
     staff_message: str = ""
+    out_of_service: tuple[str, ...] = ()  # the devices that are not working, while any is missing
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
@@ -328,6 +339,8 @@ class VisitMachine:
             self._last_touch = now
         if isinstance(event, HookChanged):
             self._state = replace(self._state, handset_lifted=event.lifted)
+        if isinstance(event, DevicesChanged):
+            return self._devices_changed(event.missing)
         handler = getattr(self, f"_on_{self._state.screen.value}")
         commands: list[Command] = handler(event, now)
         return commands
@@ -337,8 +350,26 @@ class VisitMachine:
         commands: list[Command] = [Logout(self._session)] if self._session else []
         self._session = None
         self._ended_until = None
-        self._state = TerminalState(handset_lifted=self._state.handset_lifted)
+        missing = self._state.out_of_service
+        self._state = TerminalState(
+            screen=Screen.OUT_OF_SERVICE if missing else Screen.IDLE,
+            handset_lifted=self._state.handset_lifted,
+            out_of_service=missing,
+        )
         return commands
+
+    def _devices_changed(self, missing: tuple[str, ...]) -> list[Command]:
+        self._state = replace(self._state, out_of_service=missing)
+        screen = self._state.screen
+        if missing and screen in (Screen.IDLE, Screen.IDENTIFY, Screen.VISIT_LIST, Screen.PRE_VISIT):
+            # Nobody can start a visit here now: whoever was signing in is signed out, and told why.
+            return self._go_idle()
+        if not missing and screen is Screen.OUT_OF_SERVICE:
+            self._state = replace(self._state, screen=Screen.IDLE)
+        return []
+
+    def _on_out_of_service(self, event: Event, now: float) -> list[Command]:
+        return []  # only DevicesChanged brings the terminal back
 
     def _timed_out(self, now: float) -> bool:
         limit = self._inactivity_limit()

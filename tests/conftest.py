@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from central.server_process import CentralProcess, free_port
 from kiosk.config import KioskConfig, parse_config
 from kiosk.protocol import API_PREFIX
 from tests.postgres_server import PostgresServer
+from tests.pulse_server import PulseServer
 
 pytest_plugins = ["tests.central_harness", "tests.browser"]
 
@@ -76,7 +76,8 @@ def start_central(janus: JanusServer, tmp_path: Path) -> Iterator[Callable[..., 
         central.stop()
 
 
-def kiosk_config(central_url: str, token_file: Path, **timeouts: float) -> KioskConfig:
+def kiosk_config(central_url: str, token_file: Path, devices: str = "", **timeouts: float) -> KioskConfig:
+    """A terminal's configuration for tests; `devices` is the body of the [devices] section."""
     lines = "\n".join(f"{k} = {v}" for k, v in timeouts.items())
     return parse_config(
         f"""
@@ -92,19 +93,13 @@ token_file = "{token_file}"
 timeout_s = 5
 poll_wait_s = 5
 
+[devices]
+{devices}
+
 [timeouts]
 {lines}
 """
     )
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Waits until `condition()` is true, checking often; fails the test with `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
 
 
 SCREENS = Path(__file__).resolve().parent.parent / "build" / "screens"
@@ -124,9 +119,11 @@ def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
     load_fonts()
     started: list[KioskApp] = []
 
-    def start(central_url: str, token_file: Path, **timeouts: float) -> KioskApp:
-        config = kiosk_config(central_url, token_file, **timeouts)
-        kiosk = KioskApp(config, token_file.read_text().strip())
+    def start(
+        central_url: str, token_file: Path, devices: str = "", device_events: object = None, **timeouts: float
+    ) -> KioskApp:
+        config = kiosk_config(central_url, token_file, devices, **timeouts)
+        kiosk = KioskApp(config, token_file.read_text().strip(), device_events)  # type: ignore[arg-type]
         qapp.installEventFilter(kiosk.window.activity_filter())  # type: ignore[attr-defined]
         started.append(kiosk)
         kiosk.start()
@@ -141,3 +138,12 @@ def staff_call(central: CentralProcess, method: str, path: str, **kwargs: Any) -
     """A request to central's staff API (`path` after /api/v1/staff) with the demo's staff token."""
     headers = {"Authorization": f"Bearer {central.secret('staff-token')}"}
     return requests.request(method, f"{central.url}{API_PREFIX}/staff{path}", headers=headers, timeout=5, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pulse() -> Iterator[PulseServer]:
+    """A real PulseAudio server with a speaker sink and a fake microphone, reached through PortAudio."""
+    server = PulseServer()
+    server.start()
+    yield server
+    server.stop()

@@ -12,11 +12,11 @@ import numpy as np
 from central.server_process import CentralProcess
 from drivers.frame_stamp import StampLog
 from drivers.simulated_camera import SimulatedCamera
-from drivers.simulated_handset import SimulatedHandset
 from kiosk.call_engine import RemoteFeed
 from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
+from kiosk.devices import open_handset
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import Screen, TerminalState
 
@@ -24,7 +24,7 @@ from kiosk.visit_machine import Screen, TerminalState
 class HarnessTerminal:
     def __init__(self, config: KioskConfig, token: str) -> None:
         self.camera = SimulatedCamera(label="Resident (simulated)")
-        self.handset = SimulatedHandset(tone_hz=440.0)
+        self.handset = open_handset(config.devices)
         self.received = StampLog()
         self.frames_from: Counter[str] = Counter()  # frames received, per participant's name
         self.states: list[TerminalState] = []
@@ -51,6 +51,7 @@ class HarnessTerminal:
     def stop(self) -> None:
         self.terminal.stop()
         self.core.stop()
+        self.handset.stop()
 
     def on_state(self, state: TerminalState) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from kiosk.call_status import CallStatus
 from kiosk.protocol import EndReason
 from kiosk.visit_machine import (
     CallStatusChanged,
+    DevicesChanged,
     EndedVisit,
     LiveVisit,
     Problem,
@@ -41,6 +42,14 @@ def test_a_visit_opening_connecting_and_ending_is_audited():
     [end] = audit_entries(connected, Tick(), ended)
     assert (end.kind, end.visit_id, dict(end.detail)) == ("visit_ended", 7, {"reason": "time_up", "duration_s": 600.0})
     assert [e.kind for e in audit_entries(ended, Tick(), TerminalState())] == ["session_ended"]
+
+
+def test_going_out_of_service_and_back_is_audited_with_the_devices_only():
+    idle = TerminalState()
+    out = TerminalState(screen=Screen.OUT_OF_SERVICE, out_of_service=("camera", "handset"))
+    [entry] = audit_entries(idle, DevicesChanged(("camera", "handset")), out)
+    assert (entry.kind, entry.detail) == ("out_of_service", (("missing", "camera handset"),))
+    assert [e.kind for e in audit_entries(out, DevicesChanged(()), idle)] == ["back_in_service"]
 
 
 def test_the_journal_keeps_events_until_they_are_marked_uploaded(tmp_path):

@@ -20,8 +20,8 @@ from central.store import Store
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
 from tests.browser import CHROMIUM, VIEWPORT, ChromiumMissing, chromium_args, fake_camera_file, hook, shown, shown_frame
-from tests.conftest import wait_for
 from tests.test_e2e_visit import enter_visit
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 

@@ -27,8 +27,9 @@ from drivers.y4m import read_y4m
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
 from kiosk.visit_machine import CredentialsEntered, NoticeAccepted, Screen, StartTapped, VisitChosen
 from tests.browser import HeadlessChromium, fake_camera_file, hook, shown, shown_frame
-from tests.conftest import staff_call, wait_for
+from tests.conftest import staff_call
 from tests.test_e2e_visit import enter_visit
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from central.server_process import free_port
 from central.visits import VisitClock
 from kiosk.protocol import API_PREFIX, EndReason, ErrorCode, VisitStatus
 from tests.central_harness import TERMINAL, VISIT_SECONDS, assert_error, room_exists, store_unchanged
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from central.visits import VisitClock, VisitRules
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import API_PREFIX, ErrorCode
 from tests.central_harness import TERMINAL, Central, assert_error, store_unchanged
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 STAFF = f"{API_PREFIX}/staff"
 

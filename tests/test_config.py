@@ -185,6 +185,7 @@ def test_a_missing_required_key_is_an_error_naming_it():
         ("devices", 'handset_audio = ""', "[devices] handset_audio"),
         ("devices", 'hook_kind = "gpio"', "[devices] hook_kind"),
         ("devices", 'hook_key = "phone"', "[devices] hook_key"),
+        ("devices", 'hook = "real"\nhook_kind = "key"', "[devices] hook_device"),
         ("devices", "hook_debounce_ms = 1000", "[devices] hook_debounce_ms"),
         ("devices", "touchscreen_rotation = 45", "[devices] touchscreen_rotation"),
         ("devices", "touchscreen_calibration = [1, 0, 0]", "[devices] touchscreen_calibration"),

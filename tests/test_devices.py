@@ -83,10 +83,12 @@ def test_kiosk_devices_lists_each_device_with_its_health(tmp_path):
     config.write_text(config_text("real", str(recording(tmp_path, frames=200)), tmp_path))
     listed = kiosk_devices(config)
     assert listed.returncode == 0, listed.stderr
-    lines = listed.stdout.splitlines()
-    assert lines[0].split()[:2] == ["camera", "ok"] and "fps" in lines[0]
-    assert lines[1].split()[:2] == ["handset", "ok"]
+    lines = [line.split(maxsplit=2) for line in listed.stdout.splitlines()]
+    assert [line[:2] for line in lines] == [["camera", "ok"], ["handset", "ok"], ["hook", "ok"], ["touchscreen", "ok"]]
+    assert "fps" in lines[0][2]
     config.write_text(config_text("real", MISSING, tmp_path))
     missing = kiosk_devices(config)
     assert missing.returncode == 3
-    assert "camera   missing   The camera" in missing.stdout
+    lines = [line.split(maxsplit=2) for line in missing.stdout.splitlines()]
+    assert lines[0][:2] == ["camera", "missing"] and lines[0][2].startswith("real: The camera")
+    assert [line[:2] for line in lines[1:]] == [["handset", "ok"], ["hook", "ok"], ["touchscreen", "ok"]]

@@ -20,8 +20,9 @@ from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import EndReason
 from kiosk.visit_machine import CredentialsEntered, EndTapped, NoticeAccepted, Screen, StartTapped, VisitChosen
-from tests.conftest import kiosk_config, staff_call, wait_for
+from tests.conftest import kiosk_config, staff_call
 from tests.terminal_harness import HarnessTerminal
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
 from kiosk.janus_client import JanusError, JanusSession
 from tests.canned_http import Answer, canned_server
-from tests.conftest import wait_for
+from tests.waiting import wait_for
 
 BAD_ANSWERS = {
     "not JSON": Answer(body=b"<html>502 Bad Gateway</html>", content_type="text/html"),

@@ -16,6 +16,7 @@ from kiosk.visit_machine import (
     BackTapped,
     CallStatusChanged,
     CredentialsEntered,
+    DevicesChanged,
     DoneTapped,
     EndTapped,
     HookChanged,
@@ -946,3 +947,52 @@ def test_after_a_visit_the_next_person_must_identify_again():
     assert m.handle(VisitChosen(READY_ID), ended_at + 3) == []
     assert m.handle(NoticeAccepted(), ended_at + 3) == []
     assert m.snapshot().screen is Screen.IDENTIFY
+
+
+# -- devices ------------------------------------------------------------------------------------------
+
+
+def test_a_missing_device_takes_an_idle_terminal_out_of_service_and_its_return_brings_it_back():
+    m = machine()
+    assert m.handle(DevicesChanged(("handset",)), T0) == []
+    assert m.snapshot().screen is Screen.OUT_OF_SERVICE
+    assert m.snapshot().out_of_service == ("handset",)
+    assert m.handle(StartTapped(), T0) == []  # nobody can start a visit here now
+    assert m.snapshot().screen is Screen.OUT_OF_SERVICE
+    m.handle(DevicesChanged(("handset", "camera")), T0)
+    assert m.snapshot().out_of_service == ("handset", "camera")
+    assert m.handle(DevicesChanged(()), T0) == []
+    assert_wiped(m)
+
+
+@pytest.mark.parametrize("to_screen", [to_identify, to_visit_list, to_pre_visit])
+def test_whoever_is_signing_in_is_signed_out_and_told_why(to_screen):
+    m = machine()
+    to_screen(m)
+    commands = m.handle(DevicesChanged(("camera",)), T0 + 1)
+    assert commands == ([] if to_screen is to_identify else [Logout(TOKEN)])
+    s = m.snapshot()
+    assert (s.screen, s.resident_name, s.visits, s.selected) == (Screen.OUT_OF_SERVICE, "", (), None)
+    assert m.next_deadline() is None
+
+
+def test_a_visit_under_way_goes_on_and_the_terminal_is_out_of_service_after_it():
+    m = machine(ended_screen_s=10)
+    to_in_visit(m)
+    assert m.handle(DevicesChanged(("camera",)), T0 + 5) == []
+    assert m.snapshot().screen is Screen.IN_VISIT
+    assert m.snapshot().out_of_service == ("camera",)
+    m.handle(EndTapped(), T0 + 100)
+    assert m.snapshot().screen is Screen.ENDED
+    m.handle(Tick(), T0 + 110)
+    assert m.snapshot().screen is Screen.OUT_OF_SERVICE
+
+
+def test_a_device_back_during_the_visit_leaves_the_terminal_in_service_after_it():
+    m = machine(ended_screen_s=10)
+    to_in_visit(m)
+    m.handle(DevicesChanged(("camera",)), T0 + 5)
+    m.handle(DevicesChanged(()), T0 + 8)
+    m.handle(EndTapped(), T0 + 100)
+    m.handle(Tick(), T0 + 110)
+    assert_wiped(m)

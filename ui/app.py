@@ -8,19 +8,21 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from drivers.simulated_handset import SimulatedHandset
+from drivers.hotplug import EventSource
+from drivers.simulated_handset import SimulatedHookSwitch
 from kiosk import __version__
 from kiosk.central_client import CentralClient
 from kiosk.config import ConfigError, KioskConfig, load_config, read_token
 from kiosk.core_loop import CoreLoop
-from kiosk.devices import DeviceMissing, camera_report, handset_report, open_camera
+from kiosk.device_list import list_devices
+from kiosk.device_watch import DeviceWatch, watches_anything
+from kiosk.devices import DeviceMissing, open_camera, open_handset
 from kiosk.logs import configure_logging
 from kiosk.terminal import Terminal
 from ui.bridge import CoreBridge
@@ -39,14 +41,18 @@ def load_fonts() -> None:
 class KioskApp:
     """The whole terminal in one object: devices chosen by the configuration, core, central, window."""
 
-    def __init__(self, config: KioskConfig, token: str) -> None:
+    def __init__(self, config: KioskConfig, token: str, device_events: EventSource | None = None) -> None:
+        """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
         self.camera = open_camera(config.devices)
-        self.handset = SimulatedHandset()
+        self.handset = open_handset(config.devices)
+        watch = None
+        if watches_anything(config.devices):
+            watch = DeviceWatch(config.devices, self.camera, self.handset, device_events)
         self.core = CoreLoop()
         verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
         central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s)
         self.bridge = CoreBridge(self.camera)
-        self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self.bridge)
+        self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self.bridge, watch)
         self.window = KioskWindow(config, self.bridge, self.terminal.post)
 
     def start(self) -> None:
@@ -57,26 +63,9 @@ class KioskApp:
     def stop(self) -> None:
         self.terminal.stop()
         self.core.stop()
+        self.handset.stop()
         self.window.allow_close()
         self.window.close()
-
-
-def list_devices(config: KioskConfig) -> int:
-    """Prints what the terminal finds and the health of each device (what the technician screen shows)."""
-    try:
-        camera = open_camera(config.devices)
-    except DeviceMissing as exc:
-        print(f"camera   missing   {exc}")
-        return 3
-    camera.start()
-    try:
-        time.sleep(2.5)  # long enough to measure a frame rate
-        reports = [camera_report(camera), handset_report()]
-    finally:
-        camera.stop()
-    for report in reports:
-        print(f"{report.name:<8} {report.state:<9} {report.driver}: {report.detail}")
-    return 0 if all(r.state == "ok" for r in reports) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     qt.installEventFilter(activity := kiosk.window.activity_filter())
     panel = None
-    if args.simulator_panel:
+    if args.simulator_panel and isinstance(kiosk.handset.hook, SimulatedHookSwitch):
         from ui.simulator_panel import SimulatorPanel
 
         panel = SimulatorPanel(kiosk.handset.hook)

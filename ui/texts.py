@@ -88,3 +88,15 @@ def names(visitors: list[str] | tuple[str, ...]) -> str:
     if len(visitors) <= 1:
         return "".join(visitors)
     return tr("{first} and {last}").format(first=", ".join(visitors[:-1]), last=visitors[-1])
+
+
+def out_of_service_sentence(missing: tuple[str, ...]) -> str:
+    """Which device is not working, as a whole sentence (no sentence is assembled from parts)."""
+    if len(missing) != 1:
+        return tr("Some of the terminal's equipment is not working.")
+    sentences = {
+        "camera": tr("The camera is not working."),
+        "handset": tr("The handset is not working."),
+        "touchscreen": tr("The touchscreen is not working."),
+    }
+    return sentences.get(missing[0], tr("Some of the terminal's equipment is not working."))

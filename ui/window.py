@@ -17,6 +17,7 @@ from ui.screens.ended import EndedScreen
 from ui.screens.identify import IdentifyScreen
 from ui.screens.idle import IdleScreen
 from ui.screens.in_visit import InVisitScreen
+from ui.screens.out_of_service import OutOfServiceScreen
 from ui.screens.pre_visit import PreVisitScreen
 from ui.screens.visit_list import VisitListScreen
 from ui.theme import Scale, style_sheet
@@ -58,6 +59,7 @@ class KioskWindow(QWidget):
             Screen.PRE_VISIT: self.pre_visit,
             Screen.IN_VISIT: self.in_visit,
             Screen.ENDED: EndedScreen(post, scale, config.timeouts.ended_screen_s),
+            Screen.OUT_OF_SERVICE: OutOfServiceScreen(post, scale, config.terminal.facility, config.terminal.location),
         }
         self._stack = QStackedLayout(self)
         for screen in self.screens.values():

@@ -1,0 +1,131 @@
+"""PlayoutMixer: the earpiece's jitter buffer and mixer for the visitors' voices.
+
+Each visitor's audio arrives in bursts (network jitter) and is pushed here per source; the sound card
+pulls exactly one block at its own pace. Each source waits until it holds `target` samples before it
+plays, so a late packet finds slack instead of a gap. A source that holds more than `limit` is cut back
+to `target`, so the delay can never grow. Every cut or gap is faded, so late packets make no clicks.
+Sources that have been silent for a while are forgotten (a visitor left).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
+
+FADE_SAMPLES = 96  # 2 ms: long enough to hide a discontinuity, short enough not to be heard as a dip
+FORGET_AFTER_S = 2.0
+
+
+@dataclass
+class _Source:
+    samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    playing: bool = False
+    fade_in: bool = True
+    crossfade_from: np.ndarray | None = None  # what would have followed a cut, faded into what follows it
+    last_push: float = 0.0
+    underruns: int = 0
+    cuts: int = 0
+
+
+@dataclass(frozen=True)
+class PlayoutStats:
+    sources: int
+    buffered_ms: float  # the fullest source's buffer: the delay the earpiece adds
+    underruns: int
+    cuts: int
+
+
+def _ramp(n: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)
+
+
+class PlayoutMixer:
+    def __init__(
+        self,
+        target_ms: float = 40.0,
+        limit_ms: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < target_ms < limit_ms:
+            raise ValueError("the jitter buffer needs 0 < target < limit")
+        self.target = int(target_ms * SAMPLE_RATE / 1000)
+        self.limit = int(limit_ms * SAMPLE_RATE / 1000)
+        self.gain = 1.0
+        self._clock = clock
+        self._sources: dict[Hashable, _Source] = {}
+        self._gone_underruns = 0
+        self._gone_cuts = 0
+        self._lock = threading.Lock()
+
+    def push(self, source: Hashable, samples: np.ndarray) -> None:
+        """Queues mono int16 samples from one visitor."""
+        with self._lock:
+            state = self._sources.setdefault(source, _Source())
+            state.samples = np.concatenate((state.samples, samples.astype(np.float32)))
+            state.last_push = self._clock()
+            if state.samples.size > self.limit:
+                self._cut(state)
+
+    def _cut(self, state: _Source) -> None:
+        drop = state.samples.size - self.target
+        if state.playing:
+            state.crossfade_from = state.samples[:FADE_SAMPLES].copy()
+        state.samples = state.samples[drop:]
+        state.cuts += 1
+
+    def pull(self, count: int = BLOCK_SAMPLES) -> np.ndarray:
+        """The next `count` samples for the earpiece: every visitor mixed, int16, never blocks."""
+        mixed = np.zeros(count, np.float32)
+        with self._lock:
+            now = self._clock()
+            for key, state in list(self._sources.items()):
+                mixed += self._take(state, count)
+                if not state.playing and now - state.last_push > FORGET_AFTER_S:
+                    self._gone_underruns += state.underruns
+                    self._gone_cuts += state.cuts
+                    del self._sources[key]
+        return np.clip(mixed * self.gain, -32768, 32767).astype(np.int16)
+
+    def _take(self, state: _Source, count: int) -> np.ndarray:
+        out = np.zeros(count, np.float32)
+        if not state.playing:
+            if state.samples.size < self.target:
+                return out  # still filling: silence, not a stutter
+            state.playing, state.fade_in = True, True
+        # Fewer than a block and a fade left is a late packet: play what there is, faded out, rather
+        # than play to the last sample and stop dead at the start of the next block.
+        late = state.samples.size < count + FADE_SAMPLES
+        have = min(count, state.samples.size)
+        out[:have] = state.samples[:have]
+        state.samples = state.samples[:0] if late else state.samples[have:]
+        fade = min(FADE_SAMPLES, have)
+        if state.fade_in:
+            out[:fade] *= _ramp(fade)
+            state.fade_in = False
+        elif state.crossfade_from is not None:
+            before = state.crossfade_from[:fade]
+            ramp = _ramp(before.size)
+            out[: before.size] = before * (1 - ramp) + out[: before.size] * ramp
+        state.crossfade_from = None
+        if late:
+            # Wait to refill to the target before playing on, so one late packet is one short gap.
+            out[have - fade : have] *= _ramp(fade)[::-1]
+            state.playing = False
+            state.underruns += 1
+        return out
+
+    def stats(self) -> PlayoutStats:
+        with self._lock:
+            states = list(self._sources.values())
+            return PlayoutStats(
+                sources=len(states),
+                buffered_ms=max((s.samples.size for s in states), default=0) * 1000 / SAMPLE_RATE,
+                underruns=self._gone_underruns + sum(s.underruns for s in states),
+                cuts=self._gone_cuts + sum(s.cuts for s in states),
+            )

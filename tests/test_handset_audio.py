@@ -1,0 +1,124 @@
+"""The handset's real audio path: PortAudio (sounddevice) to a real PulseAudio server whose null sinks
+stand in for the USB handset, in a real call through Janus with the simulated visitor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
+from drivers.audio_analysis import dominant_frequency, level_dbfs
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
+from drivers.portaudio_handset import AudioDeviceMissing, AudioState, PortAudioHandsetAudio
+from kiosk.devices import DeviceMissing, open_handset
+from tests.conftest import kiosk_config
+from tests.pulse_server import PulseServer, tone
+from tests.terminal_harness import HarnessTerminal
+from tests.test_e2e_visit import enter_visit
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.audio
+
+RESIDENT_HZ = 440.0
+TONE_DBFS = -12.0  # the tones' peak; a sine's RMS level is 3 dB lower
+TONE_RMS_DBFS = TONE_DBFS - 3.0
+
+
+@pytest.fixture
+def handset_audio(pulse: PulseServer):
+    audio = PortAudioHandsetAudio("pulse")
+    audio.start()
+    yield audio
+    audio.stop()
+    pulse.stop_players()
+
+
+def test_the_microphone_hears_the_fake_microphone_and_meters_its_level(pulse, handset_audio):
+    pulse.play_into_microphone(tone(RESIDENT_HZ, 30, TONE_DBFS))
+    wait_for(lambda: handset_audio.microphone.level_dbfs() > -20, 10, "the tone at the microphone")
+    blocks = []
+    wait_for(lambda: blocks.append(handset_audio.microphone.read_block()) or len(blocks) >= 10, 5, "blocks")
+    assert all(block.size == BLOCK_SAMPLES for block in blocks)
+    assert abs(handset_audio.microphone.level_dbfs() - TONE_RMS_DBFS) < 1.0
+    assert abs(dominant_frequency(blocks[-1], SAMPLE_RATE) - RESIDENT_HZ) < 50  # 20 ms: 50 Hz resolution
+    assert handset_audio.health().state is AudioState.OK
+
+
+def test_the_earpiece_plays_to_the_speaker_at_the_level_it_was_given(pulse, handset_audio):
+    stop = threading.Event()
+
+    def visitor_speaks() -> None:
+        # As the call delivers it: one 20 ms block every 20 ms.
+        voice, started = tone(VISITOR_TONE_HZ, 10.0, TONE_DBFS), time.monotonic()
+        for n, start in enumerate(range(0, voice.size, BLOCK_SAMPLES)):
+            if stop.wait(max(0.0, started + n * 0.02 - time.monotonic())):
+                return
+            handset_audio.earpiece.play("maria", voice[start : start + BLOCK_SAMPLES])
+
+    speaker = threading.Thread(target=visitor_speaks)
+    speaker.start()
+    try:
+        wait_for(lambda: handset_audio.earpiece.mixer.stats().sources == 1, 5, "the voice to arrive")
+        heard = pulse.record_speaker(1.0)
+    finally:
+        stop.set()
+        speaker.join()
+    assert abs(dominant_frequency(heard, SAMPLE_RATE) - VISITOR_TONE_HZ) < 2
+    assert abs(level_dbfs(heard[SAMPLE_RATE // 2 :]) - TONE_RMS_DBFS) < 1.0
+    assert handset_audio.earpiece.mixer.stats().buffered_ms <= 120
+
+
+def test_a_handset_name_that_matches_nothing_is_a_clear_error(pulse):
+    with pytest.raises(AudioDeviceMissing, match="no single sound input matches 'USB Handset 3000'"):
+        PortAudioHandsetAudio("USB Handset 3000").start()
+    with pytest.raises(DeviceMissing, match="The handset's sound device"):
+        open_handset(
+            kiosk_config("http://127.0.0.1:1", pulse.folder / "t", 'handset = "real"\nhandset_audio = "Nope"').devices
+        )
+
+
+def test_a_handset_that_goes_away_is_lost_and_works_again_after_a_restart(pulse, handset_audio):
+    pulse.unplug()
+    try:
+        wait_for(lambda: handset_audio.health().state is AudioState.LOST, 5, "the handset to be lost")
+    finally:
+        pulse.plug_in()
+    handset_audio.restart()  # what the hotplug monitor does when the handset comes back
+    pulse.play_into_microphone(tone(RESIDENT_HZ, 30, TONE_DBFS))
+    wait_for(lambda: handset_audio.microphone.level_dbfs() > -20, 10, "the microphone to hear again")
+    assert handset_audio.health().state is AudioState.OK
+
+
+@pytest.mark.e2e
+def test_in_a_real_call_each_side_hears_the_other_through_portaudio(pulse, start_central):
+    central = start_central()
+    visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
+    visitor.start()
+    config = kiosk_config(central.url, central.state / "terminal-token", 'handset = "real"\nhandset_audio = "pulse"')
+    kiosk = HarnessTerminal.for_central(config, central)
+    try:
+        assert kiosk.handset.audio is not None
+        pulse.play_into_microphone(tone(RESIDENT_HZ, 60, TONE_DBFS))
+        enter_visit(kiosk)
+        # The resident's voice, from the fake microphone through PortAudio and Janus, reaches the visitor.
+        wait_for(
+            lambda: abs(visitor.handset.earpiece.dominant_frequency() - RESIDENT_HZ) < 15, 10, "the resident's tone"
+        )
+        wait_for(lambda: abs(visitor.handset.earpiece.level_dbfs() - TONE_RMS_DBFS) < 1.5, 5, "the tone's level")
+        # The visitor's voice plays to the terminal's speaker at the level it was sent.
+        wait_for(lambda: kiosk.handset.audio.earpiece.mixer.stats().sources == 1, 10, "the visitor's audio")
+        heard = pulse.record_speaker(2.0)
+        print(f"speaker: {dominant_frequency(heard, SAMPLE_RATE):.0f} Hz at {level_dbfs(heard):.1f} dBFS")
+        assert abs(dominant_frequency(heard, SAMPLE_RATE) - VISITOR_TONE_HZ) < 5
+        assert abs(level_dbfs(heard) - TONE_RMS_DBFS) < 1.5
+        stats = kiosk.handset.audio.earpiece.mixer.stats()
+        print(f"playout: {stats}")
+        assert stats.buffered_ms <= 120
+        assert kiosk.handset.audio.health().state is AudioState.OK
+    finally:
+        kiosk.stop()
+        visitor.stop()
+        pulse.stop_players()

@@ -1,0 +1,128 @@
+"""The earpiece's jitter buffer and mixer: steady delay, no clicks when packets are late, voices mixed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drivers.audio_analysis import dominant_frequency, level_dbfs
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
+from drivers.playout_mixer import FORGET_AFTER_S, PlayoutMixer
+from tests.pulse_server import tone
+
+# A -12 dBFS 440 Hz sine moves at most 2*pi*440/48000 * 8231 = 474 per sample; a click is a jump of
+# thousands. Twice the sine's steepest step still hears any cut or gap as the click it would be.
+SMOOTH_STEP = 2 * 2 * np.pi * 440 / SAMPLE_RATE * 32767 * 10 ** (-12 / 20)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def blocks(samples: np.ndarray) -> list[np.ndarray]:
+    return [samples[i : i + BLOCK_SAMPLES] for i in range(0, samples.size, BLOCK_SAMPLES)]
+
+
+def largest_step(samples: np.ndarray) -> float:
+    return float(np.max(np.abs(np.diff(samples.astype(np.float64)))))
+
+
+def test_a_voice_plays_one_block_after_the_buffer_fills_and_unchanged():
+    mixer = PlayoutMixer(target_ms=40, limit_ms=120)
+    voice = tone(440, 1.0)
+    out = []
+    for block in blocks(voice):
+        mixer.push("maria", block)
+        out.append(mixer.pull())
+    played = np.concatenate(out)
+    # Until 40 ms have arrived the earpiece is silent; then the voice plays, faded in over 2 ms.
+    assert level_dbfs(played[:BLOCK_SAMPLES]) == -np.inf
+    assert np.array_equal(played[BLOCK_SAMPLES + 96 :], voice[96 : voice.size - BLOCK_SAMPLES])
+    assert mixer.stats().underruns == 0
+
+
+def test_a_burst_of_audio_never_makes_the_delay_grow():
+    mixer = PlayoutMixer(target_ms=40, limit_ms=120)
+    voice = tone(440, 2.0)
+    # The network stalls, then delivers half a second at once, again and again.
+    for burst in range(4):
+        for block in blocks(voice[burst * 24_000 : (burst + 1) * 24_000]):
+            mixer.push("maria", block)
+        assert mixer.stats().buffered_ms <= 120
+        for _ in range(25):
+            mixer.pull()
+    assert mixer.stats().cuts >= 3
+
+
+def test_late_packets_make_no_clicks():
+    mixer = PlayoutMixer(target_ms=40, limit_ms=120)
+    voice = blocks(tone(440, 6.0))
+    rng = np.random.default_rng(7)
+    out, pending = [], []
+    for block in voice:
+        pending.append(block)
+        # Packets come late and in clumps: often one per pull, sometimes none for a while, then all
+        # of them at once (sometimes more than the buffer may hold, so it must cut).
+        if rng.random() < (0.2 if len(pending) < 8 else 0.05):
+            for held in pending:
+                mixer.push("maria", held)
+            pending.clear()
+        out.append(mixer.pull())
+    played = np.concatenate(out)
+    stats = mixer.stats()
+    assert stats.underruns > 5 and stats.cuts > 5, "the test must make both gaps and cuts"
+    assert largest_step(played) < SMOOTH_STEP
+
+
+def test_an_unfaded_gap_would_count_as_a_click():
+    """Checks the measure itself: a tone that stops dead is caught."""
+    abrupt = np.concatenate((tone(440, 0.1), np.zeros(960, np.int16)))
+    start = int(np.argmax(np.abs(abrupt[4000:4800]))) + 4000  # cut at a crest
+    assert largest_step(np.concatenate((abrupt[:start], np.zeros(100, np.int16)))) > SMOOTH_STEP
+
+
+def test_two_visitors_are_heard_together():
+    mixer = PlayoutMixer()
+    a, b = blocks(tone(440, 1.0, -18)), blocks(tone(660, 1.0, -18))
+    out = []
+    for block_a, block_b in zip(a, b, strict=True):
+        mixer.push("maria", block_a)
+        mixer.push("luis", block_b)
+        out.append(mixer.pull())
+    played = np.concatenate(out[5:])
+    spectrum = np.abs(np.fft.rfft(played * np.hanning(played.size)))
+    hz = np.fft.rfftfreq(played.size, 1 / SAMPLE_RATE)
+    peaks = {round(hz[i]) for i in np.argsort(spectrum)[-2:]}
+    assert peaks == {440, 660}
+    assert mixer.stats().sources == 2
+
+
+def test_loud_voices_are_clipped_not_wrapped_around():
+    mixer = PlayoutMixer()
+    loud = np.full(BLOCK_SAMPLES * 3, 30_000, np.int16)
+    mixer.push("maria", loud)
+    mixer.push("luis", loud)
+    mixer.pull()
+    assert mixer.pull().min() == 32767
+
+
+def test_a_visitor_who_left_is_forgotten():
+    clock = Clock()
+    mixer = PlayoutMixer(clock=clock)
+    mixer.push("maria", tone(440, 0.1))
+    for _ in range(10):
+        mixer.pull()
+    clock.now = FORGET_AFTER_S + 0.1
+    mixer.pull()
+    assert mixer.stats().sources == 0
+    assert dominant_frequency(mixer.pull(), SAMPLE_RATE) == 0.0
+
+
+@pytest.mark.parametrize(("target", "limit"), [(0, 100), (100, 100), (120, 40)])
+def test_a_buffer_that_cannot_work_is_refused(target, limit):
+    with pytest.raises(ValueError, match="target"):
+        PlayoutMixer(target_ms=target, limit_ms=limit)
