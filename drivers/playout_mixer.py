@@ -1,10 +1,12 @@
 """PlayoutMixer: the earpiece's jitter buffer and mixer for the visitors' voices.
 
 Each visitor's audio arrives in bursts (network jitter) and is pushed here per source; the sound card
-pulls exactly one block at its own pace. Each source waits until it holds `target` samples before it
-plays, so a late packet finds slack instead of a gap. A source that holds more than `limit` is cut back
-to `target`, so the delay can never grow. Every cut or gap is faded, so late packets make no clicks.
-Sources that have been silent for a while are forgotten (a visitor left).
+pulls exactly one block at its own pace. Each source waits until it holds its target before it plays,
+so a late packet finds slack instead of a gap. A source that runs dry gets a larger target (one block
+more, up to half the limit) and, after a calm spell, the smaller one back: the delay follows the network
+instead of always paying for its worst moment. A source that holds more than `limit` is cut back to its
+target, so the delay can never grow. Every cut or gap is faded, so late packets make no clicks. Sources
+that have been silent for a while are forgotten (a visitor left).
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 
 FADE_SAMPLES = 96  # 2 ms: long enough to hide a discontinuity, short enough not to be heard as a dip
 FORGET_AFTER_S = 2.0
+CALM_S = 10.0  # this long without running dry, a raised target steps back down
 
 
 @dataclass
 class _Source:
+    target: int
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     playing: bool = False
     fade_in: bool = True
     crossfade_from: np.ndarray | None = None  # what would have followed a cut, faded into what follows it
     last_push: float = 0.0
+    last_underrun: float = 0.0
     underruns: int = 0
     cuts: int = 0
 
@@ -37,6 +42,7 @@ class _Source:
 class PlayoutStats:
     sources: int
     buffered_ms: float  # the fullest source's buffer: the delay the earpiece adds
+    target_ms: float  # the largest target: the delay the earpiece aims for now
     underruns: int
     cuts: int
 
@@ -66,14 +72,16 @@ class PlayoutMixer:
     def push(self, source: Hashable, samples: np.ndarray) -> None:
         """Queues mono int16 samples from one visitor."""
         with self._lock:
-            state = self._sources.setdefault(source, _Source())
+            state = self._sources.get(source)
+            if state is None:
+                state = self._sources[source] = _Source(self.target)
             state.samples = np.concatenate((state.samples, samples.astype(np.float32)))
             state.last_push = self._clock()
             if state.samples.size > self.limit:
                 self._cut(state)
 
     def _cut(self, state: _Source) -> None:
-        drop = state.samples.size - self.target
+        drop = state.samples.size - state.target
         if state.playing:
             state.crossfade_from = state.samples[:FADE_SAMPLES].copy()
         state.samples = state.samples[drop:]
@@ -85,17 +93,22 @@ class PlayoutMixer:
         with self._lock:
             now = self._clock()
             for key, state in list(self._sources.items()):
-                mixed += self._take(state, count)
+                mixed += self._take(state, count, now)
                 if not state.playing and now - state.last_push > FORGET_AFTER_S:
                     self._gone_underruns += state.underruns
                     self._gone_cuts += state.cuts
                     del self._sources[key]
         return np.clip(mixed * self.gain, -32768, 32767).astype(np.int16)
 
-    def _take(self, state: _Source, count: int) -> np.ndarray:
+    def _take(self, state: _Source, count: int, now: float) -> np.ndarray:
         out = np.zeros(count, np.float32)
+        if state.target > self.target and now - state.last_underrun > CALM_S:
+            state.target -= BLOCK_SAMPLES
+            state.last_underrun = now
         if not state.playing:
-            if state.samples.size < self.target:
+            # The fade's few samples on top of the target: without them a buffer filled to exactly its
+            # target would count as late one block early.
+            if state.samples.size < state.target + FADE_SAMPLES:
                 return out  # still filling: silence, not a stutter
             state.playing, state.fade_in = True, True
         # Fewer than a block and a fade left is a late packet: play what there is, faded out, rather
@@ -118,6 +131,8 @@ class PlayoutMixer:
             out[have - fade : have] *= _ramp(fade)[::-1]
             state.playing = False
             state.underruns += 1
+            state.target = min(state.target + BLOCK_SAMPLES, max(self.target, self.limit // 2))
+            state.last_underrun = now
         return out
 
     def stats(self) -> PlayoutStats:
@@ -126,6 +141,7 @@ class PlayoutMixer:
             return PlayoutStats(
                 sources=len(states),
                 buffered_ms=max((s.samples.size for s in states), default=0) * 1000 / SAMPLE_RATE,
+                target_ms=max((s.target for s in states), default=self.target) * 1000 / SAMPLE_RATE,
                 underruns=self._gone_underruns + sum(s.underruns for s in states),
                 cuts=self._gone_cuts + sum(s.cuts for s in states),
             )

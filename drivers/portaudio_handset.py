@@ -1,39 +1,46 @@
 """The handset's microphone and earpiece through PortAudio (sounddevice): 48 kHz, mono, 20 ms blocks.
 
-The device is chosen by part of its name, as sounddevice matches names. PortAudio freezes its device
-list when it starts, so after the handset is replugged `restart()` re-initialises PortAudio (which stops
-every stream in the process; the terminal has no others).
+The streams run in a child process (drivers.audio_process), so a handset pulled out mid-stream can
+never hang or spin the terminal: when the microphone falls silent the process is killed, and `restart()`
+starts a fresh one, which sees the replugged device because its PortAudio is initialised anew.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import json
 import logging
+import queue
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import IO
 
 import numpy as np
-import sounddevice as sd
 
 from drivers.audio_analysis import LevelMeter
-from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
-from drivers.playout_mixer import PlayoutMixer
+from drivers.audio_process import AudioDeviceMissing
+from drivers.audio_wire import ERROR, MIC, PLAY, READY, STATS, WireError, play_payload, read_message, write_message
+from drivers.handset import BLOCK_SAMPLES
+from drivers.playout_mixer import PlayoutStats
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AudioDeviceMissing", "AudioHealth", "AudioState", "PortAudioHandsetAudio"]
+
 PRIME_BLOCKS = 2  # the microphone's slack against the sound card's uneven wake-ups
 MAX_BLOCKS = 5  # more than this is clock drift or a stall: drop back to the slack, never grow the delay
-SILENT_AFTER_S = 0.5  # no callback for this long: the device has gone
+SILENT_AFTER_S = 0.5  # no microphone block for this long: the device has gone
+START_TIMEOUT_S = 10.0
 XRUNS_DEGRADED = 5  # over the last XRUN_WINDOW_S
 XRUN_WINDOW_S = 10.0
-
-
-class AudioDeviceMissing(RuntimeError):
-    """No PortAudio device matches the configured name (or more than one does)."""
+STDERR_LINES_LOGGED = 20  # PortAudio can print thousands of lines a second while a device fails
 
 
 class AudioState(StrEnum):
@@ -48,21 +55,6 @@ class AudioHealth:
     detail: str
 
 
-def reinitialise_portaudio() -> None:
-    """Makes PortAudio scan the devices again; every open stream must be closed first."""
-    sd._terminate()
-    sd._initialize()
-
-
-def find_device(name: str, kind: str) -> tuple[int, str]:
-    """The index and full name of the one `kind` ('input' or 'output') device whose name contains `name`."""
-    try:
-        found: Any = sd.query_devices(name, kind=kind)
-    except ValueError as exc:
-        raise AudioDeviceMissing(f"no single sound {kind} matches {name!r}: {exc}") from exc
-    return int(found["index"]), str(found["name"])
-
-
 class PortAudioMicrophone:
     def __init__(self) -> None:
         self.meter = LevelMeter()
@@ -73,10 +65,10 @@ class PortAudioMicrophone:
         self.dropped = 0
 
     def captured(self, block: np.ndarray) -> None:
-        """Called from PortAudio's thread with each block the microphone hears."""
+        """Each block the microphone hears, as it arrives from the audio process."""
         self.meter.add(block)
         with self._lock:
-            self._blocks.append(block.copy())
+            self._blocks.append(block)
             if len(self._blocks) > MAX_BLOCKS:
                 while len(self._blocks) > PRIME_BLOCKS:
                     self._blocks.popleft()
@@ -103,95 +95,168 @@ class PortAudioMicrophone:
 
 
 class PortAudioEarpiece:
-    def __init__(self, mixer: PlayoutMixer) -> None:
-        self.mixer = mixer
+    """Hands each visitor's samples to the audio process, whose mixer plays them at the card's pace."""
+
+    def __init__(self) -> None:
+        self._ids: dict[Hashable, int] = {}
+        self._next_id = itertools.count(1)
+        self._outgoing: queue.Queue[bytes | None] | None = None
+        self.latest = PlayoutStats(sources=0, buffered_ms=0.0, target_ms=0.0, underruns=0, cuts=0)
+
+    def attach(self, outgoing: queue.Queue[bytes | None] | None) -> None:
+        """Sends to a new audio process from now on (None: to none); the old sender is told to end."""
+        old, self._outgoing = self._outgoing, outgoing
+        if old is not None:
+            with contextlib.suppress(queue.Full):
+                old.put_nowait(None)  # when full, its sender is not waiting and ends on the broken pipe
 
     def play(self, source: Hashable, samples: np.ndarray) -> None:
-        self.mixer.push(source, samples)
+        outgoing = self._outgoing
+        if outgoing is None:
+            return  # no handset right now: the sound is lost, as it would be in a pulled-out earpiece
+        number = self._ids.setdefault(source, next(self._next_id))
+        with contextlib.suppress(queue.Full):  # the audio process is stuck; the health check replaces it
+            outgoing.put_nowait(play_payload(number, samples))
+
+    def stats(self) -> PlayoutStats:
+        return self.latest
 
 
 class PortAudioHandsetAudio:
-    """Both directions of the handset's audio, their streams and their health."""
+    """Both directions of the handset's audio, the process that plays them, and their health."""
 
-    def __init__(self, name: str, mixer: PlayoutMixer | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
         self.microphone = PortAudioMicrophone()
-        self.earpiece = PortAudioEarpiece(mixer or PlayoutMixer())
+        self.earpiece = PortAudioEarpiece()
         self.device_names: tuple[str, str] = ("", "")
-        self._streams: list[sd.InputStream | sd.OutputStream] = []
-        self._last_callback = 0.0
-        self._xruns: deque[float] = deque()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._last_block = 0.0
+        self._xruns: deque[tuple[float, int]] = deque()
         self._failure = ""
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Opens the microphone and earpiece streams; AudioDeviceMissing when the handset is not there."""
-        input_index, input_name = find_device(self.name, "input")
-        output_index, output_name = find_device(self.name, "output")
-        common = {"samplerate": SAMPLE_RATE, "channels": 1, "dtype": "int16", "blocksize": BLOCK_SAMPLES}
-        try:
-            streams = [
-                sd.InputStream(device=input_index, callback=self._on_input, latency="low", **common),
-                sd.OutputStream(device=output_index, callback=self._on_output, latency="low", **common),
-            ]
-            self._last_callback = time.monotonic()
-            for stream in streams:
-                stream.start()
-        except sd.PortAudioError as exc:
-            raise AudioDeviceMissing(f"the handset {self.name!r} would not open: {exc}") from exc
+        """Starts the audio process; AudioDeviceMissing (with PortAudio's reason) when the handset is not there."""
+        process = subprocess.Popen(
+            # setpriv: the kernel kills the process if the terminal dies, even mid-spin.
+            ["setpriv", "--pdeathsig", "KILL", "--", sys.executable, "-m", "drivers.audio_process", self.name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        threading.Thread(target=_log_stderr, args=(process.stderr,), name="audio-stderr", daemon=True).start()
+        first = _first_message(process)
+        if first is None or first[0] != READY:
+            process.kill()
+            process.wait()
+            reason = first[1].decode(errors="replace") if first else "the audio process ended at start"
+            with self._lock:
+                self._failure = reason
+            raise AudioDeviceMissing(reason)
+        names = json.loads(first[1])
+        self.device_names = (names["input"], names["output"])
+        outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=50)
         with self._lock:
-            self._streams, self._failure = streams, ""
-        self.device_names = (input_name, output_name)
-        log.info("handset audio open: in %r, out %r", input_name, output_name)
+            self._process, self._failure, self._last_block = process, "", time.monotonic()
+        threading.Thread(target=self._receive, args=(process,), name="audio-receive", daemon=True).start()
+        threading.Thread(target=_send, args=(process.stdin, outgoing), name="audio-play", daemon=True).start()
+        self.earpiece.attach(outgoing)
+        log.info("handset audio open: in %r, out %r", *self.device_names)
 
     def stop(self) -> None:
+        self.earpiece.attach(None)
         with self._lock:
-            streams, self._streams = self._streams, []
-        for stream in streams:
-            try:
-                stream.close()
-            except sd.PortAudioError as exc:
-                log.warning("closing a handset stream failed: %s", exc)
+            process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
         self.microphone.reset()
 
+    @property
+    def running(self) -> bool:
+        """Whether an audio process is alive (a lost one is killed at the first health check)."""
+        with self._lock:
+            return self._process is not None and self._process.poll() is None
+
     def restart(self) -> None:
-        """After a replug: PortAudio is re-initialised so it sees the device again, then both streams reopen."""
+        """After a replug: a fresh audio process, whose PortAudio sees the device again."""
         self.stop()
-        reinitialise_portaudio()
+        self.start()
+
+    def _receive(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
         try:
-            self.start()
-        except AudioDeviceMissing as exc:
-            with self._lock:
-                self._failure = str(exc)
-            raise
+            while (message := read_message(process.stdout)) is not None:
+                kind, payload = message
+                if kind == MIC:
+                    self._last_block = time.monotonic()
+                    self.microphone.captured(np.frombuffer(payload, "<i2").astype(np.int16))
+                elif kind == STATS:
+                    stats = json.loads(payload)
+                    self._note_xruns(stats.pop("xruns"))
+                    self.earpiece.latest = PlayoutStats(**stats)
+        except (WireError, ValueError, TypeError, KeyError) as exc:
+            log.error("the audio process sent something unreadable: %s", exc)
+            process.kill()
 
-    def _on_input(self, indata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
-        self._note(status)
-        self.microphone.captured(indata[:, 0])
-
-    def _on_output(self, outdata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
-        self._note(status)
-        outdata[:, 0] = self.earpiece.mixer.pull(frames)
-
-    def _note(self, status: sd.CallbackFlags) -> None:
+    def _note_xruns(self, total: int) -> None:
         now = time.monotonic()
-        self._last_callback = now
-        if status.input_overflow or status.output_underflow:
-            self._xruns.append(now)
+        self._xruns.append((now, total))
+        while now - self._xruns[0][0] > XRUN_WINDOW_S:
+            self._xruns.popleft()
 
     def health(self) -> AudioHealth:
-        now = time.monotonic()
-        while self._xruns and now - self._xruns[0] > XRUN_WINDOW_S:
-            self._xruns.popleft()
+        """LOST when the microphone falls silent (the audio process is then killed, so it cannot spin)."""
         with self._lock:
-            failure, running = self._failure, bool(self._streams)
-        if failure or not running:
+            process, failure = self._process, self._failure
+        if process is None:
             return AudioHealth(AudioState.LOST, failure or "not open")
-        silent_for = now - self._last_callback
-        if silent_for > SILENT_AFTER_S:
+        silent_for = time.monotonic() - self._last_block
+        if process.poll() is not None or silent_for > SILENT_AFTER_S:
+            process.kill()
             return AudioHealth(AudioState.LOST, f"no sound from {self.device_names[0]!r} for {silent_for:.1f} s")
-        playout = self.earpiece.mixer.stats()
+        playout = self.earpiece.stats()
         detail = f"{self.device_names[0]}, mic {self.microphone.level_dbfs():.0f} dBFS, {playout.buffered_ms:.0f} ms"
-        if len(self._xruns) > XRUNS_DEGRADED:
-            return AudioHealth(AudioState.DEGRADED, f"{len(self._xruns)} dropouts in {XRUN_WINDOW_S:.0f} s; {detail}")
+        recent = self._xruns[-1][1] - self._xruns[0][1] if self._xruns else 0
+        if recent > XRUNS_DEGRADED:
+            return AudioHealth(AudioState.DEGRADED, f"{recent} dropouts in {XRUN_WINDOW_S:.0f} s; {detail}")
         return AudioHealth(AudioState.OK, detail)
+
+
+def _first_message(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes] | None:
+    """READY or ERROR from a starting audio process, or None if it says nothing in time."""
+    answer: list[tuple[bytes, bytes] | None] = [None]
+
+    def read() -> None:
+        assert process.stdout is not None
+        with contextlib.suppress(WireError):
+            answer[0] = read_message(process.stdout)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(START_TIMEOUT_S)
+    if reader.is_alive():
+        process.kill()  # hung while opening the device
+    message = answer[0]
+    return message if message is None or message[0] in (READY, ERROR) else None
+
+
+def _send(pipe: IO[bytes], outgoing: queue.Queue[bytes | None]) -> None:
+    try:
+        while (payload := outgoing.get()) is not None:
+            write_message(pipe, PLAY, payload)  # type: ignore[arg-type]
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # the process ended; a new one gets a new sender
+
+
+def _log_stderr(pipe: IO[bytes]) -> None:
+    """Logs what the audio process prints, but only so much: a failing PortAudio repeats itself endlessly."""
+    count = 0
+    for line in pipe:
+        count += 1
+        if count <= STDERR_LINES_LOGGED:
+            log.warning("audio process: %s", line.decode(errors="replace").rstrip())
+    if count > STDERR_LINES_LOGGED:
+        log.warning("audio process: %d more lines not logged", count - STDERR_LINES_LOGGED)

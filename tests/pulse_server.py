@@ -18,7 +18,6 @@ import numpy as np
 
 from central.child_process import start_tied, stop
 from drivers.handset import SAMPLE_RATE
-from drivers.portaudio_handset import reinitialise_portaudio
 from tests.waiting import wait_for
 
 _SINK = f"rate={SAMPLE_RATE} channels=1 format=s16le"
@@ -46,10 +45,9 @@ class PulseServer:
 
     def start(self) -> None:
         self.plug_in()
-        # PortAudio in this process must see the server: libpulse reads PULSE_SERVER when a stream opens,
-        # and PortAudio lists devices when it initialises.
+        # The terminal's audio process inherits this, so its PortAudio (through ALSA's pulse plugin) uses
+        # this server.
         os.environ["PULSE_SERVER"] = self.env["PULSE_SERVER"]
-        reinitialise_portaudio()
 
     def plug_in(self) -> None:
         """Starts the server with its two sinks (again, after `unplug`)."""

@@ -1,0 +1,124 @@
+"""The handset audio process: PortAudio streams for the microphone and the earpiece, and the playout mixer.
+
+PortAudio lives in this child process, not in the terminal, because its ALSA back end can spin forever
+when a USB sound device is pulled out mid-stream (PortAudio issue 1037, in Debian 12's 19.6): the
+terminal kills this process and starts a fresh one, which also gives a replugged handset a freshly
+initialised PortAudio. Run as `python -m drivers.audio_process NAME`; it speaks drivers.audio_wire on
+stdin/stdout and ends when stdin closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sys
+import threading
+import time
+from dataclasses import asdict
+from typing import Any, BinaryIO
+
+import numpy as np
+import sounddevice as sd
+
+from drivers.audio_wire import (
+    ERROR,
+    MIC,
+    PLAY,
+    READY,
+    STATS,
+    WireError,
+    json_payload,
+    parse_play,
+    read_message,
+    write_message,
+)
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
+from drivers.playout_mixer import PlayoutMixer
+
+STATS_EVERY_S = 0.25
+
+
+class AudioDeviceMissing(RuntimeError):
+    """No PortAudio device matches the configured name (or more than one does)."""
+
+
+def find_device(name: str, kind: str) -> tuple[int, str]:
+    """The index and full name of the one `kind` ('input' or 'output') device whose name contains `name`."""
+    try:
+        found: Any = sd.query_devices(name, kind=kind)
+    except ValueError as exc:
+        raise AudioDeviceMissing(f"no single sound {kind} matches {name!r}: {exc}") from exc
+    return int(found["index"]), str(found["name"])
+
+
+class HandsetStreams:
+    def __init__(self, name: str, out: BinaryIO) -> None:
+        self.mixer = PlayoutMixer()
+        self.xruns = 0
+        self._out = out
+        self._outgoing: queue.Queue[tuple[bytes, bytes]] = queue.Queue(maxsize=50)
+        input_index, self.input_name = find_device(name, "input")
+        output_index, self.output_name = find_device(name, "output")
+        common = {"samplerate": SAMPLE_RATE, "channels": 1, "dtype": "int16", "blocksize": BLOCK_SAMPLES}
+        try:
+            self._streams = [
+                sd.InputStream(device=input_index, callback=self._on_input, latency="low", **common),
+                sd.OutputStream(device=output_index, callback=self._on_output, latency="low", **common),
+            ]
+        except sd.PortAudioError as exc:
+            raise AudioDeviceMissing(f"the handset {name!r} would not open: {exc}") from exc
+
+    def start(self) -> None:
+        ready = {"input": self.input_name, "output": self.output_name}
+        self._outgoing.put((READY, json_payload(ready)))  # first, and through the one writer
+        try:
+            for stream in self._streams:
+                stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceMissing(f"the handset would not start: {exc}") from exc
+        threading.Thread(target=self._send, name="audio-send", daemon=True).start()
+        threading.Thread(target=self._report, name="audio-stats", daemon=True).start()
+
+    def _on_input(self, indata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
+        self.xruns += bool(status.input_overflow)
+        with contextlib.suppress(queue.Full):  # the terminal is not reading: its own health check notices
+            self._outgoing.put_nowait((MIC, indata[:, 0].astype("<i2").tobytes()))
+
+    def _on_output(self, outdata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
+        self.xruns += bool(status.output_underflow)
+        outdata[:, 0] = self.mixer.pull(frames)
+
+    def _send(self) -> None:
+        # One writer, so the sound card's callbacks never wait on the pipe.
+        while True:
+            kind, payload = self._outgoing.get()
+            write_message(self._out, kind, payload)
+
+    def _report(self) -> None:
+        while True:
+            time.sleep(STATS_EVERY_S)
+            stats = {**asdict(self.mixer.stats()), "xruns": self.xruns}
+            self._outgoing.put((STATS, json_payload(stats)))
+
+
+def main() -> int:
+    name = sys.argv[1]
+    out, commands = sys.stdout.buffer, sys.stdin.buffer
+    try:
+        streams = HandsetStreams(name, out)
+        streams.start()
+    except AudioDeviceMissing as exc:
+        write_message(out, ERROR, str(exc).encode())
+        return 3
+    try:
+        while (message := read_message(commands)) is not None:
+            kind, payload = message
+            if kind == PLAY:
+                streams.mixer.push(*parse_play(payload))
+    except WireError:
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The messages between the terminal and its handset audio process: a kind byte, a length, a payload.
+
+Terminal → process: PLAY (a visitor's samples). Process → terminal: READY (the devices, JSON), ERROR (a
+sentence), MIC (one block from the microphone), STATS (the playout's figures, JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, BinaryIO
+
+import numpy as np
+
+READY, ERROR, MIC, STATS, PLAY = b"R", b"E", b"M", b"S", b"P"
+_HEADER = struct.Struct("<cI")
+_SOURCE = struct.Struct("<I")
+MAX_PAYLOAD = 1 << 20  # far above any real message: a longer one means the stream is corrupt
+
+
+class WireError(Exception):
+    """The other side sent something that is not a message."""
+
+
+def write_message(stream: BinaryIO, kind: bytes, payload: bytes) -> None:
+    stream.write(_HEADER.pack(kind, len(payload)) + payload)
+    stream.flush()
+
+
+def read_message(stream: BinaryIO) -> tuple[bytes, bytes] | None:
+    """The next message, or None when the other side has closed the pipe."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    kind, length = _HEADER.unpack(header)
+    if length > MAX_PAYLOAD:
+        raise WireError(f"a {length}-byte message")
+    payload = stream.read(length)
+    if len(payload) < length:
+        return None
+    return kind, payload
+
+
+def json_payload(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def play_payload(source: int, samples: np.ndarray) -> bytes:
+    return _SOURCE.pack(source) + samples.astype("<i2").tobytes()
+
+
+def parse_play(payload: bytes) -> tuple[int, np.ndarray]:
+    if len(payload) < _SOURCE.size or (len(payload) - _SOURCE.size) % 2:
+        raise WireError("a malformed PLAY message")
+    (source,) = _SOURCE.unpack_from(payload)
+    return source, np.frombuffer(payload, "<i2", offset=_SOURCE.size).astype(np.int16)
