@@ -218,7 +218,9 @@ class PortAudioHandsetAudio:
             process.kill()
             return AudioHealth(AudioState.LOST, f"no sound from {self.device_names[0]!r} for {silent_for:.1f} s")
         playout = self.earpiece.stats()
-        detail = f"{self.device_names[0]}, mic {self.microphone.level_dbfs():.0f} dBFS, {playout.buffered_ms:.0f} ms"
+        level = self.microphone.level_dbfs()
+        heard = f"mic {level:.0f} dBFS" if level > -120 else "mic silent"
+        detail = f"{self.device_names[0]}, {heard}, playout buffer {playout.buffered_ms:.0f} ms"
         recent = self._xruns[-1][1] - self._xruns[0][1] if self._xruns else 0
         if recent > XRUNS_DEGRADED:
             return AudioHealth(AudioState.DEGRADED, f"{recent} dropouts in {XRUN_WINDOW_S:.0f} s; {detail}")

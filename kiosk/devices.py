@@ -16,6 +16,7 @@ from drivers.hid_hook import HidHookReader, NoHookSwitch, find_hook_hidraw
 from drivers.portaudio_handset import AudioDeviceMissing, PortAudioHandsetAudio
 from drivers.simulated_camera import SimulatedCamera
 from drivers.simulated_handset import SimulatedEarpiece, SimulatedHookSwitch, SimulatedMicrophone
+from drivers.touchscreen import find_touchscreen
 from drivers.v4l2_camera import V4L2Camera, describe, is_device, open_capture
 from kiosk.config import DevicesSection, DriverChoice, HookKind
 
@@ -176,3 +177,13 @@ def handset_report(handset: TerminalHandset) -> DeviceReport:
 
 def device_reports(camera: Camera, handset: TerminalHandset) -> list[DeviceReport]:
     return [camera_report(camera), handset_report(handset), hook_report(handset)]
+
+
+def require_touchscreen(devices: DevicesSection) -> None:
+    """In real mode the touchscreen must be there at start-up, like every other real device."""
+    if devices.touchscreen is DriverChoice.REAL and find_touchscreen(devices.touchscreen_name) is None:
+        wanted = f" named like {devices.touchscreen_name!r}" if devices.touchscreen_name else ""
+        raise DeviceMissing(
+            f"No touchscreen{wanted} is connected (udev shows no ID_INPUT_TOUCHSCREEN device). "
+            "Check its USB cable, or the touchscreen_name setting."
+        )

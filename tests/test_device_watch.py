@@ -78,7 +78,7 @@ def test_the_terminal_says_it_is_out_of_service_while_the_touchscreen_is_unplugg
     central = start_central()
     plug = recorded_events(EPSON)
     source = RecordedSource(existing=[event.device for _, event in plug])
-    kiosk = start_kiosk(central.url, central.state / "terminal-token", 'touchscreen = "real"', source)
+    kiosk = start_kiosk(central.url, central.state / "terminal-token", 'touchscreen = "auto"', source)
     window = kiosk.window
     qtbot.waitUntil(lambda: window.current is Screen.IDLE)
     tap(window, "start")

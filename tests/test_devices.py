@@ -3,6 +3,7 @@ when it is there; a missing real device is a clear error, never a silent simulat
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 
 from drivers.simulated_camera import SimulatedCamera
+from drivers.simulated_handset import SimulatedHookSwitch, SimulatedMicrophone
 from drivers.v4l2_camera import V4L2Camera
-from kiosk.config import ConfigError, parse_config
-from kiosk.devices import DeviceMissing, open_camera
+from kiosk.config import ConfigError, DevicesSection, parse_config
+from kiosk.devices import DeviceMissing, open_camera, open_handset, require_touchscreen
 
 MISSING = "/dev/v4l/by-id/usb-No_Such_Camera-video-index0"
 
@@ -92,3 +94,34 @@ def test_kiosk_devices_lists_each_device_with_its_health(tmp_path):
     lines = [line.split(maxsplit=2) for line in missing.stdout.splitlines()]
     assert lines[0][:2] == ["camera", "missing"] and lines[0][2].startswith("real: The camera")
     assert [line[:2] for line in lines[1:]] == [["handset", "ok"], ["hook", "ok"], ["touchscreen", "ok"]]
+
+
+def devices_with(tmp_path: Path, lines: str) -> DevicesSection:
+    """The devices section with `lines` added to it."""
+    return parse_config(config_text("simulated", "", tmp_path) + lines + "\n").devices
+
+
+@pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        ('hook = "real"', "The handset's hook switch (any /dev/hidraw* device) is not there"),
+        ('hook = "real"\nhook_device = "/dev/hidraw7"', "The handset's hook switch (/dev/hidraw7)"),
+        ('hook = "real"\nhook_kind = "key"\nhook_device = "/dev/input/by-id/usb-Handset-event-kbd"', "hook switch"),
+        ('handset = "real"\nhandset_audio = "No Such Handset"', "The handset's sound device ('No Such Handset')"),
+    ],
+)
+def test_a_missing_real_handset_part_is_a_start_up_error_that_says_what_to_check(tmp_path, lines, says):
+    with pytest.raises(DeviceMissing, match=re.escape(says)):
+        open_handset(devices_with(tmp_path, lines))
+
+
+def test_a_missing_real_touchscreen_is_a_start_up_error(tmp_path):
+    with pytest.raises(DeviceMissing, match="No touchscreen named like 'ILITEK' is connected"):
+        require_touchscreen(devices_with(tmp_path, 'touchscreen = "real"\ntouchscreen_name = "ILITEK"'))
+    require_touchscreen(devices_with(tmp_path, 'touchscreen = "auto"'))  # auto: fine without one
+
+
+def test_auto_uses_the_simulated_hook_and_sound_when_the_handset_is_not_there(tmp_path):
+    handset = open_handset(devices_with(tmp_path, 'hook = "auto"\nhandset = "auto"\nhandset_audio = "Nope"'))
+    assert isinstance(handset.hook, SimulatedHookSwitch)
+    assert isinstance(handset.microphone, SimulatedMicrophone) and handset.audio is None

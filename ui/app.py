@@ -22,7 +22,7 @@ from kiosk.config import ConfigError, KioskConfig, load_config, read_token
 from kiosk.core_loop import CoreLoop
 from kiosk.device_list import list_devices
 from kiosk.device_watch import DeviceWatch, watches_anything
-from kiosk.devices import DeviceMissing, open_camera, open_handset
+from kiosk.devices import DeviceMissing, open_camera, open_handset, require_touchscreen
 from kiosk.logs import configure_logging
 from kiosk.terminal import Terminal
 from ui.bridge import CoreBridge
@@ -43,6 +43,7 @@ class KioskApp:
 
     def __init__(self, config: KioskConfig, token: str, device_events: EventSource | None = None) -> None:
         """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
+        require_touchscreen(config.devices)
         self.camera = open_camera(config.devices)
         self.handset = open_handset(config.devices)
         watch = None
