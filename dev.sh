@@ -56,6 +56,7 @@ install_python_packages() {
 setup() {
   install_system_packages
   install_python_packages
+  .venv/bin/python -m ui.build_translations >/dev/null  # the screens' .qm files (git-ignored)
 }
 
 case "${1:-}" in

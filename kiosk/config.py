@@ -128,9 +128,20 @@ class TimeoutsSection(_Section):
     hangup_grace_s: Annotated[float, Field(ge=0, le=120)] = 10.0
 
 
+LANGUAGES = ("en", "es")  # the languages the terminal has translations for
+
+
 class ScreenSection(_Section):
     width: Annotated[int, Field(ge=640, le=3840)] = 1280
     height: Annotated[int, Field(ge=480, le=3840)] = 800
+    language: str = Field(default="en", description="the language each new person starts in")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, language: str) -> str:
+        if language not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return language
 
 
 class KioskConfig(_Section):

@@ -20,7 +20,7 @@ from kiosk.audit_trail import audit_entries
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
-from kiosk.config import KioskConfig
+from kiosk.config import LANGUAGES, KioskConfig
 from kiosk.core_loop import CoreLoop
 from kiosk.device_watch import DeviceWatch
 from kiosk.devices import TerminalHandset, device_reports
@@ -80,7 +80,7 @@ class Terminal:
         self._watch = watch
         self._core = core
         self._listener = listener
-        self.machine = VisitMachine(config.timeouts)
+        self.machine = VisitMachine(config.timeouts, config.screen.language, LANGUAGES)
         self._tick: asyncio.TimerHandle | None = None
         self._requests: asyncio.Queue[Callable[[], Any]] | None = None
         self.call: CallEngine | None = None

@@ -159,6 +159,13 @@ class DoneTapped:
 
 
 @dataclass(frozen=True)
+class LanguageChosen:
+    """The person picked a language (on the screens before sign-in)."""
+
+    language: str
+
+
+@dataclass(frozen=True)
 class DevicesChanged:
     """The devices a visit needs that are not working now ("camera", "handset", "touchscreen"); empty when
     all work. The terminal takes no new visit while any is missing; a visit under way goes on."""
@@ -191,6 +198,7 @@ Event = (
     | StaffMessage
     | MessageDismissed
     | DevicesChanged
+    | LanguageChosen
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -273,17 +281,23 @@ class TerminalState:
     locked_until: datetime | None = None  # wall-clock time, to show the person when to try again
     staff_message: str = ""
     out_of_service: tuple[str, ...] = ()  # the devices that are not working, while any is missing
+    language: str = "en"
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
+_LANGUAGE_SCREENS = (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE)
 _RESIDENT_ID = re.compile(r"[0-9]{1,12}")
 _PIN = re.compile(r"[0-9]{4,8}")
 
 
 class VisitMachine:
-    def __init__(self, timeouts: TimeoutsSection) -> None:
+    def __init__(self, timeouts: TimeoutsSection, language: str = "en", languages: tuple[str, ...] = ("en",)) -> None:
+        """`language`: each new person's; `languages`: those the screens can show."""
         self._timeouts = timeouts
-        self._state = TerminalState()
+        self._language = language
+        self._languages = languages
+        self._language_chosen = False  # by this person, on this terminal: it wins over central's preference
+        self._state = TerminalState(language=language)
         self._session: str | None = None
         self._last_touch = 0.0
         self._ended_until: float | None = None
@@ -334,13 +348,19 @@ class VisitMachine:
             | EndTapped
             | DoneTapped
             | MessageDismissed
-            | HookChanged,
+            | HookChanged
+            | LanguageChosen,
         ):
             self._last_touch = now
         if isinstance(event, HookChanged):
             self._state = replace(self._state, handset_lifted=event.lifted)
         if isinstance(event, DevicesChanged):
             return self._devices_changed(event.missing)
+        if isinstance(event, LanguageChosen):
+            if event.language in self._languages and self._state.screen in _LANGUAGE_SCREENS:
+                self._state = replace(self._state, language=event.language)
+                self._language_chosen = True
+            return []
         handler = getattr(self, f"_on_{self._state.screen.value}")
         commands: list[Command] = handler(event, now)
         return commands
@@ -350,11 +370,13 @@ class VisitMachine:
         commands: list[Command] = [Logout(self._session)] if self._session else []
         self._session = None
         self._ended_until = None
+        self._language_chosen = False
         missing = self._state.out_of_service
         self._state = TerminalState(
             screen=Screen.OUT_OF_SERVICE if missing else Screen.IDLE,
             handset_lifted=self._state.handset_lifted,
             out_of_service=missing,
+            language=self._language,  # the next person starts in the terminal's language
         )
         return commands
 
@@ -397,12 +419,14 @@ class VisitMachine:
             return [Identify(event.resident_id, event.pin)]
         if isinstance(event, Identified) and s.busy:
             self._session = event.session.session_token
+            preferred = event.session.language
             self._state = replace(
                 s,
                 screen=Screen.VISIT_LIST,
                 busy=False,
                 resident_name=event.session.display_name,
                 visits=tuple(event.session.visits),
+                language=preferred if preferred in self._languages and not self._language_chosen else s.language,
             )
         elif isinstance(event, RequestFailed) and s.busy:
             self._state = replace(s, busy=False, problem=problem_for(event.code), locked_until=event.locked_until)

@@ -20,6 +20,7 @@ from kiosk.visit_machine import (
     DoneTapped,
     EndTapped,
     HookChanged,
+    LanguageChosen,
     Identified,
     Identify,
     Logout,
@@ -996,3 +997,39 @@ def test_a_device_back_during_the_visit_leaves_the_terminal_in_service_after_it(
     m.handle(EndTapped(), T0 + 100)
     m.handle(Tick(), T0 + 110)
     assert_wiped(m)
+
+
+# -- language -----------------------------------------------------------------------------------------
+
+
+def test_a_language_is_chosen_before_sign_in_and_the_next_person_starts_in_the_terminals_own():
+    m = VisitMachine(TimeoutsSection(), "en", ("en", "es"))
+    assert m.snapshot().language == "en"
+    m.handle(LanguageChosen("es"), T0)
+    assert m.snapshot().language == "es"
+    to_identify(m)
+    m.handle(LanguageChosen("fr"), T0)  # no translation: nothing changes
+    assert m.snapshot().language == "es"
+    m.handle(BackTapped(), T0)
+    assert m.snapshot() == TerminalState(language="en")
+
+
+def test_the_residents_preferred_language_follows_sign_in_and_cannot_be_changed_after():
+    m = VisitMachine(TimeoutsSection(), "en", ("en", "es"))
+    to_identify(m)
+    m.handle(CredentialsEntered(RESIDENT_ID, PIN), T0)
+    m.handle(Identified(session().model_copy(update={"language": "es"})), T0)
+    assert m.snapshot().language == "es"
+    m.handle(LanguageChosen("en"), T0)  # the list, the visit and the end stay in one language
+    assert m.snapshot().language == "es"
+
+
+@pytest.mark.parametrize(("chosen", "preferred", "shown"), [("es", "zh", "es"), ("en", "es", "en"), (None, "zh", "en")])
+def test_the_language_a_person_chose_here_wins_and_one_without_a_translation_is_ignored(chosen, preferred, shown):
+    m = VisitMachine(TimeoutsSection(), "en", ("en", "es"))
+    if chosen:
+        m.handle(LanguageChosen(chosen), T0)
+    to_identify(m)
+    m.handle(CredentialsEntered(RESIDENT_ID, PIN), T0)
+    m.handle(Identified(session().model_copy(update={"language": preferred})), T0)
+    assert m.snapshot().language == shown

@@ -8,14 +8,18 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QDate, QLocale, QTime
 
 from kiosk.protocol import EndReason, VisitStatus, VisitSummary
 from kiosk.visit_machine import Problem
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("texts", text)
+def tr(text: str, disambiguation: str = "", n: int = -1) -> str:
+    """The sentence in the screens' language. With `n`, the plural form for n (%n in the text).
+
+    The context is empty because that is where pyside6-lupdate files a bare tr() call.
+    """
+    return QCoreApplication.translate("", text, disambiguation or None, n)
 
 
 def problem_sentence(problem: Problem, visit: VisitSummary | None = None, until: datetime | None = None) -> str:
@@ -76,7 +80,13 @@ def status_text(visit: VisitSummary) -> str:
 
 
 def clock_time(at: datetime) -> str:
-    return at.astimezone().strftime("%H:%M")
+    """A time of day as people of the screens' language write it (14:05, or 2:05 PM)."""
+    local = at.astimezone()
+    return QLocale().toString(QTime(local.hour, local.minute), QLocale.FormatType.ShortFormat)
+
+
+def long_date(at: datetime) -> str:
+    return QLocale().toString(QDate(at.year, at.month, at.day), QLocale.FormatType.LongFormat)
 
 
 def duration(seconds: float) -> str:

@@ -47,6 +47,23 @@ def visible_text(root: QWidget) -> str:
     return "\n".join(parts)
 
 
+def cut_off_texts(root: QWidget) -> list[str]:
+    """The visible words that do not fit their box (cut short, wrapped past its bottom, or off the window)."""
+    window = root.window().rect()
+    cut = []
+    for widget in root.findChildren(QLabel) + root.findChildren(QPushButton):
+        if not widget.isVisible() or not widget.text() or widget.text().isspace():
+            continue
+        if isinstance(widget, QLabel) and widget.wordWrap():
+            fits = widget.heightForWidth(widget.width()) <= widget.height()
+        else:
+            fits = widget.sizeHint().width() <= widget.width() + 1  # a pixel of rounding
+        placed = widget.rect().translated(widget.mapTo(root.window(), widget.rect().topLeft()))
+        if not fits or not window.contains(placed):
+            cut.append(widget.text())
+    return cut
+
+
 def screenshot(root: QWidget, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     root.grab().save(str(path))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QStackedLayout, QWidget
 from kiosk.config import KioskConfig
 from kiosk.visit_machine import Screen, TerminalState, Touched
 from ui.bridge import CoreBridge
+from ui.i18n import Language
 from ui.screens.base import Post, ScreenBase
 from ui.screens.ended import EndedScreen
 from ui.screens.identify import IdentifyScreen
@@ -48,34 +49,50 @@ class KioskWindow(QWidget):
         self.setCursor(Qt.CursorShape.BlankCursor)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.setFixedSize(config.screen.width, config.screen.height)
-        scale = Scale(config.screen.height)
-        self.setStyleSheet(style_sheet(scale))
-        self.in_visit = InVisitScreen(post, scale)
-        self.pre_visit = PreVisitScreen(post, scale)
-        self.screens: dict[Screen, ScreenBase] = {
-            Screen.IDLE: IdleScreen(post, scale, config.terminal.facility, config.terminal.location),
-            Screen.IDENTIFY: IdentifyScreen(post, scale),
-            Screen.VISIT_LIST: VisitListScreen(post, scale),
-            Screen.PRE_VISIT: self.pre_visit,
-            Screen.IN_VISIT: self.in_visit,
-            Screen.ENDED: EndedScreen(post, scale, config.timeouts.ended_screen_s),
-            Screen.OUT_OF_SERVICE: OutOfServiceScreen(post, scale, config.terminal.facility, config.terminal.location),
-        }
+        self.setStyleSheet(style_sheet(Scale(config.screen.height)))
+        self._config = config
+        self._language = Language()
         self._stack = QStackedLayout(self)
-        for screen in self.screens.values():
-            self._stack.addWidget(screen)
+        self.screens: dict[Screen, ScreenBase] = {}
         self.current: Screen = Screen.IDLE
         self._bridge = bridge
         self._post = post
+        self._use_language(config.screen.language)
         bridge.state_changed.connect(self.render)
         bridge.remote_frame_ready.connect(self._remote_frame)
-        bridge.remote_left.connect(self.in_visit.remove_feed)
+        bridge.remote_left.connect(lambda feed_id: self.in_visit.remove_feed(feed_id))
         bridge.self_view_ready.connect(self._self_view)
         self._timer = QTimer(self)
         self._timer.timeout.connect(lambda: self.screens[self.current].tick())
         self._timer.start(250)
 
+    def _use_language(self, language: str) -> None:
+        """Switches the language and builds every screen afresh in it (Qt texts are set when made)."""
+        self._language.use(language)
+        config, post, scale = self._config, self._post, Scale(self._config.screen.height)
+        terminal = config.terminal
+        for old in self.screens.values():
+            self._stack.removeWidget(old)
+            old.deleteLater()
+        self.in_visit = InVisitScreen(post, scale)
+        self.pre_visit = PreVisitScreen(post, scale)
+        self.screens = {
+            Screen.IDLE: IdleScreen(post, scale, terminal.facility, terminal.location),
+            Screen.IDENTIFY: IdentifyScreen(post, scale),
+            Screen.VISIT_LIST: VisitListScreen(post, scale),
+            Screen.PRE_VISIT: self.pre_visit,
+            Screen.IN_VISIT: self.in_visit,
+            Screen.ENDED: EndedScreen(post, scale, config.timeouts.ended_screen_s),
+            Screen.OUT_OF_SERVICE: OutOfServiceScreen(post, scale, terminal.facility, terminal.location),
+        }
+        for screen in self.screens.values():
+            self._stack.addWidget(screen)
+        self._stack.setCurrentWidget(self.screens[self.current])
+
     def render(self, state: TerminalState) -> None:
+        if state.language != self._language.current:
+            self._use_language(state.language)
+            self.screens[state.screen].entered()
         screen = self.screens[state.screen]
         if state.screen is not self.current:
             self.current = state.screen

@@ -11,9 +11,12 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from kiosk.visit_machine import Event, TerminalState
+from kiosk.config import LANGUAGES
+from kiosk.visit_machine import Event, LanguageChosen, TerminalState
+from ui.i18n import NATIVE_NAMES
+from ui.texts import clock_time
 from ui.theme import Scale
-from ui.widgets import label
+from ui.widgets import button, label
 
 Post = Callable[[Event], None]
 
@@ -53,7 +56,29 @@ class Header(QWidget):
         self.tick()
 
     def tick(self) -> None:
-        self._clock.setText(datetime.now().strftime("%H:%M"))
+        self._clock.setText(clock_time(datetime.now().astimezone()))
+
+
+class LanguageChoice(QWidget):
+    """A button for each other language, named in that language, so a person who cannot read this one
+    still finds theirs."""
+
+    def __init__(self, post: Post) -> None:
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        self._buttons = {}
+        for language in LANGUAGES:
+            choose = button(
+                NATIVE_NAMES[language], f"language-{language}", lambda chosen=language: post(LanguageChosen(chosen))
+            )
+            self._buttons[language] = choose
+            row.addWidget(choose)
+
+    def render(self, state: TerminalState) -> None:
+        for language, choose in self._buttons.items():
+            choose.setVisible(language != state.language)
 
 
 def page_layout(widget: QWidget, scale: Scale) -> QVBoxLayout:

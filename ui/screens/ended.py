@@ -50,4 +50,4 @@ class EndedScreen(ScreenBase):
 
     def tick(self) -> None:
         left = max(0, math.ceil(self._back_after_s - (time.monotonic() - self._entered_at)))
-        self._countdown.setText(tr("Returning to the start screen in {seconds} s.").format(seconds=left))
+        self._countdown.setText(tr("Returning to the start screen in %n seconds.", "", left))

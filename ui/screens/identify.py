@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from kiosk.visit_machine import BackTapped, CredentialsEntered, Problem, TerminalState
 from ui import theme
-from ui.screens.base import Post, ScreenBase, page_layout
+from ui.screens.base import LanguageChoice, Post, ScreenBase, page_layout
 from ui.texts import problem_sentence, tr
 from ui.widgets import Keypad, button, label, set_role
 
@@ -23,7 +23,11 @@ class IdentifyScreen(ScreenBase):
         self._was_busy = False
         self._shown_problem: Problem | None = None
         layout = page_layout(self, scale)
-        layout.addWidget(label(tr("Sign in"), "title"))
+        top = QHBoxLayout()
+        top.addWidget(label(tr("Sign in"), "title"), 1)
+        self._languages = LanguageChoice(post)
+        top.addWidget(self._languages)
+        layout.addLayout(top)
         row = QHBoxLayout()
         row.setSpacing(scale.px(40))
         layout.addLayout(row, 1)
@@ -97,6 +101,7 @@ class IdentifyScreen(ScreenBase):
         self._continue.setText(tr("Next") if self._active == "id" and not self._pin else tr("Sign in"))
 
     def render(self, state: TerminalState) -> None:
+        self._languages.render(state)
         refused = (
             state.problem is not None
             and not state.busy

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.visit_machine import StartTapped, TerminalState
 from ui import theme
-from ui.screens.base import Header, Post, ScreenBase, page_layout
-from ui.texts import problem_sentence, tr
+from ui.screens.base import Header, LanguageChoice, Post, ScreenBase, page_layout
+from ui.texts import clock_time, long_date, problem_sentence, tr
 from ui.widgets import button, card, label
 
 
@@ -42,18 +42,21 @@ class IdleScreen(ScreenBase):
         )
         inner.addWidget(button(tr("Start"), "start", lambda: post(StartTapped()), role="primary"))
         layout.addWidget(invite)
+        self._languages = LanguageChoice(post)
+        layout.addWidget(self._languages)
         self.tick()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.post(StartTapped())
 
     def render(self, state: TerminalState) -> None:
+        self._languages.render(state)
         self._problem.setVisible(state.problem is not None)
         if state.problem is not None:
             self._problem.setText(problem_sentence(state.problem))
 
     def tick(self) -> None:
-        now = datetime.now()
-        self._time.setText(now.strftime("%H:%M"))
-        self._date.setText(now.strftime("%A %d %B %Y"))
+        now = datetime.now().astimezone()
+        self._time.setText(clock_time(now))
+        self._date.setText(long_date(now))
         self._header.tick()

@@ -153,12 +153,10 @@ class InVisitScreen(ScreenBase):
         self._time_left.setText(tr("{time} left").format(time=duration(max(0.0, state.live.ends_at - now))))
         if state.hangup_deadline is not None:
             seconds = max(0, math.ceil(state.hangup_deadline - now))
-            self._banner.setText(
-                tr("Lift the handset to continue. The visit ends in {seconds} s.").format(seconds=seconds)
-            )
+            self._banner.setText(tr("Lift the handset to continue. The visit ends in %n seconds.", "", seconds))
         elif state.warning_s is not None:
             minutes = max(1, math.ceil((state.live.ends_at - now) / 60))
-            self._banner.setText(tr("{minutes} min left in this visit").format(minutes=minutes))
+            self._banner.setText(tr("%n minutes left in this visit", "", minutes))
         self._banner.setVisible(state.hangup_deadline is not None or state.warning_s is not None)
         self._place()
 
@@ -177,7 +175,7 @@ class InVisitScreen(ScreenBase):
         self._banner.setGeometry((w - banner_w) // 2, margin + s.px(100), banner_w, self._banner.sizeHint().height())
         view_w = s.px(260)
         self.self_view.setGeometry(margin, h - margin - view_w * 3 // 4, view_w, view_w * 3 // 4)
-        end_w = s.px(240)
+        end_w = max(s.px(240), self._end.sizeHint().width())  # as wide as its words, in any language
         self._end.setGeometry(w - margin - end_w, h - margin - s.px(84), end_w, s.px(84))
         message_w = min(w - 4 * margin, s.px(760))
         message_h = self._message.layout().totalHeightForWidth(message_w)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.visit_machine import TerminalState
 from ui import theme
-from ui.screens.base import Header, Post, ScreenBase, page_layout
+from ui.screens.base import Header, LanguageChoice, Post, ScreenBase, page_layout
 from ui.texts import out_of_service_sentence, tr
 from ui.widgets import card, label
 
@@ -46,8 +46,11 @@ class OutOfServiceScreen(ScreenBase):
         )
         layout.addWidget(box)
         layout.addStretch(1)
+        self._languages = LanguageChoice(post)
+        layout.addWidget(self._languages)
 
     def render(self, state: TerminalState) -> None:
+        self._languages.render(state)
         self._reason.setText(out_of_service_sentence(state.out_of_service))
 
     def tick(self) -> None:
