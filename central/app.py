@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.api_types import VisitPath
+from central.idle_screen import idle_info
 from central.staff_api import staff_router
 from central.store import Store
 from central.visits import VisitError, Visits
@@ -27,6 +28,7 @@ from kiosk.protocol import (
     EventBatch,
     Heartbeat,
     IdentifyRequest,
+    IdleInfo,
     ResidentSession,
     RoomGrant,
     TerminalEvent,
@@ -56,6 +58,13 @@ def _error(code: ErrorCode, message: str, retry_after_s: int | None = None) -> J
     return JSONResponse(body.model_dump(mode="json"), status_code=_HTTP_STATUS[code], headers=headers)
 
 
+def _problem(error: dict[str, Any]) -> str:
+    """What is wrong with one field, in words that never repeat the value sent (it may be a PIN)."""
+    if error.get("type") == "string_pattern_mismatch":
+        return "characters or spacing not allowed here"
+    return str(error.get("msg", "invalid"))
+
+
 def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
     app = FastAPI(title="Visitation central", version="1", description="The terminal protocol and visitor joins.")
 
@@ -71,7 +80,7 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        fields = ", ".join(f"{'.'.join(str(p) for p in e['loc'])} ({_problem(e)})" for e in exc.errors())
         return _error(ErrorCode.INVALID_REQUEST, f"invalid fields: {fields}")
 
     def terminal(authorization: Annotated[str, Header()] = "") -> int:
@@ -163,6 +172,11 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
             visits.wait_for_change(seen, left)
         batch = [TerminalEvent(seq=seq, **body) for seq, body in found]
         return EventBatch(events=batch, next_after=batch[-1].seq if batch else after)
+
+    @app.get(f"{API_PREFIX}/terminal/idle", responses=errors)
+    def idle(terminal_id: Annotated[int, Depends(terminal)]) -> IdleInfo:
+        """The idle screen's notices, and call-outs for visits ready or live at this terminal's place."""
+        return idle_info(store, visits, terminal_id)
 
     @app.post(f"{API_PREFIX}/visitor/join", responses=errors)
     def visitor_join(body: VisitorJoinRequest) -> RoomGrant:

@@ -1,4 +1,5 @@
-"""The demo data set: one facility's terminal, a resident, visitors, a visit ready now and one later.
+"""The demo data set: one facility's terminal, a resident, visitors, a visit ready now and one later,
+and the idle screen's notices.
 
 Secrets it creates (the terminal's token, the staff token, the visitor's code) go to 0600 files.
 """
@@ -12,12 +13,26 @@ from pathlib import Path
 
 from central.secrets_store import write_secret_file
 from central.store import Store
+from kiosk.protocol import CalloutPrivacy, FacilitySettings, Notice
 
 DEMO_RESIDENT_ID = "1001"
 DEMO_RESIDENT_PIN = "2468"  # demo data only; documented in the README so a person can log in
 FACILITY = "Harbor County Detention Center"
 HOUSING_UNIT = "Unit B North"
 DEMO_OFFICER = "officer.reyes"
+DEMO_SETTINGS = FacilitySettings(
+    notices=[
+        Notice(
+            title="Report sexual abuse or harassment",
+            body="Call the hotline: dial 7233 from any unit phone. Calls are free and confidential.",
+        ),
+        Notice(
+            title="Visits are recorded",
+            body="Visits may be recorded and watched by staff, except visits with your attorney or clergy.",
+        ),
+    ],
+    callout_privacy=CalloutPrivacy.INITIALS,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,7 @@ def seed(store: Store, folder: Path, visit_seconds: float, now: float | None = N
     now = time.time() if now is None else now
     _, terminal_token = store.add_terminal("B North terminal 1", f"{FACILITY}, {HOUSING_UNIT}", HOUSING_UNIT)
     store.add_resident(DEMO_RESIDENT_ID, "Daniel", DEMO_RESIDENT_PIN, HOUSING_UNIT)
+    store.save_facility_settings(DEMO_SETTINGS)
     maria = store.add_visitor("Maria")
     rosa = store.add_visitor("Rosa")
     code = secrets.token_hex(8)

@@ -136,3 +136,12 @@ audit_events = Table(
     Column("received_at", Float, nullable=False),
     Column("detail", JSON, nullable=False),
 )
+
+# One row (id 1) once staff or the demo set it; until then the defaults of `FacilitySettings` apply.
+facility_settings = Table(
+    "facility_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notices", JSON, nullable=False),
+    Column("callout_privacy", String(30), nullable=False),
+)

@@ -1,5 +1,6 @@
 """Staff's API: officer sign-in, today's visits, silent watching, messages to a resident's screen,
-ending and cancelling visits. Every action lands in the audit log under the officer's name.
+ending and cancelling visits, the facility's settings. Every action lands in the audit log under the
+officer's name.
 
 Officers sign in with a password (an HttpOnly cookie for the pages); automation uses the staff token.
 """
@@ -21,6 +22,7 @@ from kiosk.protocol import (
     CancelRequest,
     EndReason,
     ErrorCode,
+    FacilitySettings,
     OfficerLogin,
     OfficerSession,
     StaffEndRequest,
@@ -161,6 +163,25 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
         visit_id: OptionalIdQuery = None,
     ) -> list[dict[str, Any]]:
         return store.audit_events(terminal_id=terminal_id, visit_id=visit_id)
+
+    @router.get("/settings")
+    def settings(_: Actor) -> FacilitySettings:
+        """The idle screens' notices and how much a "visit is ready" call-out may show."""
+        return store.facility_settings()
+
+    @router.put("/settings")
+    def change_settings(body: FacilitySettings, who: Actor) -> FacilitySettings:
+        """Replaces the settings as a whole; a refused body changes nothing."""
+        before = store.facility_settings()
+        store.save_facility_settings(body)
+        audit(
+            who,
+            "settings_changed",
+            None,
+            callout_privacy=f"{before.callout_privacy.value} -> {body.callout_privacy.value}",
+            notices=" | ".join(n.title for n in body.notices),
+        )
+        return body
 
     @router.get("/terminals")
     def terminals(_: Actor) -> list[dict[str, Any]]:

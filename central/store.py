@@ -1,5 +1,5 @@
-"""Central's storage: terminals, residents, visitors, visits, sessions, PIN failures, pushed events and
-the audit log, through SQLAlchemy Core so the same statements run on SQLite and PostgreSQL.
+"""Central's storage: terminals, residents, visitors, visits, sessions, PIN failures, pushed events, the
+facility's settings and the audit log, through SQLAlchemy Core so the same statements run on SQLite and PostgreSQL.
 
 Every statement lives here; the rules that use them live in `central.visits`.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from central import schema as t
 from central.secrets_store import hash_pin, hash_token, new_token, verify_pin
-from kiosk.protocol import EndReason, VisitStatus
+from kiosk.protocol import EndReason, FacilitySettings, VisitStatus
 
 MAX_VISITORS = 3
 _OPEN_STATUSES = (VisitStatus.SCHEDULED.value, VisitStatus.READY.value, VisitStatus.LIVE.value)
@@ -379,6 +379,15 @@ class Store:
         with self.engine.connect() as db:
             return float(db.scalar(select(t.visits.c.media_lost_s).where(t.visits.c.id == visit_id)) or 0.0)
 
+    def open_visits_around(self, now: float, starting_by: float) -> list[Visit]:
+        """Open visits that start by `starting_by` and have not ended at `now`, earliest start first."""
+        v = t.visits.c
+        return self._visits(
+            select(t.visits)
+            .where(v.starts_at <= starting_by, v.ends_at > now, v.status.in_(_OPEN_STATUSES))
+            .order_by(v.starts_at, v.id)
+        )
+
     def open_visits_ending_by(self, at: float) -> list[Visit]:
         v = t.visits.c
         return self._visits(select(t.visits).where(v.ends_at <= at, v.status.in_(_OPEN_STATUSES)))
@@ -386,6 +395,26 @@ class Store:
     def next_open_visit_end(self) -> float | None:
         with self.engine.connect() as db:
             return db.scalar(select(func.min(t.visits.c.ends_at)).where(t.visits.c.status.in_(_OPEN_STATUSES)))
+
+    # -- facility settings ------------------------------------------------------------------------
+
+    def facility_settings(self) -> FacilitySettings:
+        with self.engine.connect() as db:
+            row = db.execute(select(t.facility_settings).where(t.facility_settings.c.id == 1)).mappings().first()
+        if row is None:
+            return FacilitySettings()
+        return FacilitySettings(notices=row["notices"], callout_privacy=row["callout_privacy"])
+
+    def save_facility_settings(self, settings: FacilitySettings) -> None:
+        values = settings.model_dump(mode="json")
+        change = update(t.facility_settings).where(t.facility_settings.c.id == 1).values(values)
+        try:
+            with self.engine.begin() as db:
+                if db.execute(change).rowcount == 0:
+                    db.execute(insert(t.facility_settings).values(id=1, **values))
+        except IntegrityError:  # another save inserted the row first: this one replaces it
+            with self.engine.begin() as db:
+                db.execute(change)
 
     # -- pushed terminal events -------------------------------------------------------------------
 

@@ -87,14 +87,30 @@ class Visits:
             return str(terminal["name"]) if terminal else ""
         return visit.place_unit or ""
 
-    def _check_place(self, visit: Visit, terminal_id: int) -> None:
-        """A visit bound to a terminal or a housing unit opens there only."""
+    def _unit_of(self, terminal_id: int) -> str:
         terminal = self._store.terminal(terminal_id)
-        unit = terminal["housing_unit"] if terminal else ""
-        if (visit.place_terminal_id is not None and visit.place_terminal_id != terminal_id) or (
-            visit.place_unit is not None and visit.place_unit != unit
-        ):
+        return str(terminal["housing_unit"]) if terminal else ""
+
+    @staticmethod
+    def _takes_place_at(visit: Visit, terminal_id: int, unit: str) -> bool:
+        """A visit bound to a terminal or a housing unit opens there only; an unbound one anywhere."""
+        return (visit.place_terminal_id is None or visit.place_terminal_id == terminal_id) and (
+            visit.place_unit is None or visit.place_unit == unit
+        )
+
+    def _check_place(self, visit: Visit, terminal_id: int) -> None:
+        if not self._takes_place_at(visit, terminal_id, self._unit_of(terminal_id)):
             raise VisitError(ErrorCode.NOT_ALLOWED, f"visit {visit.id} takes place at another terminal")
+
+    def ready_at(self, terminal_id: int, now: float) -> list[Visit]:
+        """Visits that are ready or live now and may be opened at this terminal, earliest start first."""
+        unit = self._unit_of(terminal_id)
+        return [
+            visit
+            for visit in self._store.open_visits_around(now, starting_by=now + self._rules.join_early_s)
+            if self.status_now(visit, now) in (VisitStatus.READY, VisitStatus.LIVE)
+            and self._takes_place_at(visit, terminal_id, unit)
+        ]
 
     def _locked_until(self, subject: str, terminal_id: int | None, now: float) -> float | None:
         """When sign-in opens again if this person (or this terminal) had too many failures, else None."""

@@ -22,6 +22,7 @@ from kiosk.protocol import (
     EventBatch,
     Heartbeat,
     IdentifyRequest,
+    IdleInfo,
     ResidentSession,
     RoomGrant,
     VisitList,
@@ -111,6 +112,12 @@ class CentralClient:
 
     def upload_audit(self, batch: AuditBatch) -> AuditReceipt:
         result = self._call("POST", "/terminal/audit", AuditReceipt, body=batch)
+        assert result is not None
+        return result
+
+    def idle_info(self) -> IdleInfo:
+        """The idle screen's notices and the call-outs for visits ready at this terminal."""
+        result = self._call("GET", "/terminal/idle", IdleInfo)
         assert result is not None
         return result
 

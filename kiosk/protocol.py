@@ -210,3 +210,55 @@ class TerminalEvent(Message):
 class EventBatch(Message):
     events: list[TerminalEvent]
     next_after: int = Field(description="Pass as `after` on the next poll.")
+
+
+# -- the idle screen ----------------------------------------------------------------------------------
+
+# One line of text: no control characters, no whitespace at either end. A body may also hold line breaks.
+_LINE = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+_TEXT = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x09\x0b-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+MAX_NOTICES = 5
+
+
+class CalloutPrivacy(enum.StrEnum):
+    """How much of the resident a "visit is ready" call-out on the idle screen may show."""
+
+    NONE = "none"  # no call-outs at all
+    INITIALS = "initials"  # "A visit is ready for J. R."
+    BOOKING_NUMBER_TAIL = "booking_number_tail"  # the last 3 digits of the resident ID
+
+
+class Notice(Message):
+    """A notice the facility shows on every idle screen, e.g. how to report abuse (PREA) and the hotline."""
+
+    title: str = Field(max_length=80, pattern=_LINE)
+    body: str = Field(max_length=500, pattern=_TEXT, description="Plain text; may hold line breaks.")
+
+
+class FacilitySettings(Message):
+    """What the facility configures for its terminals' idle screens; staff edit it as a whole."""
+
+    notices: list[Notice] = Field(default_factory=list, max_length=MAX_NOTICES, description="Shown in this order.")
+    callout_privacy: CalloutPrivacy = CalloutPrivacy.INITIALS
+
+
+class VisitCallout(Message):
+    """A visit that is ready (or live) at this terminal's place, with no more about the resident than allowed."""
+
+    starts_at: datetime
+    initials: str = Field(
+        default="", pattern=r"^(?:\w\.(?: \w\.)?)?$", description='With `initials`: e.g. "J. R.", else empty.'
+    )
+    booking_number_tail: str = Field(
+        default="",
+        pattern=r"^[0-9]{0,3}$",
+        description="With `booking_number_tail`: the last 3 digits of the resident ID (fewer for a short ID).",
+    )
+
+
+class IdleInfo(Message):
+    """What a terminal's idle screen shows: the facility's notices and the visits ready at this terminal."""
+
+    notices: list[Notice] = Field(max_length=MAX_NOTICES)
+    callout_privacy: CalloutPrivacy
+    callouts: list[VisitCallout] = Field(description="Earliest start first; empty when the privacy level is `none`.")

@@ -27,6 +27,7 @@ ENDPOINTS = {
     "end": ("POST", "/visits/{visit}/end", {"reason": "ended_by_resident", "media_lost_s": 0}),
     "logout": ("POST", "/logout", None),
     "events": ("GET", "/events?after=0", None),
+    "idle": ("GET", "/idle", None),
 }
 BAD_TOKENS = {
     "none": None,
@@ -452,6 +453,9 @@ def test_openapi_lists_the_terminal_endpoints(central):
         ("/visits/{visit_id}/end", "post"),
         ("/logout", "post"),
         ("/events", "get"),
+        ("/idle", "get"),
     ]:
         assert method in paths.get(TERMINAL + path, {}), f"{method.upper()} {path} is not published"
-    assert "ErrorBody" in response.json()["components"]["schemas"]
+    schemas = response.json()["components"]["schemas"]
+    for model in ("ErrorBody", "IdleInfo", "VisitCallout", "Notice", "CalloutPrivacy", "FacilitySettings"):
+        assert model in schemas, f"{model} is not published"

@@ -87,8 +87,9 @@ def test_a_central_that_never_answers_is_a_central_error_after_the_timeout():
         lambda c: c.visits("session-1"),
         lambda c: c.open_visit("session-1", 7),
         lambda c: c.events(0, 0.0),
+        lambda c: c.idle_info(),
     ],
-    ids=["visits", "open_visit", "events"],
+    ids=["visits", "open_visit", "events", "idle_info"],
 )
 def test_every_answer_the_terminal_reads_is_checked(call):
     with canned_server(Answer(200, b'{"visits": "none", "events": null}')) as central, pytest.raises(CentralError):
