@@ -134,6 +134,9 @@ LANGUAGES = ("en", "es")  # the languages the terminal has translations for
 class ScreenSection(_Section):
     width: Annotated[int, Field(ge=640, le=3840)] = 1280
     height: Annotated[int, Field(ge=480, le=3840)] = 800
+    dpi: Annotated[float, Field(ge=50, le=600)] = Field(
+        default=141.0, description="the panel's pixels per inch (touch targets are at least 15 mm)"
+    )
     language: str = Field(default="en", description="the language each new person starts in")
 
     @field_validator("language")

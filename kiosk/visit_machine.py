@@ -166,6 +166,11 @@ class LanguageChosen:
 
 
 @dataclass(frozen=True)
+class LargeTextToggled:
+    """The person asked for larger (or normal) text."""
+
+
+@dataclass(frozen=True)
 class DevicesChanged:
     """The devices a visit needs that are not working now ("camera", "handset", "touchscreen"); empty when
     all work. The terminal takes no new visit while any is missing; a visit under way goes on."""
@@ -199,6 +204,7 @@ Event = (
     | MessageDismissed
     | DevicesChanged
     | LanguageChosen
+    | LargeTextToggled
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -282,10 +288,12 @@ class TerminalState:
     staff_message: str = ""
     out_of_service: tuple[str, ...] = ()  # the devices that are not working, while any is missing
     language: str = "en"
+    large_text: bool = False
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
 _LANGUAGE_SCREENS = (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE)
+_TEXT_SIZE_SCREENS = (*_LANGUAGE_SCREENS, Screen.VISIT_LIST, Screen.PRE_VISIT)  # not mid-visit: no relayout
 _RESIDENT_ID = re.compile(r"[0-9]{1,12}")
 _PIN = re.compile(r"[0-9]{4,8}")
 
@@ -349,13 +357,18 @@ class VisitMachine:
             | DoneTapped
             | MessageDismissed
             | HookChanged
-            | LanguageChosen,
+            | LanguageChosen
+            | LargeTextToggled,
         ):
             self._last_touch = now
         if isinstance(event, HookChanged):
             self._state = replace(self._state, handset_lifted=event.lifted)
         if isinstance(event, DevicesChanged):
             return self._devices_changed(event.missing)
+        if isinstance(event, LargeTextToggled):
+            if self._state.screen in _TEXT_SIZE_SCREENS:
+                self._state = replace(self._state, large_text=not self._state.large_text)
+            return []
         if isinstance(event, LanguageChosen):
             if event.language in self._languages and self._state.screen in _LANGUAGE_SCREENS:
                 self._state = replace(self._state, language=event.language)

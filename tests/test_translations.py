@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 
 from ui.build_translations import update_command
-from ui.i18n import TRANSLATIONS, Language, translation_file
+from ui.i18n import LANGUAGE, TRANSLATIONS, translation_file
 from ui.texts import tr
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%n")
@@ -70,7 +70,7 @@ def test_english_gives_its_plurals_their_singular():
 )
 def test_the_built_files_load_and_read_right(qapp, language, one, three):
     assert translation_file(language).is_file(), "the set-up builds them: python -m ui.build_translations"
-    switch = Language()
+    switch = LANGUAGE
     try:
         switch.use(language)
         assert tr("%n minutes left in this visit", "", 1) == one

@@ -24,7 +24,8 @@ def translation_file(language: str) -> Path:
 
 
 class Language:
-    """Switches the application's language; widgets then rebuild their texts."""
+    """Switches the application's language; widgets then rebuild their texts. Translators belong to the
+    whole application, so there is one of these: `LANGUAGE`."""
 
     def __init__(self) -> None:
         self.current = ""
@@ -46,3 +47,6 @@ class Language:
             log.error("no translation for %s in %s: run 'python -m ui.build_translations'", language, TRANSLATIONS)
         QLocale.setDefault(QLocale(language))
         self.current = language
+
+
+LANGUAGE = Language()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QWidget
 
 
 def tap(root: QWidget, name: str, appear_within_s: float = 2.0) -> None:
@@ -55,13 +55,22 @@ def cut_off_texts(root: QWidget) -> list[str]:
         if not widget.isVisible() or not widget.text() or widget.text().isspace():
             continue
         if isinstance(widget, QLabel) and widget.wordWrap():
-            fits = widget.heightForWidth(widget.width()) <= widget.height()
+            fits = widget.heightForWidth(widget.width()) <= widget.height() + 1  # a pixel of rounding
         else:
-            fits = widget.sizeHint().width() <= widget.width() + 1  # a pixel of rounding
+            hint = widget.sizeHint()
+            fits = hint.width() <= widget.width() + 1 and hint.height() <= widget.height() + 1
         placed = widget.rect().translated(widget.mapTo(root.window(), widget.rect().topLeft()))
-        if not fits or not window.contains(placed):
+        scrolled = any(isinstance(parent, QScrollArea) for parent in _ancestors(widget))  # paged into view
+        if not fits or not (scrolled or window.contains(placed)):
             cut.append(widget.text())
     return cut
+
+
+def _ancestors(widget: QWidget) -> list[QWidget]:
+    found = []
+    while (widget := widget.parentWidget()) is not None:
+        found.append(widget)
+    return found
 
 
 def screenshot(root: QWidget, folder: Path, name: str) -> Path:

@@ -42,7 +42,7 @@ class VideoView(QWidget):
         if self._image is None:
             painter.setPen(QColor(theme.MUTED))
             f = painter.font()
-            f.setPixelSize(max(14, self.height() // 18))
+            f.setPixelSize(max(14, min(self.height() // 18, self.width() // 24)))  # readable, never a poster
             painter.setFont(f)
             painter.drawText(
                 self.rect().adjusted(20, 20, -20, -20),

@@ -60,6 +60,7 @@ class Keypad(QWidget):
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "delete"]
         captions = {"clear": tr("Clear"), "delete": "\u232b"}
         for index, key in enumerate(keys):
-            widget = button(captions.get(key, key), f"key-{key}", lambda k=key: self.pressed.emit(k), role="key")
+            role = "key-word" if key == "clear" else "key"  # a word, in any language, must fit a digit's key
+            widget = button(captions.get(key, key), f"key-{key}", lambda k=key: self.pressed.emit(k), role=role)
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             grid.addWidget(widget, index // 3, index % 3)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QStackedLayout, QWidget
 from kiosk.config import KioskConfig
 from kiosk.visit_machine import Screen, TerminalState, Touched
 from ui.bridge import CoreBridge
-from ui.i18n import Language
+from ui.i18n import LANGUAGE
 from ui.screens.base import Post, ScreenBase
 from ui.screens.ended import EndedScreen
 from ui.screens.identify import IdentifyScreen
@@ -49,15 +49,15 @@ class KioskWindow(QWidget):
         self.setCursor(Qt.CursorShape.BlankCursor)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.setFixedSize(config.screen.width, config.screen.height)
-        self.setStyleSheet(style_sheet(Scale(config.screen.height)))
         self._config = config
-        self._language = Language()
+        self._language = LANGUAGE
+        self._large_text = False
         self._stack = QStackedLayout(self)
         self.screens: dict[Screen, ScreenBase] = {}
         self.current: Screen = Screen.IDLE
         self._bridge = bridge
         self._post = post
-        self._use_language(config.screen.language)
+        self._build(config.screen.language, large_text=False)
         bridge.state_changed.connect(self.render)
         bridge.remote_frame_ready.connect(self._remote_frame)
         bridge.remote_left.connect(lambda feed_id: self.in_visit.remove_feed(feed_id))
@@ -66,10 +66,14 @@ class KioskWindow(QWidget):
         self._timer.timeout.connect(lambda: self.screens[self.current].tick())
         self._timer.start(250)
 
-    def _use_language(self, language: str) -> None:
-        """Switches the language and builds every screen afresh in it (Qt texts are set when made)."""
+    def _build(self, language: str, large_text: bool) -> None:
+        """Builds every screen afresh in this language and text size (Qt texts and sizes are set when made)."""
         self._language.use(language)
-        config, post, scale = self._config, self._post, Scale(self._config.screen.height)
+        self._large_text = large_text
+        config, post = self._config, self._post
+        screen = config.screen
+        scale = Scale.for_screen(screen.width, screen.height, screen.dpi, large_text)
+        self.setStyleSheet(style_sheet(scale))
         terminal = config.terminal
         for old in self.screens.values():
             self._stack.removeWidget(old)
@@ -90,8 +94,8 @@ class KioskWindow(QWidget):
         self._stack.setCurrentWidget(self.screens[self.current])
 
     def render(self, state: TerminalState) -> None:
-        if state.language != self._language.current:
-            self._use_language(state.language)
+        if state.language != self._language.current or state.large_text != self._large_text:
+            self._build(state.language, state.large_text)
             self.screens[state.screen].entered()
         screen = self.screens[state.screen]
         if state.screen is not self.current:

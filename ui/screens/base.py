@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.config import LANGUAGES
-from kiosk.visit_machine import Event, LanguageChosen, TerminalState
+from kiosk.visit_machine import Event, LanguageChosen, LargeTextToggled, TerminalState
 from ui.i18n import NATIVE_NAMES
-from ui.texts import clock_time
+from ui.texts import clock_time, tr
 from ui.theme import Scale
 from ui.widgets import button, label
 
@@ -59,17 +59,20 @@ class Header(QWidget):
         self._clock.setText(clock_time(datetime.now().astimezone()))
 
 
-class LanguageChoice(QWidget):
-    """A button for each other language, named in that language, so a person who cannot read this one
-    still finds theirs."""
+class ReadingChoices(QWidget):
+    """The reading choices: larger text, and a button for each other language, named in that language,
+    so a person who cannot read this one still finds theirs."""
 
-    def __init__(self, post: Post) -> None:
+    def __init__(self, post: Post, languages: tuple[str, ...] = LANGUAGES) -> None:
+        """`languages`: () where the language can no longer change (after sign-in)."""
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addStretch(1)
+        self._text_size = button("", "large-text", lambda: post(LargeTextToggled()))
+        row.addWidget(self._text_size)
         self._buttons = {}
-        for language in LANGUAGES:
+        for language in languages:
             choose = button(
                 NATIVE_NAMES[language], f"language-{language}", lambda chosen=language: post(LanguageChosen(chosen))
             )
@@ -77,6 +80,7 @@ class LanguageChoice(QWidget):
             row.addWidget(choose)
 
     def render(self, state: TerminalState) -> None:
+        self._text_size.setText(tr("Normal text") if state.large_text else tr("Larger text"))
         for language, choose in self._buttons.items():
             choose.setVisible(language != state.language)
 

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from kiosk.visit_machine import BackTapped, CredentialsEntered, Problem, TerminalState
 from ui import theme
-from ui.screens.base import LanguageChoice, Post, ScreenBase, page_layout
+from ui.screens.base import Post, ReadingChoices, ScreenBase, page_layout
 from ui.texts import problem_sentence, tr
 from ui.widgets import Keypad, button, label, set_role
 
@@ -25,7 +25,7 @@ class IdentifyScreen(ScreenBase):
         layout = page_layout(self, scale)
         top = QHBoxLayout()
         top.addWidget(label(tr("Sign in"), "title"), 1)
-        self._languages = LanguageChoice(post)
+        self._languages = ReadingChoices(post)
         top.addWidget(self._languages)
         layout.addLayout(top)
         row = QHBoxLayout()

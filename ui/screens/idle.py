@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.visit_machine import StartTapped, TerminalState
 from ui import theme
-from ui.screens.base import Header, LanguageChoice, Post, ScreenBase, page_layout
+from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, page_layout
 from ui.texts import clock_time, long_date, problem_sentence, tr
 from ui.widgets import button, card, label
 
@@ -42,7 +42,7 @@ class IdleScreen(ScreenBase):
         )
         inner.addWidget(button(tr("Start"), "start", lambda: post(StartTapped()), role="primary"))
         layout.addWidget(invite)
-        self._languages = LanguageChoice(post)
+        self._languages = ReadingChoices(post)
         layout.addWidget(self._languages)
         self.tick()
 

@@ -82,6 +82,19 @@ class InVisitScreen(ScreenBase):
         message.addWidget(button(tr("OK"), "dismiss-message", lambda: post(MessageDismissed()), role="primary"))
         self._message.hide()
 
+        # While the call is rebuilt, the person sees why the picture stopped and that their time still runs.
+        self._reconnecting = card()
+        self._reconnecting.setParent(self)
+        reconnecting = QVBoxLayout(self._reconnecting)
+        reconnecting.setContentsMargins(scale.px(36), scale.px(28), scale.px(36), scale.px(28))
+        reconnecting.setSpacing(scale.px(12))
+        reconnecting.addWidget(
+            label(tr("The connection dropped. Reconnecting…"), "title", align=Qt.AlignmentFlag.AlignCenter)
+        )
+        self._still_counting = label("", "subtitle", align=Qt.AlignmentFlag.AlignCenter)
+        reconnecting.addWidget(self._still_counting)
+        self._reconnecting.hide()
+
     # -- video ------------------------------------------------------------------------------------
 
     def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> None:
@@ -134,15 +147,17 @@ class InVisitScreen(ScreenBase):
         self._names.setText(names(live.visitors))
         self._message_text.setText(state.staff_message)
         self._message.setVisible(bool(state.staff_message))
-        self._waiting.clear(tr("Waiting for {names} to join…").format(names=names(live.visitors)))
+        waiting = tr("Waiting for {names} to join…").format(names=names(live.visitors))
+        self._waiting.clear("" if state.call is CallStatus.RECONNECTING else waiting)  # the overlay says why
         chips = {
             CallStatus.CONNECTING: (tr("Connecting…"), "chip"),
             CallStatus.CONNECTED: (tr("Connected"), "chip-ready"),
-            CallStatus.RECONNECTING: (tr("Reconnecting… your time keeps counting"), "banner"),
+            CallStatus.RECONNECTING: (tr("Reconnecting…"), "banner"),
         }
         text, role = chips.get(state.call or CallStatus.CONNECTING, chips[CallStatus.CONNECTING])
         self._call_state.setText(text)
         set_role(self._call_state, role)
+        self._reconnecting.setVisible(state.call is CallStatus.RECONNECTING)
         self.tick()
 
     def tick(self) -> None:
@@ -150,7 +165,9 @@ class InVisitScreen(ScreenBase):
         if state is None or state.live is None:
             return
         now = time.monotonic()
-        self._time_left.setText(tr("{time} left").format(time=duration(max(0.0, state.live.ends_at - now))))
+        left = duration(max(0.0, state.live.ends_at - now))
+        self._time_left.setText(tr("{time} left").format(time=left))
+        self._still_counting.setText(tr("Your visit time keeps counting: {time} left.").format(time=left))
         if state.hangup_deadline is not None:
             seconds = max(0, math.ceil(state.hangup_deadline - now))
             self._banner.setText(tr("Lift the handset to continue. The visit ends in %n seconds.", "", seconds))
@@ -169,18 +186,23 @@ class InVisitScreen(ScreenBase):
         s, w, h = self.scale, self.width(), self.height()
         margin = s.px(20)
         self._videos.setGeometry(0, 0, w, h)
-        self._bar.setGeometry(margin, margin, w - 2 * margin, s.px(84))
+        self._bar.setGeometry(margin, margin, w - 2 * margin, max(s.px(84), self._bar.sizeHint().height()))
         self._banner.adjustSize()
         banner_w = min(w - 2 * margin, max(self._banner.sizeHint().width(), s.px(520)))
         self._banner.setGeometry((w - banner_w) // 2, margin + s.px(100), banner_w, self._banner.sizeHint().height())
         view_w = s.px(260)
         self.self_view.setGeometry(margin, h - margin - view_w * 3 // 4, view_w, view_w * 3 // 4)
         end_w = max(s.px(240), self._end.sizeHint().width())  # as wide as its words, in any language
-        self._end.setGeometry(w - margin - end_w, h - margin - s.px(84), end_w, s.px(84))
+        end_h = max(s.target, self._end.sizeHint().height())
+        self._end.setGeometry(w - margin - end_w, h - margin - end_h, end_w, end_h)
         message_w = min(w - 4 * margin, s.px(760))
         message_h = self._message.layout().totalHeightForWidth(message_w)
         self._message.setGeometry((w - message_w) // 2, s.px(200), message_w, message_h)
-        confirm_w, confirm_h = min(w - 4 * margin, s.px(720)), s.px(320)
+        confirm_w = min(w - 4 * margin, s.px(720))
+        confirm_h = max(s.px(320), self._confirm.layout().totalHeightForWidth(confirm_w))
         self._confirm.setGeometry((w - confirm_w) // 2, (h - confirm_h) // 2, confirm_w, confirm_h)
-        for widget in (self._bar, self._banner, self.self_view, self._end, self._message, self._confirm):
+        overlay_h = self._reconnecting.layout().totalHeightForWidth(confirm_w)
+        self._reconnecting.setGeometry((w - confirm_w) // 2, (h - overlay_h) // 2, confirm_w, overlay_h)
+        overlays = (self._bar, self._banner, self.self_view, self._end, self._reconnecting, self._message)
+        for widget in (*overlays, self._confirm):
             widget.raise_()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.visit_machine import TerminalState
 from ui import theme
-from ui.screens.base import Header, LanguageChoice, Post, ScreenBase, page_layout
+from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, page_layout
 from ui.texts import out_of_service_sentence, tr
 from ui.widgets import card, label
 
@@ -46,7 +46,7 @@ class OutOfServiceScreen(ScreenBase):
         )
         layout.addWidget(box)
         layout.addStretch(1)
-        self._languages = LanguageChoice(post)
+        self._languages = ReadingChoices(post)
         layout.addWidget(self._languages)
 
     def render(self, state: TerminalState) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
 from kiosk.protocol import VisitStatus, VisitSummary
 from kiosk.visit_machine import BackTapped, TerminalState, VisitChosen
 from ui import theme
-from ui.screens.base import Post, ScreenBase, page_layout
+from ui.screens.base import Post, ReadingChoices, ScreenBase, page_layout
 from ui.texts import clock_time, names, problem_sentence, status_text, tr
 from ui.widgets import button, card, label
 
@@ -22,6 +23,8 @@ class VisitListScreen(ScreenBase):
         top = QHBoxLayout()
         self._greeting = label("", "title")
         top.addWidget(self._greeting, 1)
+        self._reading = ReadingChoices(post, languages=())
+        top.addWidget(self._reading, 0)
         top.addWidget(button(tr("Sign out"), "sign-out", lambda: post(BackTapped())), 0)
         layout.addLayout(top)
         layout.addWidget(label(tr("Your visits"), "subtitle"))
@@ -36,10 +39,42 @@ class VisitListScreen(ScreenBase):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._cards)
         scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; border: none; }")
+        # Pages turned by large buttons, not a thin scroll bar or a swipe: everything here takes one tap.
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(scroll, 1)
+        self._scroll = scroll
+        pager = QHBoxLayout()
+        self._earlier = button(tr("Earlier visits"), "page-up", lambda: self._turn(-1))
+        self._later = button(tr("More visits"), "page-down", lambda: self._turn(1))
+        pager.addWidget(self._earlier)
+        pager.addWidget(self._later)
+        layout.addLayout(pager)
+        bar = scroll.verticalScrollBar()
+        bar.rangeChanged.connect(lambda *_: self._update_pager())
+        bar.valueChanged.connect(lambda *_: self._update_pager())
+        self._update_pager()
         self._shown: tuple[VisitSummary, ...] | None = None
 
+    def _turn(self, direction: int) -> None:
+        bar = self._scroll.verticalScrollBar()
+        bar.setValue(bar.value() + direction * self._scroll.viewport().height() * 4 // 5)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_cards()
+
+    def _fit_cards(self) -> None:
+        # A scroll area does not ask wrapped words how tall they need to be at its width: tell it.
+        width = self._scroll.viewport().width()
+        self._cards.setMinimumHeight(max(0, self._cards_layout.totalHeightForWidth(width)))
+
+    def _update_pager(self) -> None:
+        bar = self._scroll.verticalScrollBar()
+        self._earlier.setVisible(bar.value() > bar.minimum())
+        self._later.setVisible(bar.value() < bar.maximum())
+
     def render(self, state: TerminalState) -> None:
+        self._reading.render(state)
         self._greeting.setText(tr("Hello, {name}").format(name=state.resident_name))
         self._problem.setVisible(state.problem is not None)
         if state.problem is not None:
@@ -58,6 +93,7 @@ class VisitListScreen(ScreenBase):
         for visit in visits:
             self._cards_layout.addWidget(self._card(visit))
         self._cards_layout.addStretch(1)
+        self._fit_cards()
 
     def _card(self, visit: VisitSummary) -> QWidget:
         s = self.scale
@@ -84,6 +120,6 @@ class VisitListScreen(ScreenBase):
             lambda v=visit.visit_id: self.post(VisitChosen(v)),
             role="primary" if joinable else "",
         )
-        action.setFixedWidth(s.px(200))
+        action.setMinimumWidth(max(s.px(200), action.sizeHint().width()))
         row.addWidget(action)
         return frame

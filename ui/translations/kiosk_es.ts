@@ -87,6 +87,10 @@
         <translation>Entendido</translation>
     </message>
     <message>
+        <source>The connection dropped. Reconnecting…</source>
+        <translation>Se cortó la conexión. Reconectando…</translation>
+    </message>
+    <message>
         <source>Waiting for {names} to join…</source>
         <translation>Esperando a que {names} se conecte…</translation>
     </message>
@@ -99,12 +103,16 @@
         <translation>Conectado</translation>
     </message>
     <message>
-        <source>Reconnecting… your time keeps counting</source>
-        <translation>Reconectando… su tiempo sigue contando</translation>
+        <source>Reconnecting…</source>
+        <translation>Reconectando…</translation>
     </message>
     <message>
         <source>{time} left</source>
         <translation>Quedan {time}</translation>
+    </message>
+    <message>
+        <source>Your visit time keeps counting: {time} left.</source>
+        <translation>El tiempo de su visita sigue contando: quedan {time}.</translation>
     </message>
     <message numerus="yes">
         <source>Lift the handset to continue. The visit ends in %n seconds.</source>
@@ -175,6 +183,14 @@
     <message>
         <source>Your visits</source>
         <translation>Sus visitas</translation>
+    </message>
+    <message>
+        <source>Earlier visits</source>
+        <translation>Visitas anteriores</translation>
+    </message>
+    <message>
+        <source>More visits</source>
+        <translation>Más visitas</translation>
     </message>
     <message>
         <source>Hello, {name}</source>
@@ -327,6 +343,110 @@
     <message>
         <source>Clear</source>
         <translation>Borrar</translation>
+    </message>
+    <message>
+        <source>Normal text</source>
+        <translation>Letra normal</translation>
+    </message>
+    <message>
+        <source>Larger text</source>
+        <translation>Letra más grande</translation>
+    </message>
+    <message>
+        <source>Handset</source>
+        <translation>Auricular</translation>
+    </message>
+    <message>
+        <source>Hook switch</source>
+        <translation>Gancho del auricular</translation>
+    </message>
+    <message>
+        <source>Touchscreen</source>
+        <translation>Pantalla táctil</translation>
+    </message>
+    <message>
+        <source>Degraded</source>
+        <translation>Con fallos</translation>
+    </message>
+    <message>
+        <source>Lost</source>
+        <translation>Perdido</translation>
+    </message>
+    <message>
+        <source>Missing</source>
+        <translation>No conectado</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>Falló</translation>
+    </message>
+    <message>
+        <source>Technician mode</source>
+        <translation>Modo técnico</translation>
+    </message>
+    <message>
+        <source>Leave technician mode</source>
+        <translation>Salir del modo técnico</translation>
+    </message>
+    <message>
+        <source>Play test tone</source>
+        <translation>Tocar tono de prueba</translation>
+    </message>
+    <message>
+        <source>Check network</source>
+        <translation>Comprobar la red</translation>
+    </message>
+    <message>
+        <source>Restart app</source>
+        <translation>Reiniciar la aplicación</translation>
+    </message>
+    <message>
+        <source>CAMERA</source>
+        <translation>CÁMARA</translation>
+    </message>
+    <message>
+        <source>Waiting for the camera…</source>
+        <translation>Esperando a la cámara…</translation>
+    </message>
+    <message>
+        <source>MICROPHONE</source>
+        <translation>MICRÓFONO</translation>
+    </message>
+    <message>
+        <source>Speak into the handset: the bar moves.</source>
+        <translation>Hable al auricular: la barra se mueve.</translation>
+    </message>
+    <message>
+        <source>DEVICES</source>
+        <translation>EQUIPOS</translation>
+    </message>
+    <message>
+        <source>Looking at the devices…</source>
+        <translation>Revisando los equipos…</translation>
+    </message>
+    <message>
+        <source>NETWORK</source>
+        <translation>RED</translation>
+    </message>
+    <message>
+        <source>Not checked yet. Tap “Check network”.</source>
+        <translation>Sin comprobar. Toque «Comprobar la red».</translation>
+    </message>
+    <message>
+        <source>Checking the way to central and Janus…</source>
+        <translation>Comprobando la conexión con central y Janus…</translation>
+    </message>
+    <message>
+        <source>The devices could not be read. See the log.</source>
+        <translation>No se pudieron leer los equipos. Vea el registro.</translation>
+    </message>
+    <message>
+        <source>The network check could not run. See the log.</source>
+        <translation>No se pudo comprobar la red. Vea el registro.</translation>
+    </message>
+    <message>
+        <source>Playing…</source>
+        <translation>Sonando…</translation>
     </message>
 </context>
 </TS>
