@@ -34,6 +34,7 @@ from kiosk.visit_machine import (
     HookChanged,
     Identified,
     Identify,
+    IdleInfoArrived,
     Logout,
     OpenVisit,
     ReportEnd,
@@ -87,7 +88,7 @@ class Terminal:
         self._media_lost_s = 0.0
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
-        self.upkeep = Upkeep(central, self.journal, self.health)
+        self.upkeep = Upkeep(central, self.journal, self.health, lambda info: self.post(IdleInfoArrived(info)))
         handset.hook.add_listener(lambda lifted: self.post(HookChanged(lifted)))
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The terminal's upkeep thread: uploads the audit journal and sends heartbeats with device health.
+"""The terminal's upkeep thread: uploads the audit journal, sends heartbeats with device health, and fetches
+what the idle screen shows (the facility's notices, the visits ready here).
 
 It never blocks the visit: it has its own thread and retries quietly while central is away.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from kiosk import __version__
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralClient, CentralError
-from kiosk.protocol import AuditBatch, Heartbeat
+from kiosk.protocol import AuditBatch, Heartbeat, IdleInfo
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,14 @@ class Upkeep:
         central: CentralClient,
         journal: AuditJournal,
         health: Callable[[], dict[str, str]],
+        idle_info: Callable[[IdleInfo], None] = lambda _info: None,
         upload_every_s: float = 5.0,
         heartbeat_every_s: float = 30.0,
     ) -> None:
         self._central = central
         self._journal = journal
         self._health = health
+        self._idle_info = idle_info
         self._upload_every_s = upload_every_s
         self._heartbeat_every_s = heartbeat_every_s
         self._wake = threading.Event()
@@ -72,6 +75,7 @@ class Upkeep:
                     self._beat_now.clear()
                     self._central.heartbeat(Heartbeat(version=__version__, health=self._health()))
                     since_heartbeat = 0.0
+                    self._idle_info(self._central.idle_info())
             except CentralError as exc:
                 log.warning("upkeep: %s", exc)
             self._wake.wait(self._upload_every_s)

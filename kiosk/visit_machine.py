@@ -14,7 +14,7 @@ from datetime import datetime
 
 from kiosk.call_status import CallStatus
 from kiosk.config import TimeoutsSection
-from kiosk.protocol import EndReason, ErrorCode, ResidentSession, RoomGrant, VisitStatus, VisitSummary
+from kiosk.protocol import EndReason, ErrorCode, IdleInfo, ResidentSession, RoomGrant, VisitStatus, VisitSummary
 
 
 class Screen(enum.Enum):
@@ -166,6 +166,13 @@ class LanguageChosen:
 
 
 @dataclass(frozen=True)
+class IdleInfoArrived:
+    """What central says the idle screen shows now."""
+
+    info: IdleInfo
+
+
+@dataclass(frozen=True)
 class LargeTextToggled:
     """The person asked for larger (or normal) text."""
 
@@ -205,6 +212,7 @@ Event = (
     | DevicesChanged
     | LanguageChosen
     | LargeTextToggled
+    | IdleInfoArrived
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -289,6 +297,7 @@ class TerminalState:
     out_of_service: tuple[str, ...] = ()  # the devices that are not working, while any is missing
     language: str = "en"
     large_text: bool = False
+    idle_info: IdleInfo | None = None  # the facility's notices and ready call-outs: not about the person here
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
@@ -365,6 +374,9 @@ class VisitMachine:
             self._state = replace(self._state, handset_lifted=event.lifted)
         if isinstance(event, DevicesChanged):
             return self._devices_changed(event.missing)
+        if isinstance(event, IdleInfoArrived):
+            self._state = replace(self._state, idle_info=event.info)
+            return []
         if isinstance(event, LargeTextToggled):
             if self._state.screen in _TEXT_SIZE_SCREENS:
                 self._state = replace(self._state, large_text=not self._state.large_text)
@@ -390,6 +402,7 @@ class VisitMachine:
             handset_lifted=self._state.handset_lifted,
             out_of_service=missing,
             language=self._language,  # the next person starts in the terminal's language
+            idle_info=self._state.idle_info,
         )
         return commands
 

@@ -119,3 +119,17 @@ def test_a_resident_walks_a_whole_visit_by_touch(language, start_central, start_
         assert SAYS["en"]["idle"] in visible_text(window), "the next person starts in the terminal's language"
     finally:
         visitor.stop()
+
+
+def test_the_idle_screen_shows_the_facilitys_notices_and_that_a_visit_is_ready(
+    start_central, start_kiosk, qtbot, screens_folder
+):
+    central = start_central()
+    kiosk = start_kiosk(central.url, central.state / "terminal-token")
+    window = kiosk.window
+    qtbot.waitUntil(lambda: "Report sexual abuse or harassment" in visible_text(window), timeout=10_000)
+    text = visible_text(window)
+    assert "dial 7233" in text and "A visit is ready for D." in text
+    assert "Daniel" not in text and "Maria" not in text, "no more about anyone than the facility allows"
+    screenshot(window, screens_folder, "00-idle-notices")
+    assert cut_off_texts(window) == []

@@ -4,17 +4,19 @@ at least 15 mm on that panel, text colours readable (WCAG AA); a screenshot of e
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import pytestqt.exceptions
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPushButton
 
 from drivers.simulated_camera import SimulatedCamera
 from kiosk.call_status import CallStatus
-from kiosk.protocol import EndReason, VisitStatus, VisitSummary
+from kiosk.protocol import CalloutPrivacy, EndReason, IdleInfo, Notice, VisitCallout, VisitStatus, VisitSummary
 from kiosk.visit_machine import EndedVisit, LiveVisit, Problem, Screen, TerminalState
 from tests.conftest import kiosk_config
 from ui import theme
@@ -54,8 +56,20 @@ VISITS = (
 def states() -> dict[str, TerminalState]:
     live = LiveVisit(1, ("Maria", "Luis"), True, time.monotonic(), time.monotonic() + 245, (300, 60))
     signed_in = TerminalState(screen=Screen.VISIT_LIST, resident_name="Daniel", visits=VISITS)
+    idle_info = IdleInfo(
+        notices=[
+            Notice(
+                title="Report sexual abuse or harassment",
+                body="Call the hotline: dial 7233 from any unit phone. Calls are free and confidential.",
+            ),
+            Notice(title="Visits are recorded", body="Except visits with your attorney or clergy."),
+        ],
+        callout_privacy=CalloutPrivacy.INITIALS,
+        callouts=[VisitCallout(starts_at=NOW, initials="J. R."), VisitCallout(starts_at=NOW, initials="A. M.")],
+    )
     return {
-        "idle": TerminalState(),
+        "idle": TerminalState(idle_info=idle_info),
+        "idle-plain": TerminalState(),
         "identify": TerminalState(screen=Screen.IDENTIFY, problem=Problem.BAD_CREDENTIALS),
         "visit-list": signed_in,
         "pre-visit": TerminalState(screen=Screen.PRE_VISIT, resident_name="Daniel", visits=VISITS, selected=VISITS[0]),
@@ -95,10 +109,10 @@ def test_every_screen_fits_and_every_target_is_large_enough(
         for name, state in states().items():
             window.render(replace(state, language=language, large_text=large_text))
             kind = "-large" if large_text else ""
-            try:  # a rebuilt screen settles its layout over a few turns of the event loop
+            # A rebuilt screen settles its layout over a few turns of the event loop.
+            with contextlib.suppress(pytestqt.exceptions.TimeoutError):
                 qtbot.waitUntil(lambda: cut_off_texts(window) == [], timeout=2000)
-            finally:
-                window.grab().save(str(folder / f"{width}x{height}-{language}{kind}-{name}.png"))
+            window.grab().save(str(folder / f"{width}x{height}-{language}{kind}-{name}.png"))
             assert cut_off_texts(window) == [], f"{name} at {width}x{height} {language}{kind}: words cut off"
             for target in window.findChildren(QPushButton):
                 if target.isVisible():

@@ -11,7 +11,17 @@ import pytest
 
 from kiosk.call_status import CallStatus
 from kiosk.config import TimeoutsSection
-from kiosk.protocol import EndReason, ErrorCode, ResidentSession, RoomGrant, VisitStatus, VisitSummary
+from kiosk.protocol import (
+    CalloutPrivacy,
+    EndReason,
+    ErrorCode,
+    IdleInfo,
+    Notice,
+    ResidentSession,
+    RoomGrant,
+    VisitStatus,
+    VisitSummary,
+)
 from kiosk.visit_machine import (
     BackTapped,
     CallStatusChanged,
@@ -20,9 +30,10 @@ from kiosk.visit_machine import (
     DoneTapped,
     EndTapped,
     HookChanged,
-    LanguageChosen,
     Identified,
     Identify,
+    IdleInfoArrived,
+    LanguageChosen,
     Logout,
     NoticeAccepted,
     OpenVisit,
@@ -1033,3 +1044,18 @@ def test_the_language_a_person_chose_here_wins_and_one_without_a_translation_is_
     m.handle(CredentialsEntered(RESIDENT_ID, PIN), T0)
     m.handle(Identified(session().model_copy(update={"language": preferred})), T0)
     assert m.snapshot().language == shown
+
+
+def test_the_idle_screens_notices_stay_when_a_person_leaves_and_are_replaced_when_central_sends_new_ones():
+    m = machine()
+    first = IdleInfo(
+        notices=[Notice(title="Hotline", body="Dial 7233.")], callout_privacy=CalloutPrivacy.NONE, callouts=[]
+    )
+    m.handle(IdleInfoArrived(first), T0)
+    to_visit_list(m)
+    assert m.snapshot().idle_info == first
+    m.handle(BackTapped(), T0)
+    assert m.snapshot().idle_info == first  # the facility's, not the person's: nothing to wipe
+    second = first.model_copy(update={"notices": []})
+    m.handle(IdleInfoArrived(second), T0)
+    assert m.snapshot().idle_info == second

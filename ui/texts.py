@@ -10,7 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication, QDate, QLocale, QTime
 
-from kiosk.protocol import EndReason, VisitStatus, VisitSummary
+from kiosk.protocol import EndReason, VisitCallout, VisitStatus, VisitSummary
 from kiosk.visit_machine import Problem
 
 
@@ -98,6 +98,15 @@ def names(visitors: list[str] | tuple[str, ...]) -> str:
     if len(visitors) <= 1:
         return "".join(visitors)
     return tr("{first} and {last}").format(first=", ".join(visitors[:-1]), last=visitors[-1])
+
+
+def callout_sentence(callout: VisitCallout) -> str:
+    """ "A visit is ready for J. R.": only what central sent, which is what the facility allows."""
+    if callout.initials:
+        return tr("A visit is ready for {initials}").format(initials=callout.initials)
+    if callout.booking_number_tail:
+        return tr("A visit is ready for the ID ending in {digits}").format(digits=callout.booking_number_tail)
+    return ""
 
 
 def out_of_service_sentence(missing: tuple[str, ...]) -> str:

@@ -39,11 +39,17 @@ class Scale:
     height: int
     dpi: float = 141.0  # a 15.6-inch 1920x1080 panel
     text: float = 1.0
+    width: int = 1280
+    height_px: int = 800  # the screen's real height (`height` is the layout's reference)
 
     @classmethod
     def for_screen(cls, width: int, height: int, dpi: float, large_text: bool = False) -> Scale:
         # The shorter way round decides, so a portrait screen is laid out as narrow as it is.
-        return cls(round(min(height, width * 800 / 1280)), dpi, LARGE_TEXT if large_text else 1.0)
+        return cls(round(min(height, width * 800 / 1280)), dpi, LARGE_TEXT if large_text else 1.0, width, height)
+
+    @property
+    def landscape(self) -> bool:
+        return self.width >= self.height_px
 
     def px(self, at_800: float) -> int:
         return max(1, round(at_800 * self.height / 800))
@@ -79,9 +85,14 @@ QWidget#screen {{ background: {NAVY}; }}
 QLabel {{ background: transparent; font-size: {f(22)}px; }}
 QLabel[role="title"] {{ font-size: {f(40)}px; font-weight: 600; }}
 QLabel[role="subtitle"] {{ font-size: {f(24)}px; color: {MUTED}; }}
-QLabel[role="clock"] {{ font-size: {p(150)}px; font-weight: 300; }}
+QLabel[role="clock"] {{ font-size: {p(112 / scale.text)}px; font-weight: 300; }}
 QLabel[role="countdown"] {{ font-size: {f(40)}px; font-weight: 600; }}
 QLabel[role="muted"] {{ font-size: {f(20)}px; color: {MUTED}; }}
+QLabel[role="notice-title"] {{ font-size: {f(22)}px; font-weight: 600; }}
+QLabel[role="callout"] {{
+  background: {RAISED}; border-left: {p(6)}px solid {ACCENT}; border-radius: {p(10)}px;
+  padding: {p(12)}px {p(18)}px; font-size: {f(24)}px; font-weight: 600;
+}}
 QLabel[role="problem"] {{
   background: {PROBLEM}; border: {p(2)}px solid {DANGER}; border-radius: {p(12)}px;
   padding: {p(14)}px {p(18)}px; font-size: {f(22)}px;

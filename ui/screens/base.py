@@ -40,9 +40,9 @@ class ScreenBase(QWidget):
 
 
 class Header(QWidget):
-    """Facility and unit on the left, the time on the right."""
+    """Facility and unit on the left; on the right the time, or `right` on a screen that shows the time large."""
 
-    def __init__(self, facility: str, location: str) -> None:
+    def __init__(self, facility: str, location: str, right: QWidget | None = None) -> None:
         super().__init__()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -52,7 +52,7 @@ class Header(QWidget):
         row.addLayout(left)
         row.addStretch(1)
         self._clock = label("", "subtitle", wrap=False)
-        row.addWidget(self._clock)
+        row.addWidget(right or self._clock)
         self.tick()
 
     def tick(self) -> None:

@@ -1,4 +1,5 @@
-"""Idle: the facility, the date and time, and one large invitation to start."""
+"""Idle: the facility, the date and time, one large invitation to start, the visits ready here (no more
+about the person than the facility allows) and the facility's notices, such as how to report abuse."""
 
 from __future__ import annotations
 
@@ -6,21 +7,31 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QBoxLayout, QVBoxLayout
 
+from kiosk.protocol import Notice
 from kiosk.visit_machine import StartTapped, TerminalState
 from ui import theme
 from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, page_layout
-from ui.texts import clock_time, long_date, problem_sentence, tr
+from ui.texts import callout_sentence, clock_time, long_date, problem_sentence, tr
 from ui.widgets import button, card, label
+
+MAX_CALLOUTS = 3  # more would push the invitation off a small screen
 
 
 class IdleScreen(ScreenBase):
     def __init__(self, post: Post, scale: theme.Scale, facility: str, location: str) -> None:
         super().__init__(post, scale)
-        layout = page_layout(self, scale)
-        self._header = Header(facility, location)
-        layout.addWidget(self._header)
+        page = page_layout(self, scale)
+        self._languages = ReadingChoices(post)
+        self._header = Header(facility, location, right=self._languages)
+        page.addWidget(self._header)
+        # Side by side on a landscape screen, one above the other on a portrait one.
+        columns = QBoxLayout(QBoxLayout.Direction.LeftToRight if scale.landscape else QBoxLayout.Direction.TopToBottom)
+        columns.setSpacing(scale.px(32))
+        page.addLayout(columns, 1)
+        layout = QVBoxLayout()
+        columns.addLayout(layout, 3)
         layout.addStretch(2)
         self._time = label("", "clock", align=Qt.AlignmentFlag.AlignCenter, wrap=False)
         self._date = label("", "subtitle", align=Qt.AlignmentFlag.AlignCenter)
@@ -32,8 +43,8 @@ class IdleScreen(ScreenBase):
         layout.addWidget(self._problem)
         invite = card()
         inner = QVBoxLayout(invite)
-        inner.setContentsMargins(scale.px(32), scale.px(28), scale.px(32), scale.px(28))
-        inner.setSpacing(scale.px(16))
+        inner.setContentsMargins(scale.px(32), scale.px(22), scale.px(32), scale.px(22))
+        inner.setSpacing(scale.px(12))
         inner.addWidget(label(tr("Video visits"), "title", align=Qt.AlignmentFlag.AlignCenter))
         inner.addWidget(
             label(
@@ -42,8 +53,21 @@ class IdleScreen(ScreenBase):
         )
         inner.addWidget(button(tr("Start"), "start", lambda: post(StartTapped()), role="primary"))
         layout.addWidget(invite)
-        self._languages = ReadingChoices(post)
-        layout.addWidget(self._languages)
+        self._notices = card()
+        self._notices_layout = QVBoxLayout(self._notices)
+        self._notices_layout.setContentsMargins(scale.px(28), scale.px(24), scale.px(28), scale.px(24))
+        self._notices_layout.setSpacing(scale.px(8))
+        self._notices.hide()
+        side = QVBoxLayout()
+        side.setSpacing(scale.px(16))
+        side.addStretch(1)
+        self._callouts = label("", "callout")
+        self._callouts.hide()
+        side.addWidget(self._callouts)
+        side.addWidget(self._notices)
+        side.addStretch(1)
+        columns.addLayout(side, 2)
+        self._shown_notices: list[Notice] | None = None
         self.tick()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -51,9 +75,29 @@ class IdleScreen(ScreenBase):
 
     def render(self, state: TerminalState) -> None:
         self._languages.render(state)
+        info = state.idle_info
+        callouts = [callout_sentence(c) for c in info.callouts[:MAX_CALLOUTS] if callout_sentence(c)] if info else []
+        self._callouts.setText("\n".join(callouts))
+        self._callouts.setVisible(bool(callouts))
+        notices = list(info.notices) if info else []
+        if notices != self._shown_notices:
+            self._shown_notices = notices
+            self._show_notices(notices)
         self._problem.setVisible(state.problem is not None)
         if state.problem is not None:
             self._problem.setText(problem_sentence(state.problem))
+
+    def _show_notices(self, notices: list[Notice]) -> None:
+        while self._notices_layout.count():
+            item = self._notices_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        for index, notice in enumerate(notices):
+            if index:
+                self._notices_layout.addSpacing(self.scale.px(12))
+            self._notices_layout.addWidget(label(notice.title, "notice-title"))
+            self._notices_layout.addWidget(label(notice.body, "muted"))
+        self._notices.setVisible(bool(notices))
 
     def tick(self) -> None:
         now = datetime.now().astimezone()

@@ -325,6 +325,14 @@
         <translation>{first} y {last}</translation>
     </message>
     <message>
+        <source>A visit is ready for {initials}</source>
+        <translation>Hay una visita lista para {initials}</translation>
+    </message>
+    <message>
+        <source>A visit is ready for the ID ending in {digits}</source>
+        <translation>Hay una visita lista para el número que termina en {digits}</translation>
+    </message>
+    <message>
         <source>Some of the terminal&apos;s equipment is not working.</source>
         <translation>Parte del equipo de la terminal no funciona.</translation>
     </message>
