@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.visit_machine import CallStatusChanged, Event, RequestFailed, Screen, TerminalState
+from kiosk.visit_machine import CallStatusChanged, Event, RequestFailed, Screen, TechnicianPinChecked, TerminalState
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,13 @@ def audit_entries(before: TerminalState, event: Event, after: TerminalState) -> 
     if before.live is not None and after.screen is Screen.ENDED and after.ended is not None:
         detail = (("reason", after.ended.reason.value), ("duration_s", round(after.ended.duration_s, 1)))
         entries.append(AuditEntry("visit_ended", after.ended.visit_id, detail))
-    if before.screen is not Screen.IDLE and after.screen is Screen.IDLE and before.screen is not Screen.OUT_OF_SERVICE:
+    unsigned = (Screen.OUT_OF_SERVICE, Screen.TECHNICIAN, Screen.TECHNICIAN_PIN)  # nobody signed in there
+    if before.screen is not Screen.IDLE and after.screen is Screen.IDLE and before.screen not in unsigned:
         entries.append(AuditEntry("session_ended"))
+    if after.screen is not before.screen and Screen.TECHNICIAN in (before.screen, after.screen):
+        entries.append(AuditEntry("technician_mode" if after.screen is Screen.TECHNICIAN else "technician_mode_left"))
+    if isinstance(event, TechnicianPinChecked) and not event.ok and before.busy:
+        entries.append(AuditEntry("technician_pin_refused"))
     if after.out_of_service != before.out_of_service:
         if after.out_of_service:
             entries.append(AuditEntry("out_of_service", detail=(("missing", " ".join(after.out_of_service)),)))

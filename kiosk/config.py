@@ -147,6 +147,10 @@ class ScreenSection(_Section):
         return language
 
 
+class TechnicianSection(_Section):
+    pin_file: Path | None = Field(default=None, description="the technician PIN (4-12 digits), mode 0600")
+
+
 class KioskConfig(_Section):
     terminal: TerminalSection
     central: CentralSection
@@ -154,6 +158,7 @@ class KioskConfig(_Section):
     devices: DevicesSection = DevicesSection()
     timeouts: TimeoutsSection = TimeoutsSection()
     screen: ScreenSection = ScreenSection()
+    technician: TechnicianSection = TechnicianSection()
 
 
 def _where(error: dict[str, object]) -> str:
@@ -197,3 +202,21 @@ def read_token(config: KioskConfig) -> str:
     if not token:
         raise ConfigError(f"the terminal token {path} is empty")
     return token
+
+
+def read_technician_pin(config: KioskConfig) -> str | None:
+    """The technician PIN, from a file only its owner may read; None when technician mode is not set up."""
+    path = config.technician.pin_file
+    if path is None:
+        return None
+    try:
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
+        pin = path.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the technician PIN {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the technician PIN {path} is not plain digits") from exc
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        raise ConfigError(f"the technician PIN in {path} must be 4 to 12 digits")
+    return pin

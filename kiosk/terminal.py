@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from kiosk.protocol import TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     CallStatusChanged,
+    CheckTechnicianPin,
     Command,
     DevicesChanged,
     Event,
@@ -43,6 +45,7 @@ from kiosk.visit_machine import (
     StaffMessage,
     StartCall,
     StopCall,
+    TechnicianPinChecked,
     TerminalState,
     Tick,
     VisitEndedByCentral,
@@ -73,6 +76,7 @@ class Terminal:
         core: CoreLoop,
         listener: TerminalListener,
         watch: DeviceWatch | None = None,
+        technician_pin: str | None = None,
     ) -> None:
         self._config = config
         self._central = central
@@ -81,10 +85,12 @@ class Terminal:
         self._watch = watch
         self._core = core
         self._listener = listener
-        self.machine = VisitMachine(config.timeouts, config.screen.language, LANGUAGES)
+        self._technician_pin = technician_pin
+        self.machine = VisitMachine(config.timeouts, config.screen.language, LANGUAGES, technician_pin is not None)
         self._tick: asyncio.TimerHandle | None = None
         self._requests: asyncio.Queue[Callable[[], Any]] | None = None
         self.call: CallEngine | None = None
+        self.janus_url: str | None = None
         self._media_lost_s = 0.0
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
@@ -179,6 +185,9 @@ class Terminal:
             self._request(lambda: self._central.end_visit(command.session, command.visit_id, command.reason, lost))
         elif isinstance(command, Logout):
             self._request(lambda: self._central.logout(command.session))
+        elif isinstance(command, CheckTechnicianPin):
+            expected = (self._technician_pin or "").encode()
+            self.post(TechnicianPinChecked(bool(expected) and hmac.compare_digest(command.pin.encode(), expected)))
 
     # -- central requests, one at a time and in order ---------------------------------------------
 
@@ -229,6 +238,7 @@ class Terminal:
 
     def _start_call(self, command: StartCall) -> None:
         grant = command.grant
+        self.janus_url = grant.janus_url  # the technician's network check tries the last one used
         self._media_lost_s = 0.0
         self.call = CallEngine(
             RoomAccess(grant.janus_url, grant.room, grant.pin, grant.display),

@@ -25,6 +25,8 @@ class Screen(enum.Enum):
     IN_VISIT = "in_visit"
     ENDED = "ended"
     OUT_OF_SERVICE = "out_of_service"
+    TECHNICIAN_PIN = "technician_pin"
+    TECHNICIAN = "technician"
 
 
 class Problem(enum.Enum):
@@ -41,6 +43,7 @@ class Problem(enum.Enum):
     MEDIA_UNAVAILABLE = "media_unavailable"
     LOCKED = "locked"
     WRONG_PLACE = "wrong_place"
+    TECHNICIAN_PIN = "technician_pin"
 
 
 _PROBLEM_FOR_CODE = {
@@ -166,6 +169,26 @@ class LanguageChosen:
 
 
 @dataclass(frozen=True)
+class TechnicianGesture:
+    """The hidden gesture for technician mode (on the idle and out-of-service screens)."""
+
+
+@dataclass(frozen=True)
+class TechnicianPinEntered:
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TechnicianPinChecked:
+    ok: bool
+
+
+@dataclass(frozen=True)
+class TechnicianLeft:
+    pass
+
+
+@dataclass(frozen=True)
 class IdleInfoArrived:
     """What central says the idle screen shows now."""
 
@@ -213,6 +236,10 @@ Event = (
     | LanguageChosen
     | LargeTextToggled
     | IdleInfoArrived
+    | TechnicianGesture
+    | TechnicianPinEntered
+    | TechnicianPinChecked
+    | TechnicianLeft
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -252,7 +279,12 @@ class Logout:
     session: str = field(repr=False)
 
 
-Command = Identify | OpenVisit | StartCall | StopCall | ReportEnd | Logout
+@dataclass(frozen=True)
+class CheckTechnicianPin:
+    pin: str = field(repr=False)
+
+
+Command = Identify | OpenVisit | StartCall | StopCall | ReportEnd | Logout | CheckTechnicianPin
 
 # -- state ------------------------------------------------------------------------------------------
 
@@ -301,6 +333,9 @@ class TerminalState:
 
 
 _JOINABLE = (VisitStatus.READY, VisitStatus.LIVE)
+TECHNICIAN_IDLE_S = 300.0  # technician mode closes after five untouched minutes
+TECHNICIAN_TRIES = 3
+TECHNICIAN_LOCKOUT_S = 300.0
 _LANGUAGE_SCREENS = (Screen.IDLE, Screen.IDENTIFY, Screen.OUT_OF_SERVICE)
 _TEXT_SIZE_SCREENS = (*_LANGUAGE_SCREENS, Screen.VISIT_LIST, Screen.PRE_VISIT)  # not mid-visit: no relayout
 _RESIDENT_ID = re.compile(r"[0-9]{1,12}")
@@ -308,8 +343,18 @@ _PIN = re.compile(r"[0-9]{4,8}")
 
 
 class VisitMachine:
-    def __init__(self, timeouts: TimeoutsSection, language: str = "en", languages: tuple[str, ...] = ("en",)) -> None:
-        """`language`: each new person's; `languages`: those the screens can show."""
+    def __init__(
+        self,
+        timeouts: TimeoutsSection,
+        language: str = "en",
+        languages: tuple[str, ...] = ("en",),
+        technician: bool = False,
+    ) -> None:
+        """`language`: each new person's; `languages`: those the screens can show; `technician`: whether a
+        technician PIN is configured (without one the gesture does nothing)."""
+        self._technician = technician
+        self._technician_failures = 0
+        self._technician_locked_until = 0.0
         self._timeouts = timeouts
         self._language = language
         self._languages = languages
@@ -329,6 +374,8 @@ class VisitMachine:
             Screen.IDENTIFY: self._timeouts.identify_s,
             Screen.VISIT_LIST: self._timeouts.visit_list_s,
             Screen.PRE_VISIT: self._timeouts.pre_visit_s,
+            Screen.TECHNICIAN_PIN: self._timeouts.identify_s,
+            Screen.TECHNICIAN: TECHNICIAN_IDLE_S,
         }
         return limits.get(self._state.screen)
 
@@ -367,7 +414,10 @@ class VisitMachine:
             | MessageDismissed
             | HookChanged
             | LanguageChosen
-            | LargeTextToggled,
+            | LargeTextToggled
+            | TechnicianGesture
+            | TechnicianPinEntered
+            | TechnicianLeft,
         ):
             self._last_touch = now
         if isinstance(event, HookChanged):
@@ -417,6 +467,7 @@ class VisitMachine:
         return []
 
     def _on_out_of_service(self, event: Event, now: float) -> list[Command]:
+        self._maybe_technician(event, now)  # the technician is most needed here
         return []  # only DevicesChanged brings the terminal back
 
     def _timed_out(self, now: float) -> bool:
@@ -426,6 +477,39 @@ class VisitMachine:
     def _on_idle(self, event: Event, now: float) -> list[Command]:
         if isinstance(event, StartTapped):
             self._state = replace(self._state, screen=Screen.IDENTIFY, problem=None)
+        self._maybe_technician(event, now)
+        return []
+
+    # -- technician mode --------------------------------------------------------------------------
+
+    def _maybe_technician(self, event: Event, now: float) -> None:
+        if isinstance(event, TechnicianGesture) and self._technician and now >= self._technician_locked_until:
+            self._state = replace(self._state, screen=Screen.TECHNICIAN_PIN, problem=None)
+
+    def _on_technician_pin(self, event: Event, now: float) -> list[Command]:
+        s = self._state
+        if (isinstance(event, BackTapped) and not s.busy) or (isinstance(event, Tick) and self._timed_out(now)):
+            return self._go_idle()
+        if isinstance(event, TechnicianPinEntered) and not s.busy:
+            self._state = replace(s, busy=True, problem=None)
+            return [CheckTechnicianPin(event.pin)]
+        if isinstance(event, TechnicianPinChecked) and s.busy:
+            if event.ok:
+                self._technician_failures = 0
+                self._state = replace(s, screen=Screen.TECHNICIAN, busy=False)
+                return []
+            self._technician_failures += 1
+            if self._technician_failures >= TECHNICIAN_TRIES:
+                # Guessing a technician PIN must be slow: the gesture does nothing for a while.
+                self._technician_failures = 0
+                self._technician_locked_until = now + TECHNICIAN_LOCKOUT_S
+                return self._go_idle()
+            self._state = replace(s, busy=False, problem=Problem.TECHNICIAN_PIN)
+        return []
+
+    def _on_technician(self, event: Event, now: float) -> list[Command]:
+        if isinstance(event, TechnicianLeft) or (isinstance(event, Tick) and self._timed_out(now)):
+            return self._go_idle()
         return []
 
     def _on_identify(self, event: Event, now: float) -> list[Command]:

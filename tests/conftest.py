@@ -120,10 +120,16 @@ def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
     started: list[KioskApp] = []
 
     def start(
-        central_url: str, token_file: Path, devices: str = "", device_events: object = None, **timeouts: float
+        central_url: str,
+        token_file: Path,
+        devices: str = "",
+        device_events: object = None,
+        technician_pin: str | None = None,
+        **timeouts: float,
     ) -> KioskApp:
         config = kiosk_config(central_url, token_file, devices, **timeouts)
-        kiosk = KioskApp(config, token_file.read_text().strip(), device_events)  # type: ignore[arg-type]
+        token = token_file.read_text().strip()
+        kiosk = KioskApp(config, token, device_events, technician_pin)  # type: ignore[arg-type]
         qapp.installEventFilter(kiosk.window.activity_filter())  # type: ignore[attr-defined]
         started.append(kiosk)
         kiosk.start()

@@ -17,6 +17,7 @@ from kiosk.visit_machine import (
     Problem,
     RequestFailed,
     Screen,
+    TechnicianPinChecked,
     TerminalState,
     Tick,
 )
@@ -86,3 +87,13 @@ def test_ids_are_unique_so_central_can_drop_repeats(tmp_path):
         journal.record("call_status", 1, status="connected")
     events, _ = journal.pending()
     assert len({e.event_id for e in events}) == 50
+
+
+def test_technician_mode_and_each_refused_technician_pin_are_audited():
+    pin = TerminalState(screen=Screen.TECHNICIAN_PIN, busy=True)
+    assert [e.kind for e in audit_entries(pin, TechnicianPinChecked(ok=False), TerminalState())] == [
+        "technician_pin_refused"
+    ]
+    technician = TerminalState(screen=Screen.TECHNICIAN)
+    assert [e.kind for e in audit_entries(pin, TechnicianPinChecked(ok=True), technician)] == ["technician_mode"]
+    assert [e.kind for e in audit_entries(technician, Tick(), TerminalState())] == ["technician_mode_left"]

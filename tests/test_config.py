@@ -14,8 +14,10 @@ from kiosk.config import (
     ConfigError,
     DriverChoice,
     KioskConfig,
+    TechnicianSection,
     load_config,
     parse_config,
+    read_technician_pin,
     read_token,
 )
 
@@ -359,3 +361,29 @@ def test_read_token_on_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         read_token(config_with_token(token_file))
     assert str(token_file) in str(info.value)
+
+
+# -- the technician PIN file --------------------------------------------------------------------------------
+
+
+def config_with_technician_pin(pin_file: Path | None) -> KioskConfig:
+    config = config_with_token(Path("/nonexistent"))
+    return config.model_copy(update={"technician": TechnicianSection(pin_file=pin_file)})
+
+
+def test_without_a_technician_pin_file_there_is_no_technician_mode():
+    assert read_technician_pin(config_with_technician_pin(None)) is None
+
+
+def test_the_technician_pin_comes_from_an_owner_only_file(tmp_path):
+    assert read_technician_pin(config_with_technician_pin(write_token(tmp_path / "pin", "913704\n", 0o600))) == "913704"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "says"),
+    [("9137\n", 0o644, "chmod 600"), ("37", 0o600, "4 to 12 digits"), ("91a7", 0o600, "4 to 12 digits")],
+)
+def test_a_technician_pin_file_that_is_readable_by_others_or_not_a_pin_is_refused(tmp_path, text, mode, says):
+    with pytest.raises(ConfigError, match=says) as info:
+        read_technician_pin(config_with_technician_pin(write_token(tmp_path / "pin", text, mode)))
+    assert text.strip() not in str(info.value), "a PIN never goes into a message"

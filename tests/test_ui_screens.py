@@ -78,6 +78,7 @@ def states() -> dict[str, TerminalState]:
         ),
         "ended": TerminalState(screen=Screen.ENDED, ended=EndedVisit(1, EndReason.TIME_UP, "", 1795.0)),
         "out-of-service": TerminalState(screen=Screen.OUT_OF_SERVICE, out_of_service=("handset",)),
+        "technician-pin": TerminalState(screen=Screen.TECHNICIAN_PIN, problem=Problem.TECHNICIAN_PIN),
     }
 
 

@@ -23,8 +23,12 @@ from kiosk.protocol import (
     VisitSummary,
 )
 from kiosk.visit_machine import (
+    TECHNICIAN_IDLE_S,
+    TECHNICIAN_LOCKOUT_S,
+    TECHNICIAN_TRIES,
     BackTapped,
     CallStatusChanged,
+    CheckTechnicianPin,
     CredentialsEntered,
     DevicesChanged,
     DoneTapped,
@@ -45,6 +49,10 @@ from kiosk.visit_machine import (
     StartCall,
     StartTapped,
     StopCall,
+    TechnicianGesture,
+    TechnicianLeft,
+    TechnicianPinChecked,
+    TechnicianPinEntered,
     TerminalState,
     Tick,
     Touched,
@@ -1059,3 +1067,61 @@ def test_the_idle_screens_notices_stay_when_a_person_leaves_and_are_replaced_whe
     second = first.model_copy(update={"notices": []})
     m.handle(IdleInfoArrived(second), T0)
     assert m.snapshot().idle_info == second
+
+
+# -- technician mode ----------------------------------------------------------------------------------
+
+
+def technician_machine() -> VisitMachine:
+    return VisitMachine(TimeoutsSection(identify_s=60), technician=True)
+
+
+def test_the_hidden_gesture_and_the_right_pin_open_technician_mode_and_it_closes_by_itself():
+    m = technician_machine()
+    m.handle(TechnicianGesture(), T0)
+    assert m.snapshot().screen is Screen.TECHNICIAN_PIN
+    assert m.handle(TechnicianPinEntered("9137"), T0) == [CheckTechnicianPin("9137")]
+    assert m.snapshot().busy
+    m.handle(TechnicianPinChecked(ok=True), T0)
+    assert m.snapshot().screen is Screen.TECHNICIAN
+    assert m.next_deadline() == T0 + TECHNICIAN_IDLE_S
+    m.handle(Tick(), T0 + TECHNICIAN_IDLE_S)
+    assert_wiped(m)
+
+
+def test_leaving_technician_mode_returns_to_idle_or_to_out_of_service():
+    m = technician_machine()
+    m.handle(DevicesChanged(("camera",)), T0)
+    m.handle(TechnicianGesture(), T0)  # the technician comes because the camera is out
+    m.handle(TechnicianPinEntered("9137"), T0)
+    m.handle(TechnicianPinChecked(ok=True), T0)
+    m.handle(DevicesChanged(()), T0)
+    assert m.snapshot().screen is Screen.TECHNICIAN  # fixing it does not throw the technician out
+    m.handle(TechnicianLeft(), T0)
+    assert m.snapshot().screen is Screen.IDLE
+
+
+def test_wrong_technician_pins_are_refused_and_three_make_the_gesture_do_nothing_for_a_while():
+    m = technician_machine()
+    m.handle(TechnicianGesture(), T0)
+    for attempt in range(TECHNICIAN_TRIES - 1):
+        m.handle(TechnicianPinEntered("0000"), T0)
+        m.handle(TechnicianPinChecked(ok=False), T0)
+        assert m.snapshot().problem is Problem.TECHNICIAN_PIN, attempt
+    m.handle(TechnicianPinEntered("0000"), T0)
+    m.handle(TechnicianPinChecked(ok=False), T0)
+    assert_wiped(m)
+    m.handle(TechnicianGesture(), T0 + TECHNICIAN_LOCKOUT_S - 1)
+    assert m.snapshot().screen is Screen.IDLE
+    m.handle(TechnicianGesture(), T0 + TECHNICIAN_LOCKOUT_S)
+    assert m.snapshot().screen is Screen.TECHNICIAN_PIN
+
+
+def test_without_a_technician_pin_the_gesture_does_nothing():
+    m = machine()
+    m.handle(TechnicianGesture(), T0)
+    assert m.snapshot().screen is Screen.IDLE
+
+
+def test_the_technician_pin_never_shows_in_a_repr():
+    assert "9137" not in repr(TechnicianPinEntered("9137")) + repr(CheckTechnicianPin("9137"))

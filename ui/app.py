@@ -18,14 +18,18 @@ from drivers.hotplug import EventSource
 from drivers.simulated_handset import SimulatedHookSwitch
 from kiosk import __version__
 from kiosk.central_client import CentralClient
-from kiosk.config import ConfigError, KioskConfig, load_config, read_token
+from kiosk.config import ConfigError, KioskConfig, load_config, read_technician_pin, read_token
 from kiosk.core_loop import CoreLoop
-from kiosk.device_list import list_devices
+from kiosk.device_list import list_devices, touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
-from kiosk.devices import DeviceMissing, open_camera, open_handset, require_touchscreen
+from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
 from kiosk.logs import configure_logging
+from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
 from kiosk.terminal import Terminal
+from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
+from ui.screens.technician import TechnicianScreen
+from ui.theme import Scale
 from ui.window import KioskWindow
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -41,8 +45,15 @@ def load_fonts() -> None:
 class KioskApp:
     """The whole terminal in one object: devices chosen by the configuration, core, central, window."""
 
-    def __init__(self, config: KioskConfig, token: str, device_events: EventSource | None = None) -> None:
+    def __init__(
+        self,
+        config: KioskConfig,
+        token: str,
+        device_events: EventSource | None = None,
+        technician_pin: str | None = None,
+    ) -> None:
         """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
+        self.config = config
         require_touchscreen(config.devices)
         self.camera = open_camera(config.devices)
         self.handset = open_handset(config.devices)
@@ -53,8 +64,31 @@ class KioskApp:
         verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
         central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s)
         self.bridge = CoreBridge(self.camera)
-        self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self.bridge, watch)
-        self.window = KioskWindow(config, self.bridge, self.terminal.post)
+        self.terminal = Terminal(
+            config, central, self.camera, self.handset, self.core, self.bridge, watch, technician_pin
+        )
+        self.window = KioskWindow(
+            config, self.bridge, self.terminal.post, self._technician_screen if technician_pin else None
+        )
+
+    def _technician_screen(self, scale: Scale) -> TechnicianScreen:
+        config = self.config
+        tone = TestTone(self.handset.earpiece)
+
+        def check_network() -> list[CheckResult]:
+            central = config.central
+            return network_check(central.url, self.terminal.janus_url, central.ca_file, central.timeout_s)
+
+        return TechnicianScreen(
+            scale,
+            TerminalIdentity.from_config(config.terminal),
+            device_reports=lambda: [*device_reports(self.camera, self.handset), touchscreen_report(config.devices)],
+            mic_level=lambda: microphone_level(self.handset.microphone),
+            play_tone=tone.start,
+            run_network_check=check_network,
+            restart=lambda: QApplication.exit(0),  # systemd starts the app again
+            leave=lambda: self.terminal.post(TechnicianLeft()),
+        )
 
     def start(self) -> None:
         self.core.start()
@@ -88,13 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "devices":
             return list_devices(config)
         token = read_token(config)
+        technician_pin = read_technician_pin(config)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
     qt = QApplication(sys.argv[:1])
     load_fonts()
     try:
-        kiosk = KioskApp(config, token)
+        kiosk = KioskApp(config, token, technician_pin=technician_pin)
     except DeviceMissing as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 3

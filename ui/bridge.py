@@ -18,7 +18,7 @@ from kiosk.call_engine import RemoteFeed
 from kiosk.visit_machine import Screen, TerminalState
 
 SELF_VIEW_FPS = 15.0
-_SELF_VIEW_SCREENS = (Screen.PRE_VISIT, Screen.IN_VISIT)
+_SELF_VIEW_SCREENS = (Screen.PRE_VISIT, Screen.IN_VISIT, Screen.TECHNICIAN)
 
 
 def to_qimage(image: np.ndarray) -> QImage:

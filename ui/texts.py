@@ -47,6 +47,7 @@ def problem_sentence(problem: Problem, visit: VisitSummary | None = None, until:
         Problem.VISIT_OVER: tr("This visit is no longer available."),
         Problem.WRONG_PLACE: tr("This visit takes place at another terminal. Please ask staff where."),
         Problem.LOCKED: tr("Too many wrong PINs. For your safety, sign-in is paused for a while."),
+        Problem.TECHNICIAN_PIN: tr("That is not the technician PIN."),
         Problem.MEDIA_UNAVAILABLE: tr(
             "The video service is not answering. Hang up and lift the handset to try again, or tell staff."
         ),

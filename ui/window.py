@@ -5,6 +5,8 @@ It routes the core's state and video to the screens and refuses to be closed by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
@@ -20,6 +22,8 @@ from ui.screens.idle import IdleScreen
 from ui.screens.in_visit import InVisitScreen
 from ui.screens.out_of_service import OutOfServiceScreen
 from ui.screens.pre_visit import PreVisitScreen
+from ui.screens.technician import TechnicianScreen
+from ui.screens.technician_pin import TechnicianPinScreen
 from ui.screens.visit_list import VisitListScreen
 from ui.theme import Scale, style_sheet
 
@@ -41,7 +45,15 @@ class ActivityFilter(QObject):
 
 
 class KioskWindow(QWidget):
-    def __init__(self, config: KioskConfig, bridge: CoreBridge, post: Post) -> None:
+    def __init__(
+        self,
+        config: KioskConfig,
+        bridge: CoreBridge,
+        post: Post,
+        technician: Callable[[Scale], TechnicianScreen] | None = None,
+    ) -> None:
+        """`technician` makes the technician screen at a scale (it needs the devices, which the window does not
+        know); a terminal without a technician PIN has none."""
         super().__init__()
         self._allow_close = False
         self.setWindowTitle("Video visits")
@@ -50,6 +62,7 @@ class KioskWindow(QWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.setFixedSize(config.screen.width, config.screen.height)
         self._config = config
+        self._make_technician = technician
         self._language = LANGUAGE
         self._large_text = False
         self._stack = QStackedLayout(self)
@@ -88,7 +101,11 @@ class KioskWindow(QWidget):
             Screen.IN_VISIT: self.in_visit,
             Screen.ENDED: EndedScreen(post, scale, config.timeouts.ended_screen_s),
             Screen.OUT_OF_SERVICE: OutOfServiceScreen(post, scale, terminal.facility, terminal.location),
+            Screen.TECHNICIAN_PIN: TechnicianPinScreen(post, scale),
         }
+        if self._make_technician is not None:
+            self.technician = self._make_technician(scale)
+            self.screens[Screen.TECHNICIAN] = self.technician
         for screen in self.screens.values():
             self._stack.addWidget(screen)
         self._stack.setCurrentWidget(self.screens[self.current])
@@ -117,6 +134,8 @@ class KioskWindow(QWidget):
             self.pre_visit.show_self_view(image)
         elif self.current is Screen.IN_VISIT:
             self.in_visit.show_self_view(image)
+        elif self.current is Screen.TECHNICIAN:
+            self.technician.show_camera_frame(image)
 
     def activity_filter(self) -> ActivityFilter:
         """The filter to install on the QApplication so every touch counts as activity."""

@@ -5,6 +5,7 @@ A screen renders a TerminalState and turns taps into events; it keeps no rule of
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.config import LANGUAGES
-from kiosk.visit_machine import Event, LanguageChosen, LargeTextToggled, TerminalState
+from kiosk.visit_machine import Event, LanguageChosen, LargeTextToggled, TechnicianGesture, TerminalState
 from ui.i18n import NATIVE_NAMES
 from ui.texts import clock_time, tr
 from ui.theme import Scale
@@ -57,6 +58,31 @@ class Header(QWidget):
 
     def tick(self) -> None:
         self._clock.setText(clock_time(datetime.now().astimezone()))
+
+
+class SecretCorner:
+    """Technician mode's hidden gesture: five taps in the top-left corner within three seconds. Taps there
+    start nothing else, so a resident who finds it meets only a PIN."""
+
+    TAPS = 5
+    WITHIN_S = 3.0
+
+    def __init__(self, post: Post, size: int) -> None:
+        self._post = post
+        self._size = size
+        self._taps: list[float] = []
+
+    def tapped(self, x: float, y: float) -> bool:
+        """True when the tap was in the corner (and so is the gesture's, not the screen's)."""
+        if x > self._size or y > self._size:
+            self._taps.clear()
+            return False
+        now = time.monotonic()
+        self._taps = [t for t in self._taps if now - t < self.WITHIN_S] + [now]
+        if len(self._taps) >= self.TAPS:
+            self._taps.clear()
+            self._post(TechnicianGesture())
+        return True
 
 
 class ReadingChoices(QWidget):

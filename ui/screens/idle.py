@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QBoxLayout, QVBoxLayout
 from kiosk.protocol import Notice
 from kiosk.visit_machine import StartTapped, TerminalState
 from ui import theme
-from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, page_layout
+from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, SecretCorner, page_layout
 from ui.texts import callout_sentence, clock_time, long_date, problem_sentence, tr
 from ui.widgets import button, card, label
 
@@ -23,6 +23,7 @@ class IdleScreen(ScreenBase):
     def __init__(self, post: Post, scale: theme.Scale, facility: str, location: str) -> None:
         super().__init__(post, scale)
         page = page_layout(self, scale)
+        self._corner = SecretCorner(post, scale.target)
         self._languages = ReadingChoices(post)
         self._header = Header(facility, location, right=self._languages)
         page.addWidget(self._header)
@@ -71,7 +72,8 @@ class IdleScreen(ScreenBase):
         self.tick()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.post(StartTapped())
+        if not self._corner.tapped(event.position().x(), event.position().y()):
+            self.post(StartTapped())
 
     def render(self, state: TerminalState) -> None:
         self._languages.render(state)

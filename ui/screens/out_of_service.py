@@ -5,11 +5,12 @@ and comes back by itself when the device returns; nothing here needs a tap.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QVBoxLayout
 
 from kiosk.visit_machine import TerminalState
 from ui import theme
-from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, page_layout
+from ui.screens.base import Header, Post, ReadingChoices, ScreenBase, SecretCorner, page_layout
 from ui.texts import out_of_service_sentence, tr
 from ui.widgets import card, label
 
@@ -18,6 +19,7 @@ class OutOfServiceScreen(ScreenBase):
     def __init__(self, post: Post, scale: theme.Scale, facility: str, location: str) -> None:
         super().__init__(post, scale)
         layout = page_layout(self, scale)
+        self._corner = SecretCorner(post, scale.target)
         self._header = Header(facility, location)
         layout.addWidget(self._header)
         layout.addStretch(1)
@@ -48,6 +50,9 @@ class OutOfServiceScreen(ScreenBase):
         layout.addStretch(1)
         self._languages = ReadingChoices(post)
         layout.addWidget(self._languages)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._corner.tapped(event.position().x(), event.position().y())
 
     def render(self, state: TerminalState) -> None:
         self._languages.render(state)

@@ -265,6 +265,10 @@
         <translation>Demasiados PIN incorrectos. Por su seguridad, la entrada está bloqueada un rato.</translation>
     </message>
     <message>
+        <source>That is not the technician PIN.</source>
+        <translation>Ese no es el PIN de técnico.</translation>
+    </message>
+    <message>
         <source>The video service is not answering. Hang up and lift the handset to try again, or tell staff.</source>
         <translation>El servicio de video no responde. Cuelgue y levante el auricular para intentarlo otra vez, o avise al personal.</translation>
     </message>
@@ -455,6 +459,18 @@
     <message>
         <source>Playing…</source>
         <translation>Sonando…</translation>
+    </message>
+    <message>
+        <source>Technician</source>
+        <translation>Técnico</translation>
+    </message>
+    <message>
+        <source>Technician PIN</source>
+        <translation>PIN de técnico</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Desbloquear</translation>
     </message>
 </context>
 </TS>
