@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from drivers.audio_analysis import level_dbfs
-from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, Earpiece, Microphone
+from drivers.earpiece_player import EarpiecePlayer, sine
+from drivers.handset import Earpiece, Microphone
 from kiosk import __version__
 from kiosk.config import TerminalSection
 from kiosk.devices import DeviceReport
@@ -262,14 +263,7 @@ _RAMP_S = 0.005  # fades in and out, so the earpiece does not click
 
 
 def tone_samples(frequency_hz: float = TONE_HZ, peak_dbfs: float = TONE_DBFS, seconds: float = TONE_S) -> np.ndarray:
-    count = round(seconds * SAMPLE_RATE)
-    t = np.arange(count) / SAMPLE_RATE
-    wave = 32767 * 10 ** (peak_dbfs / 20) * np.sin(2 * np.pi * frequency_hz * t)
-    ramp = min(round(_RAMP_S * SAMPLE_RATE), count // 2)
-    fade = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
-    wave[:ramp] *= fade
-    wave[count - ramp :] *= fade[::-1]
-    return wave.astype(np.int16)
+    return sine(frequency_hz, peak_dbfs, seconds, _RAMP_S, _RAMP_S)
 
 
 class TestTone:
@@ -279,48 +273,27 @@ class TestTone:
     SOURCE: Hashable = "technician-test-tone"
 
     def __init__(self, earpiece: Earpiece, samples: np.ndarray | None = None) -> None:
-        self._earpiece = earpiece
         self._samples = tone_samples() if samples is None else samples
+        self._player = EarpiecePlayer(earpiece, self.SOURCE, "test-tone")
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def playing(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        return self._player.playing
 
     def start(self) -> None:
         """Plays the tone from its start (a tone already playing is stopped first). Does not block."""
         with self._lock:
-            self._halt()
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._play, args=(self._stop,), name="test-tone", daemon=True)
-            self._thread.start()
+            self._player.stop()
+            self._player.play(self._samples)
         log.info("test tone to the earpiece: %.0f Hz, %.0f dBFS, %.1f s", TONE_HZ, TONE_DBFS, TONE_S)
 
     def stop(self) -> None:
-        with self._lock:
-            self._halt()
+        self._player.stop()
 
     def wait(self, timeout_s: float) -> bool:
         """True once the tone has ended (or was never started)."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout_s)
-        return not self.playing
-
-    def _halt(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1)
-
-    def _play(self, stop: threading.Event) -> None:
-        started = time.monotonic()
-        for index, first in enumerate(range(0, self._samples.size, BLOCK_SAMPLES)):
-            if stop.wait(max(0.0, started + index * BLOCK_SAMPLES / SAMPLE_RATE - time.monotonic())):
-                return
-            self._earpiece.play(self.SOURCE, self._samples[first : first + BLOCK_SAMPLES])
+        return self._player.wait(timeout_s)
 
 
 # -- the microphone meter ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from kiosk.audit_trail import audit_entries
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
+from kiosk.chimes import ChimePlayer, chimes_for
 from kiosk.config import LANGUAGES, KioskConfig
 from kiosk.core_loop import CoreLoop
 from kiosk.device_watch import DeviceWatch
@@ -82,6 +83,7 @@ class Terminal:
         self._central = central
         self._camera = camera
         self._handset = handset
+        self.chimes = ChimePlayer(handset.earpiece)
         self._watch = watch
         self._core = core
         self._listener = listener
@@ -125,6 +127,7 @@ class Terminal:
         return states
 
     def stop(self) -> None:
+        self.chimes.stop()
         self.upkeep.stop()
         if self._watch is not None:
             self._watch.stop()
@@ -145,7 +148,9 @@ class Terminal:
             before = self.machine.snapshot()
             for command in self.machine.handle(event, time.monotonic()):
                 self._carry_out(command)
-            self._audit(before, event, self.machine.snapshot())
+            after = self.machine.snapshot()
+            self._audit(before, event, after)
+            self.chimes.play(chimes_for(before, event, after))  # what the screen says, the handset also says
         except Exception:
             # A fault in one event must not take the terminal down; the repr of events and
             # commands hides PINs and tokens, so the log carries no personal data.
