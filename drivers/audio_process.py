@@ -20,18 +20,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import sounddevice as sd
 
-from drivers.audio_wire import (
-    ERROR,
-    MIC,
-    PLAY,
-    READY,
-    STATS,
-    WireError,
-    json_payload,
-    parse_play,
-    read_message,
-    write_message,
-)
+from drivers import audio_wire as wire
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.playout_mixer import PlayoutMixer
 
@@ -70,7 +59,7 @@ class HandsetStreams:
 
     def start(self) -> None:
         ready = {"input": self.input_name, "output": self.output_name}
-        self._outgoing.put((READY, json_payload(ready)))  # first, and through the one writer
+        self._outgoing.put((wire.READY, wire.json_payload(ready)))  # first, and through the one writer
         try:
             for stream in self._streams:
                 stream.start()
@@ -82,7 +71,7 @@ class HandsetStreams:
     def _on_input(self, indata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
         self.xruns += bool(status.input_overflow)
         with contextlib.suppress(queue.Full):  # the terminal is not reading: its own health check notices
-            self._outgoing.put_nowait((MIC, indata[:, 0].astype("<i2").tobytes()))
+            self._outgoing.put_nowait((wire.MIC, indata[:, 0].astype("<i2").tobytes()))
 
     def _on_output(self, outdata: np.ndarray, frames: int, _time: Any, status: sd.CallbackFlags) -> None:
         self.xruns += bool(status.output_underflow)
@@ -92,13 +81,13 @@ class HandsetStreams:
         # One writer, so the sound card's callbacks never wait on the pipe.
         while True:
             kind, payload = self._outgoing.get()
-            write_message(self._out, kind, payload)
+            wire.write_message(self._out, kind, payload)
 
     def _report(self) -> None:
         while True:
             time.sleep(STATS_EVERY_S)
             stats = {**asdict(self.mixer.stats()), "xruns": self.xruns}
-            self._outgoing.put((STATS, json_payload(stats)))
+            self._outgoing.put((wire.STATS, wire.json_payload(stats)))
 
 
 def main() -> int:
@@ -108,14 +97,16 @@ def main() -> int:
         streams = HandsetStreams(name, out)
         streams.start()
     except AudioDeviceMissing as exc:
-        write_message(out, ERROR, str(exc).encode())
+        wire.write_message(out, wire.ERROR, str(exc).encode())
         return 3
     try:
-        while (message := read_message(commands)) is not None:
+        while (message := wire.read_message(commands)) is not None:
             kind, payload = message
-            if kind == PLAY:
-                streams.mixer.push(*parse_play(payload))
-    except WireError:
+            if kind == wire.PLAY:
+                streams.mixer.push(*wire.parse_play(payload))
+            elif kind == wire.VOLUME:
+                streams.mixer.gain = wire.parse_volume(payload)
+    except wire.WireError:
         return 2
     return 0
 

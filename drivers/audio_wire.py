@@ -1,7 +1,8 @@
 """The messages between the terminal and its handset audio process: a kind byte, a length, a payload.
 
-Terminal → process: PLAY (a visitor's samples). Process → terminal: READY (the devices, JSON), ERROR (a
-sentence), MIC (one block from the microphone), STATS (the playout's figures, JSON).
+Terminal to process: PLAY (a visitor's samples), VOLUME (the earpiece's gain, JSON).
+Process to terminal: READY (the devices, JSON), ERROR (a sentence), MIC (one block from the microphone),
+STATS (the playout's figures, JSON).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-READY, ERROR, MIC, STATS, PLAY = b"R", b"E", b"M", b"S", b"P"
+READY, ERROR, MIC, STATS, PLAY, VOLUME = b"R", b"E", b"M", b"S", b"P", b"V"
+MAX_GAIN = 4.0
 _HEADER = struct.Struct("<cI")
 _SOURCE = struct.Struct("<I")
 MAX_PAYLOAD = 1 << 20  # far above any real message: a longer one means the stream is corrupt
@@ -47,6 +49,16 @@ def json_payload(value: Any) -> bytes:
 
 def play_payload(source: int, samples: np.ndarray) -> bytes:
     return _SOURCE.pack(source) + samples.astype("<i2").tobytes()
+
+
+def parse_volume(payload: bytes) -> float:
+    try:
+        gain = float(json.loads(payload))
+    except (ValueError, TypeError) as exc:
+        raise WireError("a malformed VOLUME message") from exc
+    if not 0.0 <= gain <= MAX_GAIN:
+        raise WireError("a VOLUME out of range")
+    return gain
 
 
 def parse_play(payload: bytes) -> tuple[int, np.ndarray]:

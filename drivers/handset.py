@@ -25,6 +25,9 @@ class Earpiece(Protocol):
     def play(self, source: Hashable, samples: np.ndarray) -> None:
         """Queues one visitor's mono int16 samples at SAMPLE_RATE for playout; must not block."""
 
+    def set_volume(self, gain: float) -> None:
+        """How loud the person wants it: 1.0 plays the call as it comes."""
+
 
 class HookSwitch(Protocol):
     @property

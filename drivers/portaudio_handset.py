@@ -26,7 +26,19 @@ import numpy as np
 
 from drivers.audio_analysis import LevelMeter
 from drivers.audio_process import AudioDeviceMissing
-from drivers.audio_wire import ERROR, MIC, PLAY, READY, STATS, WireError, play_payload, read_message, write_message
+from drivers.audio_wire import (
+    ERROR,
+    MIC,
+    PLAY,
+    READY,
+    STATS,
+    VOLUME,
+    WireError,
+    json_payload,
+    play_payload,
+    read_message,
+    write_message,
+)
 from drivers.handset import BLOCK_SAMPLES
 from drivers.playout_mixer import PlayoutStats
 
@@ -94,21 +106,27 @@ class PortAudioMicrophone:
             self._primed = False
 
 
+Outgoing = queue.Queue[tuple[bytes, bytes] | None]  # messages to the audio process; None ends its sender
+
+
 class PortAudioEarpiece:
     """Hands each visitor's samples to the audio process, whose mixer plays them at the card's pace."""
 
     def __init__(self) -> None:
         self._ids: dict[Hashable, int] = {}
         self._next_id = itertools.count(1)
-        self._outgoing: queue.Queue[bytes | None] | None = None
+        self._outgoing: Outgoing | None = None
         self.latest = PlayoutStats(sources=0, buffered_ms=0.0, target_ms=0.0, underruns=0, cuts=0)
+        self.gain = 1.0  # sent again to each new audio process
 
-    def attach(self, outgoing: queue.Queue[bytes | None] | None) -> None:
+    def attach(self, outgoing: Outgoing | None) -> None:
         """Sends to a new audio process from now on (None: to none); the old sender is told to end."""
         old, self._outgoing = self._outgoing, outgoing
         if old is not None:
             with contextlib.suppress(queue.Full):
                 old.put_nowait(None)  # when full, its sender is not waiting and ends on the broken pipe
+        if outgoing is not None and self.gain != 1.0:
+            outgoing.put_nowait((VOLUME, json_payload(self.gain)))  # a new process starts at the person's volume
 
     def play(self, source: Hashable, samples: np.ndarray) -> None:
         outgoing = self._outgoing
@@ -116,7 +134,14 @@ class PortAudioEarpiece:
             return  # no handset right now: the sound is lost, as it would be in a pulled-out earpiece
         number = self._ids.setdefault(source, next(self._next_id))
         with contextlib.suppress(queue.Full):  # the audio process is stuck; the health check replaces it
-            outgoing.put_nowait(play_payload(number, samples))
+            outgoing.put_nowait((PLAY, play_payload(number, samples)))
+
+    def set_volume(self, gain: float) -> None:
+        self.gain = gain
+        outgoing = self._outgoing
+        if outgoing is not None:
+            with contextlib.suppress(queue.Full):
+                outgoing.put_nowait((VOLUME, json_payload(gain)))
 
     def stats(self) -> PlayoutStats:
         return self.latest
@@ -157,7 +182,7 @@ class PortAudioHandsetAudio:
             raise AudioDeviceMissing(reason)
         names = json.loads(first[1])
         self.device_names = (names["input"], names["output"])
-        outgoing: queue.Queue[bytes | None] = queue.Queue(maxsize=50)
+        outgoing: Outgoing = queue.Queue(maxsize=50)
         with self._lock:
             self._process, self._failure, self._last_block = process, "", time.monotonic()
         threading.Thread(target=self._receive, args=(process,), name="audio-receive", daemon=True).start()
@@ -245,10 +270,10 @@ def _first_message(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes] | No
     return message if message is None or message[0] in (READY, ERROR) else None
 
 
-def _send(pipe: IO[bytes], outgoing: queue.Queue[bytes | None]) -> None:
+def _send(pipe: IO[bytes], outgoing: Outgoing) -> None:
     try:
         while (payload := outgoing.get()) is not None:
-            write_message(pipe, PLAY, payload)  # type: ignore[arg-type]
+            write_message(pipe, *payload)  # type: ignore[arg-type]
     except (BrokenPipeError, ValueError, OSError):
         pass  # the process ended; a new one gets a new sender
 

@@ -35,12 +35,17 @@ class SimulatedEarpiece:
         self._blocks: deque[np.ndarray] = deque(maxlen=int(keep_seconds * SAMPLE_RATE / BLOCK_SAMPLES))
         self._lock = threading.Lock()
         self.samples_played = 0
+        self.gain = 1.0
 
     def play(self, source: Hashable, samples: np.ndarray) -> None:
         # A measuring device, not a speaker: it keeps what arrives, without a jitter buffer or mixing.
+        louder = np.clip(samples.astype(np.float32) * self.gain, -32768, 32767).astype(np.int16)
         with self._lock:
-            self._blocks.append(samples.copy())
+            self._blocks.append(louder)
             self.samples_played += samples.size
+
+    def set_volume(self, gain: float) -> None:
+        self.gain = gain
 
     def heard(self) -> np.ndarray:
         with self._lock:

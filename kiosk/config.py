@@ -138,6 +138,7 @@ class ScreenSection(_Section):
         default=141.0, description="the panel's pixels per inch (touch targets are at least 15 mm)"
     )
     language: str = Field(default="en", description="the language each new person starts in")
+    output: str = Field(default="", description="the screen (output name) to fill; empty: the primary one")
 
     @field_validator("language")
     @classmethod

@@ -29,6 +29,7 @@ from kiosk.devices import TerminalHandset, device_reports
 from kiosk.protocol import TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
+    VOLUME_GAINS,
     CallStatusChanged,
     CheckTechnicianPin,
     Command,
@@ -149,6 +150,8 @@ class Terminal:
             for command in self.machine.handle(event, time.monotonic()):
                 self._carry_out(command)
             after = self.machine.snapshot()
+            if after.volume != before.volume:
+                self._handset.earpiece.set_volume(VOLUME_GAINS[after.volume])
             self._audit(before, event, after)
             self.chimes.play(chimes_for(before, event, after))  # what the screen says, the handset also says
         except Exception:

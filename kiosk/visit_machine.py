@@ -16,6 +16,9 @@ from kiosk.call_status import CallStatus
 from kiosk.config import TimeoutsSection
 from kiosk.protocol import EndReason, ErrorCode, IdleInfo, ResidentSession, RoomGrant, VisitStatus, VisitSummary
 
+VOLUME_GAINS = (0.5, 0.7, 1.0, 1.4, 2.0)  # the earpiece's steps, quietest first
+DEFAULT_VOLUME = 2
+
 
 class Screen(enum.Enum):
     IDLE = "idle"
@@ -196,6 +199,13 @@ class IdleInfoArrived:
 
 
 @dataclass(frozen=True)
+class VolumeChanged:
+    """The earpiece one step louder (+1) or quieter (-1)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
 class LargeTextToggled:
     """The person asked for larger (or normal) text."""
 
@@ -240,6 +250,7 @@ Event = (
     | TechnicianPinEntered
     | TechnicianPinChecked
     | TechnicianLeft
+    | VolumeChanged
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -329,6 +340,7 @@ class TerminalState:
     out_of_service: tuple[str, ...] = ()  # the devices that are not working, while any is missing
     language: str = "en"
     large_text: bool = False
+    volume: int = DEFAULT_VOLUME  # an index into VOLUME_GAINS; each person starts at the middle
     idle_info: IdleInfo | None = None  # the facility's notices and ready call-outs: not about the person here
 
 
@@ -417,7 +429,8 @@ class VisitMachine:
             | LargeTextToggled
             | TechnicianGesture
             | TechnicianPinEntered
-            | TechnicianLeft,
+            | TechnicianLeft
+            | VolumeChanged,
         ):
             self._last_touch = now
         if isinstance(event, HookChanged):
@@ -426,6 +439,10 @@ class VisitMachine:
             return self._devices_changed(event.missing)
         if isinstance(event, IdleInfoArrived):
             self._state = replace(self._state, idle_info=event.info)
+            return []
+        if isinstance(event, VolumeChanged):
+            volume = min(max(self._state.volume + event.step, 0), len(VOLUME_GAINS) - 1)
+            self._state = replace(self._state, volume=volume)
             return []
         if isinstance(event, LargeTextToggled):
             if self._state.screen in _TEXT_SIZE_SCREENS:

@@ -4,8 +4,10 @@ stand in for the USB handset, in a real call through Janus with the simulated vi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -47,25 +49,31 @@ def test_the_microphone_hears_the_fake_microphone_and_meters_its_level(pulse, ha
     assert handset_audio.health().state is AudioState.OK
 
 
-def test_the_earpiece_plays_to_the_speaker_at_the_level_it_was_given(pulse, handset_audio):
+@contextlib.contextmanager
+def visitor_speaking(handset_audio: PortAudioHandsetAudio, level: float = TONE_DBFS) -> Iterator[None]:
+    """The visitor's tone into the earpiece as the call delivers it: one 20 ms block every 20 ms."""
     stop = threading.Event()
 
-    def visitor_speaks() -> None:
-        # As the call delivers it: one 20 ms block every 20 ms.
-        voice, started = tone(VISITOR_TONE_HZ, 10.0, TONE_DBFS), time.monotonic()
+    def speak() -> None:
+        voice, started = tone(VISITOR_TONE_HZ, 10.0, level), time.monotonic()
         for n, start in enumerate(range(0, voice.size, BLOCK_SAMPLES)):
             if stop.wait(max(0.0, started + n * 0.02 - time.monotonic())):
                 return
             handset_audio.earpiece.play("maria", voice[start : start + BLOCK_SAMPLES])
 
-    speaker = threading.Thread(target=visitor_speaks)
+    speaker = threading.Thread(target=speak)
     speaker.start()
     try:
         wait_for(lambda: handset_audio.earpiece.stats().sources == 1, 5, "the voice to arrive")
-        heard = pulse.record_speaker(1.0)
+        yield
     finally:
         stop.set()
         speaker.join()
+
+
+def test_the_earpiece_plays_to_the_speaker_at_the_level_it_was_given(pulse, handset_audio):
+    with visitor_speaking(handset_audio):
+        heard = pulse.record_speaker(1.0)
     assert abs(dominant_frequency(heard, SAMPLE_RATE) - VISITOR_TONE_HZ) < 2
     assert abs(level_dbfs(heard[SAMPLE_RATE // 2 :]) - TONE_RMS_DBFS) < 1.0
     assert handset_audio.earpiece.stats().buffered_ms <= 120
@@ -124,3 +132,13 @@ def test_in_a_real_call_each_side_hears_the_other_through_portaudio(pulse, start
         kiosk.stop()
         visitor.stop()
         pulse.stop_players()
+
+
+def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):
+    handset_audio.earpiece.set_volume(2.0)  # +6 dB, the loudest step
+    try:
+        with visitor_speaking(handset_audio, TONE_DBFS - 6):
+            heard = pulse.record_speaker(1.0)
+    finally:
+        handset_audio.earpiece.set_volume(1.0)
+    assert abs(level_dbfs(heard[SAMPLE_RATE // 2 :]) - TONE_RMS_DBFS) < 1.0  # -6 dB sent, +6 dB played

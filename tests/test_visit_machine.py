@@ -26,6 +26,7 @@ from kiosk.visit_machine import (
     TECHNICIAN_IDLE_S,
     TECHNICIAN_LOCKOUT_S,
     TECHNICIAN_TRIES,
+    VOLUME_GAINS,
     BackTapped,
     CallStatusChanged,
     CheckTechnicianPin,
@@ -60,6 +61,7 @@ from kiosk.visit_machine import (
     VisitEndedByCentral,
     VisitMachine,
     VisitOpened,
+    VolumeChanged,
 )
 
 T0 = 1000.0
@@ -1125,3 +1127,17 @@ def test_without_a_technician_pin_the_gesture_does_nothing():
 
 def test_the_technician_pin_never_shows_in_a_repr():
     assert "9137" not in repr(TechnicianPinEntered("9137")) + repr(CheckTechnicianPin("9137"))
+
+
+def test_the_earpiece_volume_steps_within_its_range_and_the_next_person_starts_in_the_middle():
+    m = machine()
+    to_in_visit(m)
+    for _ in range(10):
+        m.handle(VolumeChanged(+1), T0)
+    assert VOLUME_GAINS[m.snapshot().volume] == max(VOLUME_GAINS)
+    for _ in range(10):
+        m.handle(VolumeChanged(-1), T0)
+    assert VOLUME_GAINS[m.snapshot().volume] == min(VOLUME_GAINS)
+    m.handle(EndTapped(), T0 + 1)
+    m.handle(DoneTapped(), T0 + 2)
+    assert VOLUME_GAINS[m.snapshot().volume] == 1.0

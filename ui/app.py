@@ -28,6 +28,7 @@ from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
+from ui.lockdown import Lockdown, apply_keyboard_environment, lock_window
 from ui.screens.technician import TechnicianScreen
 from ui.theme import Scale
 from ui.window import KioskWindow
@@ -70,6 +71,7 @@ class KioskApp:
         self.window = KioskWindow(
             config, self.bridge, self.terminal.post, self._technician_screen if technician_pin else None
         )
+        self.lockdown = Lockdown(self.window)
 
     def _technician_screen(self, scale: Scale) -> TechnicianScreen:
         config = self.config
@@ -99,6 +101,7 @@ class KioskApp:
         self.terminal.stop()
         self.core.stop()
         self.handset.stop()
+        self.lockdown.release()
         self.window.allow_close()
         self.window.close()
 
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
+    apply_keyboard_environment()  # before Qt starts: its keyboard handler reads it once
     qt = QApplication(sys.argv[:1])
     load_fonts()
     try:
@@ -134,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 3
     qt.installEventFilter(activity := kiosk.window.activity_filter())
+    qt.installEventFilter(kiosk.lockdown)
     panel = None
     if args.simulator_panel and isinstance(kiosk.handset.hook, SimulatedHookSwitch):
         from ui.simulator_panel import SimulatorPanel
 
         panel = SimulatorPanel(kiosk.handset.hook)
+        kiosk.lockdown.allow_window(panel)  # the demo's own window beside the kiosk
         panel.show()
     # Qt's loop does not run Python signal handlers by itself; a short timer lets SIGINT and
     # SIGTERM (systemd's stop) quit cleanly, so the core and the call are closed properly. exit(), not
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     wakeup.timeout.connect(lambda: None)
     wakeup.start(200)
     kiosk.start()
+    lock_window(kiosk.window, config.screen.output or None)
     try:
         return qt.exec()
     finally:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.call_status import CallStatus
-from kiosk.visit_machine import EndTapped, MessageDismissed, TerminalState
+from kiosk.visit_machine import VOLUME_GAINS, EndTapped, MessageDismissed, TerminalState, VolumeChanged
 from ui import theme
 from ui.screens.base import Post, ScreenBase
 from ui.texts import duration, names, tr
@@ -22,6 +22,9 @@ from ui.widgets import button, card, label, set_role
 def _grid_position(index: int, count: int) -> tuple[int, int]:
     """1 feed fills the screen, 2 sit side by side, 3 or more fill a two-column grid."""
     return (0, index) if count <= 2 else divmod(index, 2)
+
+
+MINUS = "\N{MINUS SIGN}"  # as wide as the plus beside it
 
 
 class InVisitScreen(ScreenBase):
@@ -47,6 +50,17 @@ class InVisitScreen(ScreenBase):
         bar.addSpacing(scale.px(16))
         self._time_left = label("", "countdown", wrap=False)
         bar.addWidget(self._time_left)
+
+        # The earpiece's volume, at the bottom where the hand holding nothing can reach it.
+        self._volume = card("overlay")
+        self._volume.setParent(self)
+        volume = QHBoxLayout(self._volume)
+        volume.setContentsMargins(scale.px(12), scale.px(8), scale.px(12), scale.px(8))
+        volume.setSpacing(scale.px(12))
+        volume.addWidget(button(MINUS, "volume-down", lambda: post(VolumeChanged(-1))))
+        self._volume_level = label("", "subtitle", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        volume.addWidget(self._volume_level)
+        volume.addWidget(button("+", "volume-up", lambda: post(VolumeChanged(1))))
 
         self._banner = label("", "banner", align=Qt.AlignmentFlag.AlignCenter)
         self._banner.setParent(self)
@@ -145,6 +159,9 @@ class InVisitScreen(ScreenBase):
         if live is None:
             return
         self._names.setText(names(live.visitors))
+        steps = len(VOLUME_GAINS)
+        dots = "●" * (state.volume + 1) + "○" * (steps - state.volume - 1)
+        self._volume_level.setText(tr("Volume {level}").format(level=dots))
         self._message_text.setText(state.staff_message)
         self._message.setVisible(bool(state.staff_message))
         waiting = tr("Waiting for {names} to join…").format(names=names(live.visitors))
@@ -195,6 +212,10 @@ class InVisitScreen(ScreenBase):
         end_w = max(s.px(240), self._end.sizeHint().width())  # as wide as its words, in any language
         end_h = max(s.target, self._end.sizeHint().height())
         self._end.setGeometry(w - margin - end_w, h - margin - end_h, end_w, end_h)
+        volume = self._volume.sizeHint()
+        self._volume.setGeometry(
+            (w - volume.width()) // 2, h - margin - volume.height(), volume.width(), volume.height()
+        )
         message_w = min(w - 4 * margin, s.px(760))
         message_h = self._message.layout().totalHeightForWidth(message_w)
         self._message.setGeometry((w - message_w) // 2, s.px(200), message_w, message_h)
@@ -203,6 +224,6 @@ class InVisitScreen(ScreenBase):
         self._confirm.setGeometry((w - confirm_w) // 2, (h - confirm_h) // 2, confirm_w, confirm_h)
         overlay_h = self._reconnecting.layout().totalHeightForWidth(confirm_w)
         self._reconnecting.setGeometry((w - confirm_w) // 2, (h - overlay_h) // 2, confirm_w, overlay_h)
-        overlays = (self._bar, self._banner, self.self_view, self._end, self._reconnecting, self._message)
+        overlays = (self._bar, self._banner, self.self_view, self._end, self._volume, self._reconnecting, self._message)
         for widget in (*overlays, self._confirm):
             widget.raise_()

@@ -91,6 +91,10 @@
         <translation>Se cortó la conexión. Reconectando…</translation>
     </message>
     <message>
+        <source>Volume {level}</source>
+        <translation>Volumen {level}</translation>
+    </message>
+    <message>
         <source>Waiting for {names} to join…</source>
         <translation>Esperando a que {names} se conecte…</translation>
     </message>
