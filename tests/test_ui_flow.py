@@ -21,6 +21,7 @@ SAYS = {
         "notice": "This visit is recorded",
         "lift": "Lift the handset to start",
         "connected": "Connected",
+        "quality": "Video: ",
         "in_visit": ("Maria", "left", "minutes left in this visit"),
         "message": "Message from staff",
         "confirm": "End the visit now?",
@@ -32,6 +33,7 @@ SAYS = {
         "notice": "Esta visita se graba",
         "lift": "Levante el auricular para empezar",
         "connected": "Conectado",
+        "quality": "Imagen: ",
         "in_visit": ("Maria", "Quedan", "minutos de visita"),
         "message": "Mensaje del personal",
         "confirm": "¿Terminar la visita ahora?",
@@ -90,6 +92,7 @@ def test_a_resident_walks_a_whole_visit_by_touch(language, start_central, start_
         views = window.in_visit.remote_views
         qtbot.waitUntil(lambda: len(views()) == 1 and views()[0].frames_painted > 30, timeout=15_000)
         qtbot.waitUntil(lambda: says["connected"] in visible_text(window), timeout=5_000)
+        qtbot.waitUntil(lambda: says["quality"] in visible_text(window), timeout=5_000)  # how well video arrives
         text = visible_text(window)
         assert all(sentence in text for sentence in says["in_visit"]), text
         shot("06-in-visit")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.call_status import CallStatus
 from kiosk.visit_machine import VOLUME_GAINS, EndTapped, MessageDismissed, TerminalState, VolumeChanged
@@ -19,9 +20,16 @@ from ui.video_view import VideoView
 from ui.widgets import button, card, label, set_role
 
 
-def _grid_position(index: int, count: int) -> tuple[int, int]:
-    """1 feed fills the screen, 2 sit side by side, 3 or more fill a two-column grid."""
-    return (0, index) if count <= 2 else divmod(index, 2)
+def _grid_position(index: int, count: int, landscape: bool) -> tuple[int, int]:
+    """1 feed fills the screen, 2 sit side by side (one above the other on a portrait screen), 3 or more
+    fill a two-column grid."""
+    if count <= 2:
+        return (0, index) if landscape else (index, 0)
+    return divmod(index, 2)
+
+
+QUALITY_WINDOW_S = 2.0
+GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's delivered frame rate
 
 
 MINUS = "\N{MINUS SIGN}"  # as wide as the plus beside it
@@ -43,13 +51,19 @@ class InVisitScreen(ScreenBase):
         self._bar.setParent(self)
         bar = QHBoxLayout(self._bar)
         bar.setContentsMargins(scale.px(24), scale.px(12), scale.px(24), scale.px(12))
-        self._names = label("", "title", wrap=False)
+        self._names = label("", "title")  # three visitors' names may need two lines on a narrow screen
         bar.addWidget(self._names, 1)
+        self._quality = label("", "chip", wrap=False)
+        bar.addWidget(self._quality)
+        bar.addSpacing(scale.px(8))
         self._call_state = label("", "chip", wrap=False)
         bar.addWidget(self._call_state)
+        self._painted: deque[tuple[float, dict[int, int]]] = deque()
         bar.addSpacing(scale.px(16))
         self._time_left = label("", "countdown", wrap=False)
         bar.addWidget(self._time_left)
+        for never_squeezed in (self._quality, self._call_state, self._time_left):
+            never_squeezed.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
 
         # The earpiece's volume, at the bottom where the hand holding nothing can reach it.
         self._volume = card("overlay")
@@ -136,7 +150,7 @@ class InVisitScreen(ScreenBase):
         if not self._feeds:
             self._grid.addWidget(self._waiting, 0, 0)
         for index, view in enumerate(self._feeds.values()):
-            self._grid.addWidget(view, *_grid_position(index, len(self._feeds)))
+            self._grid.addWidget(view, *_grid_position(index, len(self._feeds), self.scale.landscape))
 
     def show_self_view(self, image: QImage) -> None:
         self.self_view.show_frame(image)
@@ -145,6 +159,8 @@ class InVisitScreen(ScreenBase):
 
     def entered(self) -> None:
         self._confirm.hide()
+        self._painted.clear()
+        self._quality.hide()
         for feed_id in list(self._feeds):
             self.remove_feed(feed_id)
         self.self_view.clear()
@@ -177,11 +193,35 @@ class InVisitScreen(ScreenBase):
         self._reconnecting.setVisible(state.call is CallStatus.RECONNECTING)
         self.tick()
 
+    def _show_quality(self, now: float, connected: bool) -> None:
+        """How well the visitors' video arrives, from the frames painted over the last two seconds."""
+        self._painted.append((now, {feed_id: view.frames_painted for feed_id, view in self._feeds.items()}))
+        while now - self._painted[0][0] > QUALITY_WINDOW_S:
+            self._painted.popleft()
+        then, before = self._painted[0]
+        elapsed = now - then
+        rates = [(painted - before[f]) / elapsed for f, painted in self._painted[-1][1].items() if f in before]
+        if not connected or not rates or elapsed < QUALITY_WINDOW_S / 2:
+            self._quality.hide()
+            return
+        worst = min(rates)
+        text, role = (
+            (tr("Video: good"), "chip-ready")
+            if worst >= GOOD_FPS
+            else (tr("Video: weak"), "chip")
+            if worst >= WEAK_FPS
+            else (tr("Video: poor"), "banner")
+        )
+        self._quality.setText(text)
+        set_role(self._quality, role)
+        self._quality.show()
+
     def tick(self) -> None:
         state = self._state
         if state is None or state.live is None:
             return
         now = time.monotonic()
+        self._show_quality(now, state.call is CallStatus.CONNECTED)
         left = duration(max(0.0, state.live.ends_at - now))
         self._time_left.setText(tr("{time} left").format(time=left))
         self._still_counting.setText(tr("Your visit time keeps counting: {time} left.").format(time=left))
@@ -203,7 +243,8 @@ class InVisitScreen(ScreenBase):
         s, w, h = self.scale, self.width(), self.height()
         margin = s.px(20)
         self._videos.setGeometry(0, 0, w, h)
-        self._bar.setGeometry(margin, margin, w - 2 * margin, max(s.px(84), self._bar.sizeHint().height()))
+        bar_w = w - 2 * margin
+        self._bar.setGeometry(margin, margin, bar_w, max(s.px(84), self._bar.layout().totalHeightForWidth(bar_w)))
         self._banner.adjustSize()
         banner_w = min(w - 2 * margin, max(self._banner.sizeHint().width(), s.px(520)))
         self._banner.setGeometry((w - banner_w) // 2, margin + s.px(100), banner_w, self._banner.sizeHint().height())

@@ -111,6 +111,18 @@
         <translation>Reconectando…</translation>
     </message>
     <message>
+        <source>Video: good</source>
+        <translation>Imagen: buena</translation>
+    </message>
+    <message>
+        <source>Video: weak</source>
+        <translation>Imagen: débil</translation>
+    </message>
+    <message>
+        <source>Video: poor</source>
+        <translation>Imagen: mala</translation>
+    </message>
+    <message>
         <source>{time} left</source>
         <translation>Quedan {time}</translation>
     </message>
