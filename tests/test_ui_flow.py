@@ -73,8 +73,8 @@ def test_a_resident_walks_a_whole_visit_by_touch(language, start_central, start_
         tap(window, "continue")
 
         qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST, timeout=10_000)
-        text = visible_text(window)
-        assert all(sentence in text for sentence in says["list"]), text
+        # New cards show once Qt has laid them out.
+        qtbot.waitUntil(lambda: all(sentence in visible_text(window) for sentence in says["list"]), timeout=2_000)
         shot("03-visit-list")
         ready = kiosk.terminal.machine.snapshot().visits[0]
         tap(window, f"choose-{ready.visit_id}")
