@@ -50,6 +50,7 @@ def test_a_resident_walks_a_whole_visit_by_touch(language, start_central, start_
         """A screenshot of the screen, whose every word must fit its box."""
         screenshot(window, screens_folder, name if language == "en" else f"{name}-{language}")
         assert cut_off_texts(window) == [], f"{name}: words cut off"
+
     central = start_central(visit_seconds=240)
     visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
     visitor.start()

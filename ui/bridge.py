@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
@@ -26,6 +27,23 @@ def to_qimage(image: np.ndarray) -> QImage:
     return QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
+def fitted(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The largest size of this aspect that fits the box (letterboxed)."""
+    scale = min(box[0] / width, box[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def to_screen_qimage(image: np.ndarray, box: tuple[int, int]) -> QImage:
+    """The frame already at the size it is shown and in the screen's own pixel format, so the UI thread only
+    copies it: scaling there held the UI thread (and Python's lock) for tens of milliseconds a frame, while
+    OpenCV scales here without holding either."""
+    height, width, _ = image.shape
+    size = fitted(width, height, box)
+    interpolation = cv2.INTER_AREA if size[0] < width else cv2.INTER_LINEAR
+    bgra = cv2.cvtColor(cv2.resize(image, size, interpolation=interpolation), cv2.COLOR_RGB2BGRA)
+    return QImage(bgra.data, size[0], size[1], 4 * size[0], QImage.Format.Format_RGB32).copy()
+
+
 class CoreBridge(QObject):
     state_changed = Signal(object)  # TerminalState
     remote_frame_ready = Signal(object, str)  # feed id (a 64-bit Janus id), display name
@@ -36,6 +54,7 @@ class CoreBridge(QObject):
         super().__init__()
         self._lock = threading.Lock()
         self._remote: dict[int, QImage] = {}
+        self._boxes: dict[int, tuple[int, int]] = {}  # the size each visitor is shown at, from the UI
         self._self_view: QImage | None = None
         self._screen = Screen.IDLE
         self._last_self_view = 0.0
@@ -48,7 +67,9 @@ class CoreBridge(QObject):
         self.state_changed.emit(state)
 
     def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
-        qimage = to_qimage(image)
+        with self._lock:
+            box = self._boxes.get(feed.feed_id)
+        qimage = to_screen_qimage(image, box) if box else to_qimage(image)
         with self._lock:
             pending = feed.feed_id in self._remote
             self._remote[feed.feed_id] = qimage
@@ -75,6 +96,11 @@ class CoreBridge(QObject):
             self.self_view_ready.emit()
 
     # -- called on the UI thread ------------------------------------------------------------------
+
+    def set_view_size(self, feed_id: int, width: int, height: int) -> None:
+        """Where a visitor's video is shown, so the next frames come at that size."""
+        with self._lock:
+            self._boxes[feed_id] = (width, height)
 
     def take_remote_frame(self, feed_id: int) -> QImage | None:
         with self._lock:

@@ -5,8 +5,10 @@ Frames arrive already converted to QImage off the UI thread; painting only scale
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ui import theme
@@ -15,6 +17,7 @@ from ui import theme
 class VideoView(QWidget):
     def __init__(self, placeholder: str = "", radius: int = 0) -> None:
         super().__init__()
+        self.on_resize: Callable[[int, int], None] | None = None  # tells the bridge the size to send frames at
         self._image: QImage | None = None
         self._placeholder = placeholder
         self._radius = radius
@@ -53,6 +56,13 @@ class VideoView(QWidget):
         size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, size.width(), size.height())
         target.moveCenter(self.rect().center())
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(target, self._image)
+        if self._image.size() == target.size():
+            painter.drawImage(target.topLeft(), self._image)  # already at its size: a copy, no scaling
+        else:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(target, self._image)
         self.frames_painted += 1
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        if self.on_resize is not None:
+            self.on_resize(self.width(), self.height())

@@ -124,7 +124,10 @@ class KioskWindow(QWidget):
     def _remote_frame(self, feed_id: int, display: str) -> None:
         image = self._bridge.take_remote_frame(feed_id)
         if image is not None and self.current is Screen.IN_VISIT:
-            self.in_visit.show_remote_frame(feed_id, display, image)
+            view = self.in_visit.show_remote_frame(feed_id, display, image)
+            if view.on_resize is None:
+                view.on_resize = lambda width, height: self._bridge.set_view_size(feed_id, width, height)
+                view.on_resize(view.width(), view.height())
 
     def _self_view(self) -> None:
         image = self._bridge.take_self_view()

@@ -125,7 +125,7 @@ class InVisitScreen(ScreenBase):
 
     # -- video ------------------------------------------------------------------------------------
 
-    def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> None:
+    def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> VideoView:
         view = self._feeds.get(feed_id)
         if view is None:
             view = VideoView(display)
@@ -133,6 +133,7 @@ class InVisitScreen(ScreenBase):
             self._feeds[feed_id] = view
             self._layout_feeds()
         view.show_frame(image)
+        return view
 
     def remove_feed(self, feed_id: int) -> None:
         view = self._feeds.pop(feed_id, None)
