@@ -7,14 +7,16 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication
 
+from kiosk.protocol import VisitStatus, VisitSummary
 from ui.build_translations import update_command
 from ui.i18n import LANGUAGE, TRANSLATIONS, translation_file
-from ui.texts import tr
+from ui.texts import clock_time, status_text, tr
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%n")
 
@@ -79,3 +81,33 @@ def test_the_built_files_load_and_read_right(qapp, language, one, three):
     finally:
         switch.use("en")
     assert QCoreApplication.translate("", "Start") == "Start"
+
+
+@pytest.mark.parametrize(
+    ("language", "soon", "one"),
+    [("en", "Opens in 12 minutes", "Opens in 1 minute"), ("es", "Se abre en 12 minutos", "Se abre en 1 minuto")],
+)
+def test_a_visit_opening_within_the_hour_counts_down_and_a_later_one_gives_its_time(qapp, language, soon, one):
+    now = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+
+    def opening_in(minutes: float) -> VisitSummary:
+        opens = now + timedelta(minutes=minutes)
+        return VisitSummary(
+            visit_id=1,
+            visitors=["Rosa"],
+            starts_at=opens,
+            ends_at=opens + timedelta(minutes=30),
+            status=VisitStatus.SCHEDULED,
+            joinable_from=opens,
+            recorded=True,
+        )
+
+    LANGUAGE.use(language)
+    try:
+        assert status_text(opening_in(11.5), now) == soon
+        assert status_text(opening_in(0.2), now) == one
+        assert status_text(opening_in(90), now) == tr("Opens at {time}").format(
+            time=clock_time(now + timedelta(minutes=90))
+        )
+    finally:
+        LANGUAGE.use("en")

@@ -40,18 +40,25 @@ def wait_for_text(qtbot, window, text: str, timeout_ms: int = 10_000) -> None:
     qtbot.waitUntil(lambda: text in visible_text(window), timeout=timeout_ms)
 
 
+NO_MATCH = {"en": "That ID and PIN do not match", "es": "El número y el PIN no coinciden"}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize(("case", "resident_id"), [("wrong-pin", DEMO_RESIDENT_ID), ("unknown-id", "55555")])
 def test_wrong_credentials_say_so_and_the_next_try_works(
-    case, resident_id, start_central, start_kiosk, qtbot, screens_folder
+    case, resident_id, language, start_central, start_kiosk, qtbot, screens_folder
 ):
     central = start_central()
     window = start_kiosk(central.url, central.state / "terminal-token").window
+    qtbot.waitUntil(lambda: window.current is Screen.IDLE)
+    if language != "en":
+        tap(window, f"language-{language}")
     sign_in(window, qtbot, resident_id, "9999")
     # The same sentence for both, so the screen never tells which IDs exist.
-    wait_for_text(qtbot, window, "That ID and PIN do not match")
+    wait_for_text(qtbot, window, NO_MATCH[language])
     assert window.current is Screen.IDENTIFY
     assert "\u25cf" not in window.findChild(QPushButton, "field-pin").text(), "the refused PIN must be wiped"
-    screenshot(window, screens_folder, f"bad-{case}")
+    screenshot(window, screens_folder, f"bad-{case}-{language}")
     sign_in_to_visit_list(window, qtbot)
 
 

@@ -67,11 +67,20 @@ def end_sentence(reason: EndReason, message: str) -> str:
     return sentences[reason]
 
 
-def status_text(visit: VisitSummary) -> str:
+SOON_MINUTES = 60  # a visit opening within the hour counts down; later ones give the time
+
+
+def status_text(visit: VisitSummary, now: datetime) -> str:
+    minutes = math.ceil((visit.joinable_from - now).total_seconds() / 60)
+    opens = (
+        tr("Opens in %n minutes", "", max(1, minutes))
+        if minutes <= SOON_MINUTES
+        else tr("Opens at {time}").format(time=clock_time(visit.joinable_from))
+    )
     texts = {
         VisitStatus.READY: tr("Ready now"),
         VisitStatus.LIVE: tr("In progress"),
-        VisitStatus.SCHEDULED: tr("Opens at {time}").format(time=clock_time(visit.joinable_from)),
+        VisitStatus.SCHEDULED: opens,
         VisitStatus.ENDED: tr("Ended"),
         VisitStatus.ENDED_BY_STAFF: tr("Ended by staff"),
         VisitStatus.CANCELLED: tr("Cancelled"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
@@ -54,6 +57,7 @@ class VisitListScreen(ScreenBase):
         bar.valueChanged.connect(lambda *_: self._update_pager())
         self._update_pager()
         self._shown: tuple[VisitSummary, ...] | None = None
+        self._minute = 0
 
     def _turn(self, direction: int) -> None:
         bar = self._scroll.verticalScrollBar()
@@ -81,7 +85,19 @@ class VisitListScreen(ScreenBase):
             self._problem.setText(problem_sentence(state.problem, state.selected))
         if state.visits != self._shown:
             self._shown = state.visits
+            self._minute = self._current_minute()
             self._rebuild(state.visits)
+
+    @staticmethod
+    def _current_minute() -> int:
+        return int(time.time() // 60)
+
+    def tick(self) -> None:
+        # "Opens in 12 minutes" counts down: the cards are made again once a minute while one does.
+        scheduled = any(v.status is VisitStatus.SCHEDULED for v in self._shown or ())
+        if scheduled and self._current_minute() != self._minute:
+            self._minute = self._current_minute()
+            self._rebuild(self._shown or ())
 
     def _rebuild(self, visits: tuple[VisitSummary, ...]) -> None:
         while self._cards_layout.count():
@@ -112,7 +128,7 @@ class VisitListScreen(ScreenBase):
             text.addWidget(label(visit.status_reason, "muted"))
         row.addLayout(text, 1)
         joinable = visit.status in _JOINABLE
-        chip = label(status_text(visit), "chip-ready" if joinable else "chip", wrap=False)
+        chip = label(status_text(visit, datetime.now(UTC)), "chip-ready" if joinable else "chip", wrap=False)
         row.addWidget(chip, 0, Qt.AlignmentFlag.AlignVCenter)
         action = button(
             tr("Start") if joinable else tr("Details"),

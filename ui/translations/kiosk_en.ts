@@ -24,5 +24,12 @@
             <numerusform>%n minutes left in this visit</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>Opens in %n minutes</source>
+        <translation>
+            <numerusform>Opens in %n minute</numerusform>
+            <numerusform>Opens in %n minutes</numerusform>
+        </translation>
+    </message>
 </context>
 </TS>

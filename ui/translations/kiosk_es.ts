@@ -312,6 +312,13 @@
         <source>The connection could not be restored.</source>
         <translation>No se pudo recuperar la conexión.</translation>
     </message>
+    <message numerus="yes">
+        <source>Opens in %n minutes</source>
+        <translation>
+            <numerusform>Se abre en %n minuto</numerusform>
+            <numerusform>Se abre en %n minutos</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Ready now</source>
         <translation>Lista ahora</translation>
