@@ -41,6 +41,19 @@ def wait_for_text(qtbot, window, text: str, timeout_ms: int = 10_000) -> None:
 
 
 NO_MATCH = {"en": "That ID and PIN do not match", "es": "El número y el PIN no coinciden"}
+NOT_YET = {
+    "en": "This visit has not started yet. You can join it from",
+    "es": "Esta visita todavía no ha empezado. Puede entrar desde las",
+}
+NO_VIDEO = {"en": "The video service is not answering", "es": "El servicio de video no responde"}
+PAUSED = {"en": "sign-in is paused until", "es": "la entrada está bloqueada hasta las"}
+CHECKING = {"en": "Checking", "es": "Comprobando"}
+
+
+def choose_language(window, qtbot, language: str) -> None:
+    qtbot.waitUntil(lambda: window.current is Screen.IDLE)
+    if language != "en":
+        tap(window, f"language-{language}")  # the button is named in its own language
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -50,9 +63,7 @@ def test_wrong_credentials_say_so_and_the_next_try_works(
 ):
     central = start_central()
     window = start_kiosk(central.url, central.state / "terminal-token").window
-    qtbot.waitUntil(lambda: window.current is Screen.IDLE)
-    if language != "en":
-        tap(window, f"language-{language}")
+    choose_language(window, qtbot, language)
     sign_in(window, qtbot, resident_id, "9999")
     # The same sentence for both, so the screen never tells which IDs exist.
     wait_for_text(qtbot, window, NO_MATCH[language])
@@ -86,43 +97,51 @@ def test_central_unreachable_is_explained_and_recovers_when_central_returns(
         central.stop()
 
 
-def test_a_visit_that_is_not_ready_says_when_it_opens(start_central, start_kiosk, qtbot, screens_folder):
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_visit_that_is_not_ready_says_when_it_opens(language, start_central, start_kiosk, qtbot, screens_folder):
     central = start_central()
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
+    choose_language(window, qtbot, language)
     sign_in_to_visit_list(window, qtbot)
     tap(window, f"choose-{visit_id_with_status(kiosk, 'scheduled')}")
-    wait_for_text(qtbot, window, "This visit has not started yet. You can join it from")
+    wait_for_text(qtbot, window, NOT_YET[language])
     assert window.current is Screen.VISIT_LIST
-    screenshot(window, screens_folder, "bad-visit-not-ready")
+    screenshot(window, screens_folder, f"bad-visit-not-ready-{language}")
     tap(window, f"choose-{visit_id_with_status(kiosk, 'ready')}")
     qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 def test_janus_unreachable_is_explained_and_the_terminal_stays_usable(
-    start_central, start_kiosk, qtbot, screens_folder
+    language, start_central, start_kiosk, qtbot, screens_folder
 ):
     central = start_central(janus_url=f"http://127.0.0.1:{free_port()}/janus")
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
+    choose_language(window, qtbot, language)
     sign_in_to_visit_list(window, qtbot)
     tap(window, f"choose-{visit_id_with_status(kiosk, 'ready')}")
     qtbot.waitUntil(lambda: window.current is Screen.PRE_VISIT)
     tap(window, "accept")
     kiosk.handset.hook.lift()
-    wait_for_text(qtbot, window, "The video service is not answering")
+    wait_for_text(qtbot, window, NO_VIDEO[language])
     assert window.current is Screen.PRE_VISIT
-    screenshot(window, screens_folder, "bad-janus-unreachable")
+    screenshot(window, screens_folder, f"bad-janus-unreachable-{language}")
     tap(window, "back")
     qtbot.waitUntil(lambda: window.current is Screen.VISIT_LIST)
     tap(window, "sign-out")
     qtbot.waitUntil(lambda: window.current is Screen.IDLE)
 
 
-def test_repeated_wrong_pins_pause_sign_in_and_say_until_when(start_central, start_kiosk, qtbot, screens_folder):
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_repeated_wrong_pins_pause_sign_in_and_say_until_when(
+    language, start_central, start_kiosk, qtbot, screens_folder
+):
     central = start_central()
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
+    choose_language(window, qtbot, language)
     journal = central.state / "kiosk-state" / "audit" / "audit.jsonl"
 
     def refusals() -> int:
@@ -132,11 +151,11 @@ def test_repeated_wrong_pins_pause_sign_in_and_say_until_when(start_central, sta
     for attempt in range(1, 6):
         sign_in(window, qtbot, DEMO_RESIDENT_ID, f"99{attempt:02d}")
         qtbot.waitUntil(lambda n=attempt: refusals() == n, timeout=10_000)
-    wait_for_text(qtbot, window, "Too many wrong PINs. For your safety, sign-in is paused until")
-    screenshot(window, screens_folder, "bad-locked")
+    wait_for_text(qtbot, window, PAUSED[language])
+    screenshot(window, screens_folder, f"bad-locked-{language}")
     # Even the right PIN waits now; the screen still says why.
     sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
     qtbot.waitUntil(lambda: refusals() == 6, timeout=10_000)
-    qtbot.waitUntil(lambda: "Checking" not in visible_text(window), timeout=5_000)
+    qtbot.waitUntil(lambda: CHECKING[language] not in visible_text(window), timeout=5_000)
     assert window.current is Screen.IDENTIFY
-    assert "sign-in is paused until" in visible_text(window)
+    assert PAUSED[language] in visible_text(window)
