@@ -35,6 +35,10 @@ def _visitor_process(central_url: str, code: str, folder: Path, name: str) -> su
     code_file = folder / f"code-{name}"
     code_file.write_text(code)
     command = [
+        # Niced: on a real terminal the visitors' devices are elsewhere, so they must not take its CPU here.
+        "nice",
+        "-n",
+        "19",
         sys.executable,
         "-m",
         "central.simulated_visitor",

@@ -73,8 +73,15 @@ def test_wrong_credentials_say_so_and_the_next_try_works(
     sign_in_to_visit_list(window, qtbot)
 
 
+UNREACHABLE = {
+    "en": "The visit service cannot be reached right now",
+    "es": "No se puede conectar con el servicio de visitas",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
 def test_central_unreachable_is_explained_and_recovers_when_central_returns(
-    janus, start_kiosk, qtbot, tmp_path, screens_folder
+    language, janus, start_kiosk, qtbot, tmp_path, screens_folder
 ):
     central = CentralProcess(tmp_path / "central", janus.url, janus.settings.admin_key, port=free_port())
     central.state.mkdir(parents=True)
@@ -82,9 +89,10 @@ def test_central_unreachable_is_explained_and_recovers_when_central_returns(
     token_file.write_text("not-yet-known\n")
     token_file.chmod(0o600)
     window = start_kiosk(central.url, token_file).window
+    choose_language(window, qtbot, language)
     sign_in(window, qtbot, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
-    wait_for_text(qtbot, window, "The visit service cannot be reached right now")
-    screenshot(window, screens_folder, "bad-central-unreachable")
+    wait_for_text(qtbot, window, UNREACHABLE[language])
+    screenshot(window, screens_folder, f"bad-central-unreachable-{language}")
     assert window.current is Screen.IDENTIFY
     try:
         central.start()
