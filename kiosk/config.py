@@ -189,35 +189,33 @@ def load_config(path: Path) -> KioskConfig:
     return parse_config(text, str(path))
 
 
-def read_token(config: KioskConfig) -> str:
-    """The terminal's token, from a file that must not be readable by others."""
-    path = config.central.token_file
+def _read_secret(path: Path, what: str) -> str:
+    """A secret from a file that must not be readable by others; a sentence naming `what` if it cannot be read."""
     try:
         if path.stat().st_mode & 0o077:
             raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
-        token = path.read_text(encoding="ascii").strip()
+        return path.read_text(encoding="ascii").strip()
     except OSError as exc:
-        raise ConfigError(f"cannot read the terminal token {path}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read the {what} {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the terminal token {path} is not plain text") from exc
+        raise ConfigError(f"the {what} {path} is not plain text") from exc
+
+
+def read_token(config: KioskConfig) -> str:
+    """The terminal's token."""
+    path = config.central.token_file
+    token = _read_secret(path, "terminal token")
     if not token:
         raise ConfigError(f"the terminal token {path} is empty")
     return token
 
 
 def read_technician_pin(config: KioskConfig) -> str | None:
-    """The technician PIN, from a file only its owner may read; None when technician mode is not set up."""
+    """The technician PIN; None when technician mode is not set up."""
     path = config.technician.pin_file
     if path is None:
         return None
-    try:
-        if path.stat().st_mode & 0o077:
-            raise ConfigError(f"{path} must be readable by its owner only (chmod 600)")
-        pin = path.read_text(encoding="ascii").strip()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the technician PIN {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"the technician PIN {path} is not plain digits") from exc
+    pin = _read_secret(path, "technician PIN")
     if not pin.isdigit() or not 4 <= len(pin) <= 12:
         raise ConfigError(f"the technician PIN in {path} must be 4 to 12 digits")
     return pin

@@ -84,22 +84,22 @@ class TerminalHandset:
     hook: HookSwitch
     audio: PortAudioHandsetAudio | None = None  # the real audio streams, for their health and a restart
     hook_opener: HookOpener | None = None  # opens the real hook switch's reader, again after a replug
-    _hook_reader: HookReader | None = None
+    hook_reader: HookReader | None = None  # the open reader, if any; open_hook() replaces it
 
     def open_hook(self) -> None:
         """(Re)opens the real hook switch's reader; the hook and its listeners stay the same."""
         if self.hook_opener is None:
             return
-        if self._hook_reader is not None:
-            self._hook_reader.close()
-            self._hook_reader = None
-        self._hook_reader = self.hook_opener()
+        if self.hook_reader is not None:
+            self.hook_reader.close()
+            self.hook_reader = None
+        self.hook_reader = self.hook_opener()
 
     def stop(self) -> None:
         if self.audio is not None:
             self.audio.stop()
-        if self._hook_reader is not None:
-            self._hook_reader.close()
+        if self.hook_reader is not None:
+            self.hook_reader.close()
         if isinstance(self.hook, DebouncedHook):
             self.hook.close()
 
@@ -162,7 +162,7 @@ def open_handset(devices: DevicesSection) -> TerminalHandset:
 def hook_report(handset: TerminalHandset) -> DeviceReport:
     if handset.hook_opener is None:
         return DeviceReport("hook", "simulated", "ok", "lifted" if handset.hook.lifted else "hung up")
-    reader = handset._hook_reader
+    reader = handset.hook_reader
     if reader is None or reader.lost.is_set():
         return DeviceReport("hook", reader.name if reader else "real", "missing", "the hook switch went away")
     return DeviceReport("hook", reader.name, "ok", "lifted" if handset.hook.lifted else "hung up")

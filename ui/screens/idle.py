@@ -78,7 +78,8 @@ class IdleScreen(ScreenBase):
     def render(self, state: TerminalState) -> None:
         self._languages.render(state)
         info = state.idle_info
-        callouts = [callout_sentence(c) for c in info.callouts[:MAX_CALLOUTS] if callout_sentence(c)] if info else []
+        sentences = [callout_sentence(c) for c in info.callouts[:MAX_CALLOUTS]] if info else []
+        callouts = [sentence for sentence in sentences if sentence]
         self._callouts.setText("\n".join(callouts))
         self._callouts.setVisible(bool(callouts))
         notices = list(info.notices) if info else []
