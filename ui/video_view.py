@@ -13,14 +13,30 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ui import theme
 
+_BACKGROUND = QColor("#05090f")
+
+
+def _bars_around(box: QRect, picture: QRect) -> list[QRect]:
+    """The parts of `box` that `picture` (inside it) leaves uncovered: the letterbox bars.
+
+    Only these are filled: filling the whole view under every frame made Qt fill it on its worker threads while
+    the UI thread waited for them holding Python's lock (seen with `py-spy record --gil --native`).
+    """
+    bars = [
+        QRect(box.left(), box.top(), box.width(), picture.top() - box.top()),
+        QRect(box.left(), picture.bottom() + 1, box.width(), box.bottom() - picture.bottom()),
+        QRect(box.left(), picture.top(), picture.left() - box.left(), picture.height()),
+        QRect(picture.right() + 1, picture.top(), box.right() - picture.right(), picture.height()),
+    ]
+    return [bar for bar in bars if not bar.isEmpty()]
+
 
 class VideoView(QWidget):
-    def __init__(self, placeholder: str = "", radius: int = 0) -> None:
+    def __init__(self, placeholder: str = "") -> None:
         super().__init__()
         self.on_resize: Callable[[int, int], None] | None = None  # tells the bridge the size to send frames at
         self._image: QImage | None = None
         self._placeholder = placeholder
-        self._radius = radius
         self.frames_painted = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -41,8 +57,8 @@ class VideoView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#05090f"))
         if self._image is None:
+            painter.fillRect(self.rect(), _BACKGROUND)
             painter.setPen(QColor(theme.MUTED))
             f = painter.font()
             f.setPixelSize(max(14, min(self.height() // 18, self.width() // 24)))  # readable, never a poster
@@ -56,6 +72,8 @@ class VideoView(QWidget):
         size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, size.width(), size.height())
         target.moveCenter(self.rect().center())
+        for bar in _bars_around(self.rect(), target):
+            painter.fillRect(bar, _BACKGROUND)
         if self._image.size() == target.size():
             painter.drawImage(target.topLeft(), self._image)  # already at its size: a copy, no scaling
         else:
