@@ -7,6 +7,7 @@ Not part of the suite: a figure, not a pass/fail (the target is one frame, 16 ms
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -35,10 +36,6 @@ def _visitor_process(central_url: str, code: str, folder: Path, name: str) -> su
     code_file = folder / f"code-{name}"
     code_file.write_text(code)
     command = [
-        # Niced: on a real terminal the visitors' devices are elsewhere, so they must not take its CPU here.
-        "nice",
-        "-n",
-        "19",
         sys.executable,
         "-m",
         "central.simulated_visitor",
@@ -48,6 +45,25 @@ def _visitor_process(central_url: str, code: str, folder: Path, name: str) -> su
         str(code_file),
     ]
     return start_tied(command, folder / f"visitor-{name}.log")
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [grandchild for child in children for grandchild in [child, *_descendants(child)]]
+
+
+def _renice_servers(niceness: int) -> None:
+    """Every thread of every process this one started (Janus, central, the visitors) at `niceness`.
+
+    At 19 while measuring: on a terminal they run elsewhere, on machines of their own, so here they may take
+    only the CPU the terminal leaves; at full priority they queued its UI thread for a CPU for up to 11 ms.
+    """
+    for pid in _descendants(os.getpid()):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+                os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
 
 
 def _cpu_seconds() -> tuple[float, float, float]:
@@ -96,6 +112,7 @@ def test_the_longest_ui_thread_stall_in_a_visit(visitors, start_central, start_k
         )
         store.dispose()
     processes = [_visitor_process(central.url, code, tmp_path, name) for name, code in codes.items()]
+    _renice_servers(19)
     kiosk = start_kiosk(central.url, central.state / "terminal-token")
     window = kiosk.window
     try:
@@ -118,8 +135,11 @@ def test_the_longest_ui_thread_stall_in_a_visit(visitors, start_central, start_k
             f"the machine's {os.cpu_count()} CPUs {100 * busy / total:.0f} % busy, the kiosk {100 * mine / total:.0f} %"
         )
         print(report.text())
+        verdict = "under" if report.max_ms < FRAME_MS else "OVER"
+        print(f"longest stall {report.max_ms:.1f} ms: {verdict} one frame ({FRAME_MS:.0f} ms)")
         screenshot(window, screens_folder, f"stall-in-visit-{visitors}")
         assert all(f > 5 for f in fps), "the meter ran while every remote view was painting"
     finally:
+        _renice_servers(0)
         for process in processes:
             stop(process)

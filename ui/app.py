@@ -31,6 +31,7 @@ from ui.bridge import CoreBridge
 from ui.lockdown import Lockdown, apply_keyboard_environment, lock_window
 from ui.screens.technician import TechnicianScreen
 from ui.theme import Scale
+from ui.ui_thread_priority import put_this_thread_first
 from ui.window import KioskWindow
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -93,6 +94,7 @@ class KioskApp:
         )
 
     def start(self) -> None:
+        put_this_thread_first()  # before the core thread starts, so that it and its media threads stay normal
         self.core.start()
         self.terminal.start()
         self.window.show()
