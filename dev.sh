@@ -70,11 +70,16 @@ case "${1:-}" in
     setup
     exec .venv/bin/python -m pytest "$@"
     ;;
+  bench)
+    shift
+    setup
+    exec .venv/bin/python -m bench.call_bench "$@"
+    ;;
   setup)
     setup
     ;;
   *)
-    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh setup" >&2
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh bench [--help] | ./dev.sh setup" >&2
     exit 2
     ;;
 esac

@@ -26,7 +26,8 @@ log = logging.getLogger("demo")
 CALL_SECONDS = 20.0
 
 
-def _kiosk_config(folder: Path, central: CentralProcess) -> Path:
+def write_kiosk_config(folder: Path, central: CentralProcess, devices: str = "") -> Path:
+    """The demo terminal's configuration file in `folder`; `devices` is the body of its [devices] section."""
     path = folder / "kiosk.toml"
     path.write_text(
         f"""# The demo terminal's configuration (see README: configuration).
@@ -39,6 +40,9 @@ state_dir = "{folder / "kiosk-state"}"
 [central]
 url = "{central.url}"
 token_file = "{central.state / "terminal-token"}"
+
+[devices]
+{devices}
 """
     )
     return path
@@ -181,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         central.start()
         visitor = _start_visitor(central, folder)
-        config_path = _kiosk_config(folder, central)
+        config_path = write_kiosk_config(folder, central)
         _print_links(central, network)
         if windowed:
             return _windowed_kiosk(config_path)

@@ -46,10 +46,12 @@ def join(central_url: str, code: str, wait_s: float) -> RoomGrant:
 
 
 class SimulatedVisitor:
-    def __init__(self, central_url: str, code: str, label: str = "Simulated visitor") -> None:
+    def __init__(
+        self, central_url: str, code: str, label: str = "Simulated visitor", size: tuple[int, int] = (640, 480)
+    ) -> None:
         self._central_url = central_url
         self._code = code
-        self.camera = SimulatedCamera(label=label, tint=(150, 80, 60))
+        self.camera = SimulatedCamera(*size, label=label, tint=(150, 80, 60))
         self.handset = SimulatedHandset(tone_hz=VISITOR_TONE_HZ)
         self.received = StampLog()
         self.frames_from: Counter[str] = Counter()  # frames received, per participant's name

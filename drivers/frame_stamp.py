@@ -76,15 +76,18 @@ class StampLog:
     def __init__(self) -> None:
         self.counters: list[int] = []
         self.latencies_ms: list[int] = []
+        self.arrivals_s: list[float] = []  # wall clock, as the stamps' send times
         self.unreadable = 0
 
     def record(self, image: np.ndarray) -> None:
+        arrived = time.time()
         stamp = read_stamp(image)
         if stamp is None:
             self.unreadable += 1
             return
         self.counters.append(stamp.counter)
-        self.latencies_ms.append(age_ms(stamp.sent_ms))
+        self.latencies_ms.append(age_ms(stamp.sent_ms, int(arrived * 1000) % (1 << 32)))
+        self.arrivals_s.append(arrived)
 
     def frames_since(self, start: int) -> list[int]:
         return self.counters[start:]

@@ -1,0 +1,110 @@
+"""The terminal as the call bench runs it: the whole kiosk (window, painting, simulated devices) in a process
+of its own, walked into a ready visit by touch. It writes what it measured as one JSON object per line on
+standard output; `bench.call_bench` starts it and reads them.
+
+    python -m bench.terminal_under_test --config kiosk.toml --visit-id 7 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
+from drivers.frame_stamp import StampLog
+from kiosk.call_engine import RemoteFeed
+from kiosk.config import load_config, read_token
+from kiosk.visit_machine import Screen
+from ui.app import KioskApp, load_fonts
+from ui.touch_script import tap, type_digits, wait_until
+
+
+def _report(event: str, **fields: object) -> None:
+    print(json.dumps({"event": event, "wall": time.time(), **fields}), flush=True)
+
+
+def _peak_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _painted(kiosk: KioskApp) -> int:
+    return sum(view.frames_painted for view in kiosk.window.in_visit.remote_views())
+
+
+def run(config_path: Path, visit_id: int, seconds: float) -> None:
+    config = load_config(config_path)
+    qt = QApplication(sys.argv[:1])
+    load_fonts()
+    kiosk = KioskApp(config, read_token(config))
+    qt.installEventFilter(activity := kiosk.window.activity_filter())
+    received = StampLog()
+    show_remote = kiosk.bridge.on_remote_video
+
+    def measure_then_show(feed: RemoteFeed, image: np.ndarray) -> None:
+        received.record(image)  # on the core thread, as the frame leaves the decoder
+        show_remote(feed, image)
+
+    kiosk.bridge.on_remote_video = measure_then_show  # type: ignore[method-assign]
+    kiosk.start()
+    window = kiosk.window
+    try:
+        wait_until(lambda: window.current is Screen.IDLE and window.isVisible(), 10, "the idle screen")
+        _report("idle")
+        tap(window, "start")
+        type_digits(window, DEMO_RESIDENT_ID)
+        tap(window, "continue")
+        type_digits(window, DEMO_RESIDENT_PIN)
+        tap(window, "continue")
+        wait_until(lambda: window.current is Screen.VISIT_LIST, 10, "the visit list")
+        tap(window, f"choose-{visit_id}")
+        wait_until(lambda: window.current is Screen.PRE_VISIT, 5, "the notice before the visit")
+        tap(window, "accept")
+        wait_until(lambda: kiosk.terminal.machine.snapshot().notice_accepted, 5, "the notice to be accepted")
+        _report("lifted")
+        kiosk.handset.hook.lift()
+        wait_until(lambda: _painted(kiosk) > 0, 20, "the visitor's first frame on screen")
+        _report("first_painted")
+        cpu_before, painted_before = os.times(), _painted(kiosk)
+        _report("measuring")
+        started = time.monotonic()
+        wait_until(lambda: time.monotonic() - started >= seconds, seconds + 5, "the measured part of the call")
+        cpu_after = os.times()
+        _report(
+            "measured",
+            seconds=time.monotonic() - started,
+            cpu_s=(cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
+            painted=_painted(kiosk) - painted_before,
+            peak_rss_kib=_peak_rss_kib(),
+            counters=received.counters,
+            latencies_ms=received.latencies_ms,
+            arrivals_s=received.arrivals_s,
+        )
+        tap(window, "end-visit")
+        tap(window, "confirm-end")
+        wait_until(lambda: window.current is Screen.ENDED, 10, "the end of the visit")
+    finally:
+        del activity
+        kiosk.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--visit-id", type=int, required=True)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    run(args.config, args.visit_id, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
