@@ -38,7 +38,6 @@ from central.store import Store
 
 FREEZE_S = 0.200
 PERFORMANCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-BEGIN, END = "<!-- call-bench:begin -->", "<!-- call-bench:end -->"
 
 
 @dataclass
@@ -171,14 +170,19 @@ def table(runs: list[RunFigures], seconds: float, size: tuple[int, int]) -> str:
     return "\n".join(lines)
 
 
-def write_to_page(text: str, command: str, path: Path = PERFORMANCE_PAGE) -> None:
-    """Replaces the bench's part of the page (between its markers), or adds it at the end."""
+def markers(size: str) -> tuple[str, str]:
+    return f"<!-- call-bench {size}:begin -->", f"<!-- call-bench {size}:end -->"
+
+
+def write_to_page(text: str, command: str, size: str, path: Path = PERFORMANCE_PAGE) -> None:
+    """Replaces the bench's part of the page for this camera size (between its markers), or adds it at the end."""
     page = path.read_text()
-    block = f"{BEGIN}\n\n    {command}\n\n{text}\n\n{END}"
-    if BEGIN in page and END in page:
-        page = page[: page.index(BEGIN)] + block + page[page.index(END) + len(END) :]
+    begin, end = markers(size)
+    block = f"{begin}\n\n    {command}\n\n{text}\n\n{end}"
+    if begin in page and end in page:
+        page = page[: page.index(begin)] + block + page[page.index(end) + len(end) :]
     else:
-        page = page.rstrip("\n") + "\n\n## The call bench\n\n" + block + "\n"
+        page = page.rstrip("\n") + f"\n\n## The call bench, {size}\n\n" + block + "\n"
     path.write_text(page)
 
 
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(runs, args.seconds, (width, height))
     print(text)
     if args.write:
-        write_to_page(text, "./dev.sh bench " + " ".join(argv if argv is not None else sys.argv[1:]))
+        write_to_page(text, "./dev.sh bench " + " ".join(argv if argv is not None else sys.argv[1:]), args.size)
     return 0
 
 

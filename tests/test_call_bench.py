@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bench.call_bench import BEGIN, END, run_terminal, table, write_to_page
+from bench.call_bench import markers, run_terminal, table, write_to_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.ui]
 
@@ -29,9 +29,12 @@ def test_a_short_bench_run_measures_every_figure(start_central, tmp_path):
 def test_the_table_replaces_only_its_own_part_of_the_page(tmp_path):
     page = tmp_path / "performance.md"
     page.write_text("# Performance\n\nearlier figures\n")
-    write_to_page("| first |", "./dev.sh bench", page)
-    write_to_page("| second |", "./dev.sh bench --runs 5", page)
+    write_to_page("| first |", "./dev.sh bench", "640x480", page)
+    write_to_page("| large |", "./dev.sh bench --size 1280x720", "1280x720", page)
+    write_to_page("| second |", "./dev.sh bench --runs 5", "640x480", page)
     text = page.read_text()
     assert text.startswith("# Performance\n\nearlier figures\n")
     assert "| second |" in text and "| first |" not in text and "--runs 5" in text
-    assert text.count(BEGIN) == 1 and text.count(END) == 1
+    assert "| large |" in text, "each camera size keeps its own table"
+    for begin, end in (markers("640x480"), markers("1280x720")):
+        assert text.count(begin) == 1 and text.count(end) == 1
