@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -74,15 +73,13 @@ def run(config_path: Path, visit_id: int, seconds: float) -> None:
         kiosk.handset.hook.lift()
         wait_until(lambda: _painted(kiosk) > 0, 20, "the visitor's first frame on screen")
         _report("first_painted")
-        cpu_before, painted_before = os.times(), _painted(kiosk)
+        painted_before = _painted(kiosk)
         _report("measuring")
         started = time.monotonic()
         wait_until(lambda: time.monotonic() - started >= seconds, seconds + 5, "the measured part of the call")
-        cpu_after = os.times()
         _report(
             "measured",
             seconds=time.monotonic() - started,
-            cpu_s=(cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
             painted=_painted(kiosk) - painted_before,
             peak_rss_kib=_peak_rss_kib(),
             counters=received.counters,

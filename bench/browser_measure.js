@@ -1,0 +1,75 @@
+// Injected by bench/browser_terminal.py into the visitor page, which plays the terminal's part in the
+// reference run: it reads the frame stamps (drivers/frame_stamp.py) of every frame the page shows of the
+// other side, and of every frame of its own camera, with requestVideoFrameCallback.
+//
+// window.benchShown:    [counter, sentMs, shownAtMs, decodedAtMs] for each frame of the other side the page showed
+//                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them)
+// window.benchCaptured: [counter, capturedAtMs] for each frame of its own camera (wall clock, ms)
+(function () {
+  "use strict";
+  const BITS = 32;
+  const ROW_HEIGHT = 16;
+  const ROWS = 3;
+  const CHECK_KEY = 0x5a3c96e1;
+  window.benchShown = [];
+  window.benchCaptured = [];
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+
+  function readStamp(video) {
+    const width = video.videoWidth;
+    const block = Math.floor(width / BITS);
+    if (!width || block < 4) return null;
+    canvas.width = width;
+    canvas.height = ROW_HEIGHT * ROWS;
+    context.drawImage(video, 0, 0);
+    const pixels = context.getImageData(0, 0, width, ROW_HEIGHT * ROWS).data;
+    const words = [];
+    for (let row = 0; row < ROWS; row++) {
+      let word = 0;
+      for (let bit = 0; bit < BITS; bit++) {
+        let sum = 0;
+        let count = 0;
+        for (let y = row * ROW_HEIGHT + 4; y < row * ROW_HEIGHT + ROW_HEIGHT - 4; y += 2) {
+          for (let x = bit * block + Math.floor(block / 4); x < (bit + 1) * block - Math.floor(block / 4); x += 2) {
+            const i = (y * width + x) * 4;
+            sum += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;
+            count += 1;
+          }
+        }
+        word = ((word << 1) | (sum / count > 127 ? 1 : 0)) >>> 0;
+      }
+      words.push(word);
+    }
+    const [counter, sent, check] = words;
+    return ((counter ^ sent ^ CHECK_KEY) >>> 0) === check ? [counter, sent] : null;
+  }
+
+  function watch(id, record) {
+    const video = document.getElementById(id);
+    const onFrame = (now, metadata) => {
+      if (video.srcObject) {
+        const stamp = readStamp(video);
+        if (stamp) record(stamp, metadata);
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  function wallClock(metadata) {
+    // captureTime is on the performance clock; a local camera's frames carry it in Chromium.
+    return metadata.captureTime ? performance.timeOrigin + metadata.captureTime : Date.now();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    watch("resident-video", (stamp, metadata) => {
+      const decoded =
+        metadata.receiveTime && metadata.processingDuration !== undefined
+          ? performance.timeOrigin + metadata.receiveTime + 1000 * metadata.processingDuration
+          : Date.now();
+      window.benchShown.push([stamp[0], stamp[1], Date.now(), decoded]);
+    });
+    watch("self-view", (stamp, metadata) => window.benchCaptured.push([stamp[0], wallClock(metadata)]));
+  });
+})();

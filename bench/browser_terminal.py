@@ -1,0 +1,105 @@
+"""The call bench's reference: a browser doing the terminal's job in the same kind of visit.
+
+Headless Chromium opens central's visitor page, which publishes a camera and shows the other side in a
+`<video>`, as a browser-based terminal would. Its fake camera plays the simulated camera's stamped frames
+from a .y4m file at 640x480@30. The simulated visitor on the other side is named "Resident", so the page shows
+it as the person visited. `browser_measure.js` reads the stamps of what the page shows and of what its camera
+captured (requestVideoFrameCallback); CPU and memory are those of all of Chromium's processes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bench.bench_stack import add_visit
+from bench.call_figures import Direction, RunFigures, window
+from bench.process_meter import ProcessMeter, descendants
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
+from central.server_process import CentralProcess
+from central.simulated_visitor import SimulatedVisitor
+from kiosk.central_client import CentralClient
+from kiosk.protocol import EndReason
+from tests.browser import HeadlessChromium, fake_camera_file
+
+MEASURE_JS = Path(__file__).with_name("browser_measure.js")
+LOOP_FRAMES = 150  # the fake camera's file loops every 5 s; its counters repeat, capture times tell them apart
+
+
+def chromium_pids() -> list[int]:
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
+                found.append(pid)
+        except FileNotFoundError:
+            continue  # ended meanwhile
+    return found
+
+
+def capture_to_decoded(captured: list[list[float]], counters: list[int], arrivals_s: list[float]) -> list[int]:
+    """For each frame the visitor decoded: ms since the browser's camera captured it (the latest capture of
+    its counter before it arrived); -1 when no capture of it was seen."""
+    captures: dict[int, list[float]] = defaultdict(list)
+    for counter, at_ms in captured:
+        captures[int(counter)].append(at_ms)
+    latencies = []
+    for counter, arrived_s in zip(counters, arrivals_s, strict=True):
+        times = captures.get(counter, [])
+        before = bisect.bisect_right(times, arrived_s * 1000) - 1
+        latencies.append(round(arrived_s * 1000 - times[before]) if before >= 0 else -1)
+    return latencies
+
+
+def run_browser(central: CentralProcess, folder: Path, seconds: float) -> RunFigures:
+    """One visit with Chromium in the terminal's place and a simulated visitor; its files go to `folder`."""
+    folder.mkdir(parents=True)
+    visit_id, codes = add_visit(central, seconds + 120, ["Resident", "Browser"])
+    control = CentralClient(central.url, central.secret("terminal-token"))
+    session = control.identify(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN).session_token
+    control.open_visit(session, visit_id)  # what the terminal does when the handset is lifted
+    visitor = SimulatedVisitor(central.url, codes["Resident"])
+    visitor.start()
+    chromium = HeadlessChromium(fake_camera_file(folder, "Browser", frames=LOOP_FRAMES), folder / "profile")
+    try:
+        launched = time.time()
+        page = chromium.start()
+        page.add_init_script(path=str(MEASURE_JS))
+        navigated = time.time()
+        page.goto(f"{central.url}/visit?code={codes['Browser']}")
+        loaded = time.time()
+        deadline = time.monotonic() + 30
+        while not page.evaluate("window.benchShown.length"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the browser showed no stamped frame of the visitor: {chromium.console[-5:]}")
+            time.sleep(0.01)
+        first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000
+        meter = ProcessMeter(chromium_pids)
+        start = time.time()
+        meter.start()
+        time.sleep(seconds)
+        meter.stop()
+        end = time.time()
+        shown, captured = page.evaluate("[window.benchShown, window.benchCaptured]")
+    finally:
+        chromium.stop()
+        visitor.stop()
+        control.end_visit(session, visit_id, EndReason.ENDED_BY_RESIDENT, 0.0)
+    in_window = [s for s in shown if start * 1000 <= s[2] <= end * 1000]
+    # Capture to decoded, as the terminal's figure; arrivals at showing, for the frame rate and freezes.
+    to_browser = Direction([round(s[3] - s[1]) % (1 << 32) for s in in_window], [s[2] / 1000 for s in in_window])
+    received = visitor.received
+    latencies = capture_to_decoded(captured, received.counters, received.arrivals_s)
+    first_at_visitor = next((at for at in received.arrivals_s if at >= navigated), float("nan"))
+    return RunFigures(
+        cold_start_s=loaded - launched,
+        setup_to_painted_s=first_shown_s - navigated,
+        setup_to_visitor_s=first_at_visitor - navigated,
+        to_subject=to_browser.figures(end - start),
+        to_visitor=window(latencies, received.arrivals_s, start, end).figures(end - start),
+        cpu_percent=100 * meter.cpu_s / (end - start),
+        peak_pss_mib=meter.peak_pss_mib,
+    )

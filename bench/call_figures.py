@@ -1,0 +1,45 @@
+"""The figures of one run of the call bench, for the terminal or for the browser in its place."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+FREEZE_S = 0.200
+
+
+@dataclass
+class RunFigures:
+    cold_start_s: float
+    setup_to_painted_s: float  # to the visitor's first frame shown on the subject's screen
+    setup_to_visitor_s: float  # to the subject's first frame decoded at the visitor
+    to_subject: dict[str, float]  # visitor -> terminal (or browser)
+    to_visitor: dict[str, float]
+    cpu_percent: float  # of one core, every process of the subject
+    peak_pss_mib: float  # every process of the subject, sampled twice a second
+    peak_rss_mib: float = float("nan")  # the terminal's one process; not summed over a browser's many
+
+
+@dataclass
+class Direction:
+    """What one receiver saw over the measured seconds: each frame's capture-to-decoded latency and arrival."""
+
+    latencies_ms: list[int] = field(default_factory=list)
+    arrivals_s: list[float] = field(default_factory=list)
+
+    def figures(self, seconds: float) -> dict[str, float]:
+        gaps = [b - a for a, b in zip(self.arrivals_s, self.arrivals_s[1:], strict=False)]
+        ordered = sorted(self.latencies_ms) or [0]
+        return {
+            "median_ms": statistics.median(ordered),
+            "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+            "fps": len(self.arrivals_s) / seconds,
+            "freezes": sum(gap > FREEZE_S for gap in gaps),
+            "longest_gap_ms": 1000 * max(gaps, default=0.0),
+        }
+
+
+def window(latencies_ms: list[int], arrivals_s: list[float], start: float, end: float) -> Direction:
+    """The frames that arrived between `start` and `end` (wall clock)."""
+    kept = [(lat, at) for lat, at in zip(latencies_ms, arrivals_s, strict=True) if start <= at <= end]
+    return Direction([lat for lat, _ in kept], [at for _, at in kept])
