@@ -20,6 +20,7 @@ from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from drivers.frame_stamp import StampLog
 from kiosk.call_engine import RemoteFeed
 from kiosk.config import load_config, read_token
+from kiosk.logs import configure_logging
 from kiosk.visit_machine import Screen
 from ui.app import KioskApp, load_fonts
 from ui.touch_script import tap, type_digits, wait_until
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--visit-id", type=int, required=True)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
+    configure_logging()  # to standard error, which the bench keeps in the run's terminal.log
     run(args.config, args.visit_id, args.seconds)
 
 

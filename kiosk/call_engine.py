@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDtlsTransport, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from drivers.camera import Camera
@@ -30,11 +30,6 @@ log = logging.getLogger(__name__)
 
 NO_SUCH_FEED = 428
 ROOM_GONE_CODES = {426, 427}  # no such room / room destroyed
-# Janus passes a new subscriber's keyframe request on to the publisher at most about once a second, so whoever
-# subscribes just after we publish (the waiting visitors, every time) would wait that long for a first picture:
-# measured 1.2 s from lifting the handset to the visitor's first frame, 0.2 s with these keyframes.
-OPENING_KEYFRAMES = 6
-OPENING_KEYFRAME_INTERVAL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -103,7 +98,6 @@ class CallEngine:
         self._max_backoff_s = max_backoff_s
         self._janus: JanusSession | None = None
         self._publisher_pc: RTCPeerConnection | None = None
-        self._opening_keyframes: asyncio.Future[None] | None = None  # kept: a task nobody holds may be collected
         self._tracks: list[MediaStreamTrack] = []
         self._subscriptions: dict[int, _Subscription] = {}
         self._events: dict[int, asyncio.Queue[JanusEvent]] = {}
@@ -287,7 +281,6 @@ class CallEngine:
             state = pc.connectionState
             if state == "connected" and publisher:
                 self._set_status(CallStatus.CONNECTED)
-                self._opening_keyframes = asyncio.ensure_future(send_opening_keyframes(pc))
             elif state == "failed":
                 self._fail(_MediaLost("peer connection failed"))
 
@@ -342,6 +335,8 @@ class CallEngine:
             self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.jsep["sdp"], type=offer.jsep["type"]))
+        for transceiver in pc.getTransceivers():
+            answer_as_dtls_server(transceiver.receiver.transport)
         await pc.setLocalDescription(await pc.createAnswer())
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         await self._janus_call(self._janus.send, handle, {"request": "start"}, answer)
@@ -393,15 +388,15 @@ class CallEngine:
                 await self._janus_call(janus.destroy)
 
 
-async def send_opening_keyframes(pc: RTCPeerConnection) -> None:
-    """Keyframes for the first moments of publishing, while subscribers join (see OPENING_KEYFRAMES)."""
-    for _ in range(OPENING_KEYFRAMES):
-        if pc.connectionState != "connected":
-            return
-        for sender in pc.getSenders():
-            if sender.track is not None and sender.track.kind == "video":
-                sender._send_keyframe()  # what aiortc does on a keyframe request (RTCP PLI)
-        await asyncio.sleep(OPENING_KEYFRAME_INTERVAL_S)
+def answer_as_dtls_server(transport: RTCDtlsTransport) -> None:
+    """Makes our answer to Janus's offer say `setup:passive`, so that Janus opens the DTLS handshake.
+
+    aiortc answers as the DTLS client by default and says hello the moment its side of ICE completes, which can
+    be before Janus's side is ready: Janus drops that hello, and OpenSSL resends it only after a second. That
+    second was measured as 1.0 s between ICE completed and connected, in about a third of subscriptions. As the
+    server we wait for Janus's hello instead, and one that arrives early waits in ICE's queue, not lost.
+    """
+    transport._set_role("server")
 
 
 async def pc_close(pc: RTCPeerConnection) -> None:
