@@ -42,49 +42,115 @@ PERFORMANCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performanc
 BROWSER_SIZE = (640, 480)
 
 
+class TerminalUnderTest:
+    """The terminal's process (`bench.terminal_under_test`), told which visits to make, one at a time."""
+
+    def __init__(self, central: CentralProcess, folder: Path, seconds: float, size: tuple[int, int]) -> None:
+        camera = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30"
+        config = write_kiosk_config(folder, central, camera)
+        command = [sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
+        self.log_path = folder / "terminal.log"
+        self.spawned = time.time()
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "--seconds", str(seconds)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                text=True,
+            )
+        self.meter = ProcessMeter(self._pids)
+        self.idle_at = self._until("idle")["idle"]["wall"]
+
+    def _pids(self) -> list[int]:
+        return [self.process.pid, *descendants(self.process.pid)]
+
+    def _until(self, last: str) -> dict[str, dict]:
+        """Its reports up to the one named `last`, by name; measures CPU and memory while it measures."""
+        assert self.process.stdout is not None
+        events: dict[str, dict] = {}
+        for line in self.process.stdout:
+            event = json.loads(line)
+            events[event["event"]] = event
+            if event["event"] == "measuring":
+                self.meter = ProcessMeter(self._pids)
+                self.meter.start()
+            elif event["event"] == "measured":
+                self.meter.stop()
+            if event["event"] == last:
+                return events
+        raise RuntimeError(f"the terminal under test ended early: see {self.log_path}")
+
+    def visit(self, visit_id: int) -> dict[str, dict]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{visit_id}\n")
+        self.process.stdin.flush()
+        return self._until("visit_done")
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
 def run_terminal(central: CentralProcess, folder: Path, seconds: float, size: tuple[int, int]) -> RunFigures:
     """One visit of the terminal under test with a simulated visitor; its logs go to `folder`."""
     folder.mkdir(parents=True)
     visit_id, codes = add_visit(central, seconds + 120, ["Maria"])
     visitor = SimulatedVisitor(central.url, codes["Maria"], size=size)
     visitor.start()
-    camera = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30"
-    config = write_kiosk_config(folder, central, camera)
-    command = [sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
-    command += ["--visit-id", str(visit_id), "--seconds", str(seconds)]
-    spawned = time.time()
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    with open(folder / "terminal.log", "wb") as log:
-        terminal = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env)
-    events: dict[str, dict] = {}
-    meter = ProcessMeter(lambda: [terminal.pid, *descendants(terminal.pid)])
+    terminal = TerminalUnderTest(central, folder, seconds, size)
     try:
-        assert terminal.stdout is not None
-        for line in terminal.stdout:
-            event = json.loads(line)
-            events[event["event"]] = event
-            if event["event"] == "measuring":
-                meter.start()
-            elif event["event"] == "measured":
-                meter.stop()
-        if terminal.wait(timeout=60) != 0 or "measured" not in events:
-            raise RuntimeError(f"the terminal under test failed: see {folder / 'terminal.log'}")
+        events = terminal.visit(visit_id)
     finally:
-        if terminal.poll() is None:
-            terminal.kill()
+        terminal.stop()
         visitor.stop()
     measured = events["measured"]
     start, end = events["measuring"]["wall"], events["measured"]["wall"]
     first_at_visitor = next((at for at in visitor.received.arrivals_s if at >= events["lifted"]["wall"]), float("nan"))
     return RunFigures(
-        cold_start_s=events["idle"]["wall"] - spawned,
+        cold_start_s=terminal.idle_at - terminal.spawned,
         setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"],
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
         to_subject=window(measured["latencies_ms"], measured["arrivals_s"], start, end).figures(end - start),
         to_visitor=window(visitor.received.latencies_ms, visitor.received.arrivals_s, start, end).figures(end - start),
-        cpu_percent=100 * meter.cpu_s / (end - start),
-        peak_pss_mib=meter.peak_pss_mib,
+        cpu_percent=100 * terminal.meter.cpu_s / (end - start),
+        peak_pss_mib=terminal.meter.peak_pss_mib,
         peak_rss_mib=measured["peak_rss_kib"] / 1024,
+    )
+
+
+def run_series(central: CentralProcess, folder: Path, visits: int, size: tuple[int, int]) -> list[float]:
+    """`visits` short visits (2 s of call each) in one terminal process; its RSS in MiB after each."""
+    folder.mkdir(parents=True)
+    terminal = TerminalUnderTest(central, folder, 2.0, size)
+    rss_mib = []
+    try:
+        for _ in range(visits):
+            visit_id, codes = add_visit(central, 600, ["Maria"])
+            visitor = SimulatedVisitor(central.url, codes["Maria"], size=size)
+            visitor.start()
+            try:
+                rss_mib.append(terminal.visit(visit_id)["visit_done"]["rss_kib"] / 1024)
+            finally:
+                visitor.stop()
+    finally:
+        terminal.stop()
+    return rss_mib
+
+
+def series_text(rss_mib: list[float]) -> str:
+    first = min(5, len(rss_mib))
+    return (
+        f"{len(rss_mib)} consecutive visits in one terminal process (2 s of call each): RSS after visit {first} "
+        f"{rss_mib[first - 1]:.0f} MiB, after visit {len(rss_mib)} {rss_mib[-1]:.0f} MiB, "
+        f"growth {rss_mib[-1] - rss_mib[first - 1]:.1f} MiB\n\nRSS after each visit (MiB): "
+        + ", ".join(f"{value:.0f}" for value in rss_mib)
     )
 
 
@@ -145,15 +211,15 @@ def markers(size: str) -> tuple[str, str]:
     return f"<!-- call-bench {size}:begin -->", f"<!-- call-bench {size}:end -->"
 
 
-def write_to_page(text: str, command: str, size: str, path: Path = PERFORMANCE_PAGE) -> None:
-    """Replaces the bench's part of the page for this camera size (between its markers), or adds it at the end."""
+def write_to_page(text: str, command: str, key: str, title: str, path: Path = PERFORMANCE_PAGE) -> None:
+    """Replaces the bench's part of the page named `key` (between its markers), or adds it at the end."""
     page = path.read_text()
-    begin, end = markers(size)
+    begin, end = markers(key)
     block = f"{begin}\n\n    {command}\n\n{text}\n\n{end}"
     if begin in page and end in page:
         page = page[: page.index(begin)] + block + page[page.index(end) + len(end) :]
     else:
-        page = page.rstrip("\n") + f"\n\n## The call bench, {size}\n\n" + block + "\n"
+        page = page.rstrip("\n") + f"\n\n## {title}\n\n" + block + "\n"
     path.write_text(page)
 
 
@@ -164,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="640x480", help="the cameras' size, WIDTHxHEIGHT")
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="logs of each run")
     parser.add_argument("--no-browser", action="store_true", help="measure the terminal only")
+    parser.add_argument("--visits", type=int, default=0, help="instead: N short visits, for memory growth")
     parser.add_argument("--write", action="store_true", help="also write the table into docs/performance.md")
     args = parser.parse_args(argv)
     size = tuple(int(n) for n in args.size.split("x"))
@@ -176,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     terminal: list[RunFigures] = []
     browser: list[RunFigures] = []
     try:
+        if args.visits:
+            text = series_text(run_series(central, folder / "series", args.visits, size))
+            print(text)
+            if args.write:
+                command = "./dev.sh bench " + " ".join(sys.argv[1:] if argv is None else argv)
+                write_to_page(text, command, "visits", "Memory over consecutive visits")
+            return 0
         for n in range(args.runs):  # alternating, so that both see the same machine over time
             terminal.append(run_terminal(central, folder / f"terminal-{n}", args.seconds, size))
             if with_browser:
@@ -186,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(terminal, browser, args.seconds, size)
     print(text)
     if args.write:
-        write_to_page(text, "./dev.sh bench " + " ".join(argv if argv is not None else sys.argv[1:]), args.size)
+        command = "./dev.sh bench " + " ".join(sys.argv[1:] if argv is None else argv)
+        write_to_page(text, command, args.size, f"The call bench, {args.size}")
     return 0
 
 

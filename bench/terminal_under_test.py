@@ -1,8 +1,8 @@
 """The terminal as the call bench runs it: the whole kiosk (window, painting, simulated devices) in a process
-of its own, walked into a ready visit by touch. It writes what it measured as one JSON object per line on
-standard output; `bench.call_bench` starts it and reads them.
+of its own, walked by touch into each visit whose id it reads from standard input (one a line). It writes what
+it measured as one JSON object per line on standard output; `bench.call_bench` starts it and reads them.
 
-    python -m bench.terminal_under_test --config kiosk.toml --visit-id 7 --seconds 60
+    echo 7 | python -m bench.terminal_under_test --config kiosk.toml --seconds 60
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def _report(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, "wall": time.time(), **fields}), flush=True)
 
 
-def _peak_rss_kib() -> int:
+def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
@@ -41,17 +41,57 @@ def _painted(kiosk: KioskApp) -> int:
     return sum(view.frames_painted for view in kiosk.window.in_visit.remote_views())
 
 
-def run(config_path: Path, visit_id: int, seconds: float) -> None:
+def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampLog]) -> None:
+    """Signs in, opens the visit by touch, lifts the handset, measures `seconds` of it, ends it, and is back
+    at the idle screen."""
+    window = kiosk.window
+    tap(window, "start")
+    type_digits(window, DEMO_RESIDENT_ID)
+    tap(window, "continue")
+    type_digits(window, DEMO_RESIDENT_PIN)
+    tap(window, "continue")
+    wait_until(lambda: window.current is Screen.VISIT_LIST, 10, "the visit list")
+    tap(window, f"choose-{visit_id}")
+    wait_until(lambda: window.current is Screen.PRE_VISIT, 5, "the notice before the visit")
+    tap(window, "accept")
+    wait_until(lambda: kiosk.terminal.machine.snapshot().notice_accepted, 5, "the notice to be accepted")
+    _report("lifted")
+    kiosk.handset.hook.lift()
+    wait_until(lambda: _painted(kiosk) > 0, 20, "the visitor's first frame on screen")
+    _report("first_painted")
+    received[0] = StampLog()  # the measured seconds' frames only
+    _report("measuring")
+    started = time.monotonic()
+    wait_until(lambda: time.monotonic() - started >= seconds, seconds + 5, "the measured part of the call")
+    _report(
+        "measured",
+        seconds=time.monotonic() - started,
+        peak_rss_kib=_status_kib("VmHWM"),
+        counters=received[0].counters,
+        latencies_ms=received[0].latencies_ms,
+        arrivals_s=received[0].arrivals_s,
+    )
+    tap(window, "end-visit")
+    tap(window, "confirm-end")
+    wait_until(lambda: window.current is Screen.ENDED, 10, "the end of the visit")
+    kiosk.handset.hook.hang_up()
+    tap(window, "done")
+    wait_until(lambda: window.current is Screen.IDLE, 10, "the idle screen after the visit")
+    _report("visit_done", rss_kib=_status_kib("VmRSS"))
+
+
+def run(config_path: Path, seconds: float) -> None:
+    """Starts the terminal, then makes one visit for each visit id read from standard input."""
     config = load_config(config_path)
     qt = QApplication(sys.argv[:1])
     load_fonts()
     kiosk = KioskApp(config, read_token(config))
     qt.installEventFilter(activity := kiosk.window.activity_filter())
-    received = StampLog()
+    received = [StampLog()]  # replaced at the start of each measured stretch
     show_remote = kiosk.bridge.on_remote_video
 
     def measure_then_show(feed: RemoteFeed, image: np.ndarray) -> None:
-        received.record(image)  # on the core thread, as the frame leaves the decoder
+        received[0].record(image)  # on the core thread, as the frame leaves the decoder
         show_remote(feed, image)
 
     kiosk.bridge.on_remote_video = measure_then_show  # type: ignore[method-assign]
@@ -60,36 +100,8 @@ def run(config_path: Path, visit_id: int, seconds: float) -> None:
     try:
         wait_until(lambda: window.current is Screen.IDLE and window.isVisible(), 10, "the idle screen")
         _report("idle")
-        tap(window, "start")
-        type_digits(window, DEMO_RESIDENT_ID)
-        tap(window, "continue")
-        type_digits(window, DEMO_RESIDENT_PIN)
-        tap(window, "continue")
-        wait_until(lambda: window.current is Screen.VISIT_LIST, 10, "the visit list")
-        tap(window, f"choose-{visit_id}")
-        wait_until(lambda: window.current is Screen.PRE_VISIT, 5, "the notice before the visit")
-        tap(window, "accept")
-        wait_until(lambda: kiosk.terminal.machine.snapshot().notice_accepted, 5, "the notice to be accepted")
-        _report("lifted")
-        kiosk.handset.hook.lift()
-        wait_until(lambda: _painted(kiosk) > 0, 20, "the visitor's first frame on screen")
-        _report("first_painted")
-        painted_before = _painted(kiosk)
-        _report("measuring")
-        started = time.monotonic()
-        wait_until(lambda: time.monotonic() - started >= seconds, seconds + 5, "the measured part of the call")
-        _report(
-            "measured",
-            seconds=time.monotonic() - started,
-            painted=_painted(kiosk) - painted_before,
-            peak_rss_kib=_peak_rss_kib(),
-            counters=received.counters,
-            latencies_ms=received.latencies_ms,
-            arrivals_s=received.arrivals_s,
-        )
-        tap(window, "end-visit")
-        tap(window, "confirm-end")
-        wait_until(lambda: window.current is Screen.ENDED, 10, "the end of the visit")
+        for line in sys.stdin:
+            _visit(kiosk, int(line), seconds, received)
     finally:
         del activity
         kiosk.stop()
@@ -98,11 +110,10 @@ def run(config_path: Path, visit_id: int, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--visit-id", type=int, required=True)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
     configure_logging()  # to standard error, which the bench keeps in the run's terminal.log
-    run(args.config, args.visit_id, args.seconds)
+    run(args.config, args.seconds)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from bench.browser_terminal import run_browser
-from bench.call_bench import markers, run_terminal, table, write_to_page
+from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
 from bench.call_figures import RunFigures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -34,6 +34,13 @@ def test_a_short_run_of_the_terminal_measures_every_figure(start_central, tmp_pa
     assert "set-up to the visitor's first frame shown" in text and "CPU, all its processes" in text
 
 
+@pytest.mark.ui
+def test_consecutive_visits_in_one_terminal_process_report_its_memory_after_each(start_central, tmp_path):
+    rss_mib = run_series(start_central(), tmp_path / "series", visits=2, size=(640, 480))
+    assert len(rss_mib) == 2 and all(50 < value < 2000 for value in rss_mib)
+    assert "after visit 2" in series_text(rss_mib)
+
+
 @pytest.mark.browser
 def test_a_short_run_of_the_browser_in_the_terminals_place_measures_the_same_figures(start_central, tmp_path):
     central = start_central()
@@ -49,12 +56,12 @@ def test_a_short_run_of_the_browser_in_the_terminals_place_measures_the_same_fig
 def test_the_table_replaces_only_its_own_part_of_the_page(tmp_path):
     page = tmp_path / "performance.md"
     page.write_text("# Performance\n\nearlier figures\n")
-    write_to_page("| first |", "./dev.sh bench", "640x480", page)
-    write_to_page("| large |", "./dev.sh bench --size 1280x720", "1280x720", page)
-    write_to_page("| second |", "./dev.sh bench --runs 5", "640x480", page)
+    write_to_page("| first |", "./dev.sh bench", "640x480", "The call bench, 640x480", page)
+    write_to_page("| large |", "./dev.sh bench --size 1280x720", "1280x720", "The call bench, 1280x720", page)
+    write_to_page("| second |", "./dev.sh bench --runs 5", "640x480", "The call bench, 640x480", page)
     text = page.read_text()
     assert text.startswith("# Performance\n\nearlier figures\n")
     assert "| second |" in text and "| first |" not in text and "--runs 5" in text
-    assert "| large |" in text, "each camera size keeps its own table"
+    assert "| large |" in text and text.count("## The call bench, 640x480") == 1, "each size keeps its own table"
     for begin, end in (markers("640x480"), markers("1280x720")):
         assert text.count(begin) == 1 and text.count(end) == 1
