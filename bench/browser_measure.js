@@ -4,7 +4,8 @@
 //
 // window.benchShown:    [counter, sentMs, shownAtMs, decodedAtMs] for each frame of the other side the page showed
 //                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them)
-// window.benchCaptured: [counter, capturedAtMs] for each frame of its own camera (wall clock, ms)
+// window.benchCaptured: [counter, capturedAtMs, fromCaptureTime] for each frame of its own camera (wall clock,
+//                       ms; fromCaptureTime 1 when Chromium gave the capture time, 0 when it is the time shown)
 (function () {
   "use strict";
   const BITS = 32;
@@ -57,10 +58,6 @@
     video.requestVideoFrameCallback(onFrame);
   }
 
-  function wallClock(metadata) {
-    // captureTime is on the performance clock; a local camera's frames carry it in Chromium.
-    return metadata.captureTime ? performance.timeOrigin + metadata.captureTime : Date.now();
-  }
 
   document.addEventListener("DOMContentLoaded", () => {
     watch("resident-video", (stamp, metadata) => {
@@ -70,6 +67,11 @@
           : Date.now();
       window.benchShown.push([stamp[0], stamp[1], Date.now(), decoded]);
     });
-    watch("self-view", (stamp, metadata) => window.benchCaptured.push([stamp[0], wallClock(metadata)]));
+    watch("self-view", (stamp, metadata) => {
+      // captureTime is on the performance clock; a local camera's frames carry it in Chromium.
+      const known = metadata.captureTime !== undefined;
+      const at = known ? performance.timeOrigin + metadata.captureTime : Date.now();
+      window.benchCaptured.push([stamp[0], at, known ? 1 : 0]);
+    });
   });
 })();

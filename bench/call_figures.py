@@ -28,8 +28,9 @@ class Direction:
     arrivals_s: list[float] = field(default_factory=list)
 
     def figures(self, seconds: float) -> dict[str, float]:
+        """Latency over the frames whose capture time is known (a negative latency marks one that is not)."""
         gaps = [b - a for a, b in zip(self.arrivals_s, self.arrivals_s[1:], strict=False)]
-        ordered = sorted(self.latencies_ms) or [0]
+        ordered = sorted(latency for latency in self.latencies_ms if latency >= 0) or [0]
         return {
             "median_ms": statistics.median(ordered),
             "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from bench.browser_terminal import run_browser
+from bench.browser_terminal import capture_to_decoded, run_browser
 from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
-from bench.call_figures import RunFigures
+from bench.call_figures import Direction, RunFigures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -65,3 +65,10 @@ def test_the_table_replaces_only_its_own_part_of_the_page(tmp_path):
     assert "| large |" in text and text.count("## The call bench, 640x480") == 1, "each size keeps its own table"
     for begin, end in (markers("640x480"), markers("1280x720")):
         assert text.count(begin) == 1 and text.count(end) == 1
+
+
+def test_a_browser_frame_is_matched_to_its_own_capture_not_to_one_a_loop_of_the_file_earlier():
+    captured = [[5, 1000.0, 1], [5, 6000.0, 1], [6, 6033.0, 1]]  # counter 5 captured twice, the file looped
+    assert capture_to_decoded(captured, [5, 6, 7], [6.012, 6.050, 6.080]) == [12, 17, -1]
+    assert capture_to_decoded(captured, [5], [12.0]) == [-1], "its capture was not seen: unknown, not 6 s"
+    assert Direction([12, -1, 17], [1.0, 1.1, 1.2]).figures(1.0)["median_ms"] == 14.5, "unknowns left out"
