@@ -233,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=0, help="instead: N short visits, for memory growth")
     parser.add_argument("--write", action="store_true", help="also write the table into docs/performance.md")
     args = parser.parse_args(argv)
-    size = tuple(int(n) for n in args.size.split("x"))
-    assert len(size) == 2, "--size is WIDTHxHEIGHT"
+    width, _, height = args.size.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        parser.error(f"--size must be WIDTHxHEIGHT, like 640x480, not {args.size!r}")
+    size = (int(width), int(height))
+    command = "./dev.sh bench " + " ".join(sys.argv[1:] if argv is None else argv)
     with_browser = not args.no_browser and size == BROWSER_SIZE
     folder = (args.out / time.strftime("%Y%m%d-%H%M%S")).resolve()
     folder.mkdir(parents=True)
@@ -247,7 +250,6 @@ def main(argv: list[str] | None = None) -> int:
             text = series_text(run_series(central, folder / "series", args.visits, size))
             print(text)
             if args.write:
-                command = "./dev.sh bench " + " ".join(sys.argv[1:] if argv is None else argv)
                 write_to_page(text, command, "visits", "Memory over consecutive visits")
             return 0
         for n in range(args.runs):  # alternating, so that both see the same machine over time
@@ -260,7 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     text = table(terminal, browser, args.seconds, size)
     print(text)
     if args.write:
-        command = "./dev.sh bench " + " ".join(sys.argv[1:] if argv is None else argv)
         write_to_page(text, command, args.size, f"The call bench, {args.size}")
     return 0
 
