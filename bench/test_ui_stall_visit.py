@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.process_meter import descendants
 from central.child_process import start_tied, stop
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.store import Store
@@ -47,20 +48,13 @@ def _visitor_process(central_url: str, code: str, folder: Path, name: str) -> su
     return start_tied(command, folder / f"visitor-{name}.log")
 
 
-def _descendants(pid: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(child) for child in (task / "children").read_text().split()]
-    return [grandchild for child in children for grandchild in [child, *_descendants(child)]]
-
-
 def _renice_servers(niceness: int) -> None:
     """Every thread of every process this one started (Janus, central, the visitors) at `niceness`.
 
     At 19 while measuring: on a terminal they run elsewhere, on machines of their own, so here they may take
     only the CPU the terminal leaves; at full priority they queued its UI thread for a CPU for up to 11 ms.
     """
-    for pid in _descendants(os.getpid()):
+    for pid in descendants(os.getpid()):
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
                 os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
