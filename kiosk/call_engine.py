@@ -23,8 +23,8 @@ from drivers.camera import Camera
 from drivers.handset import Earpiece, Microphone
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusError, JanusEvent, JanusSession
+from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
-from kiosk.video_jitter_buffer import use_for
 
 log = logging.getLogger(__name__)
 
@@ -327,10 +327,9 @@ class CallEngine:
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video":  # before media flows: frames go to the decoder the moment they are whole
-                for receiver in pc.getReceivers():
-                    if receiver.track is track:
-                        use_for(receiver)
+            for receiver in pc.getReceivers():  # before media flows: to the decoder the moment it can be decoded
+                if receiver.track is track:
+                    use_for(receiver, track.kind)
             consume = self._consume_video if track.kind == "video" else self._consume_audio
             self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))
 

@@ -1,5 +1,6 @@
-"""The video jitter buffer hands each frame on the moment its last packet arrives, not one frame later, and
-stays correct when packets come late, out of order, twice, or not at all."""
+"""The jitter buffers hand media on the moment it can be decoded: video frames at their last packet, not one
+frame later; audio packets as they arrive, not four packets later. Both stay correct when packets come late,
+out of order, twice, or not at all."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aiortc import RTCPeerConnection
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-from kiosk.video_jitter_buffer import FrameOnMarkerJitterBuffer, use_for
+from kiosk.jitter_buffers import FrameOnMarkerJitterBuffer, PacketOnArrivalJitterBuffer, use_for
 
 TICKS_PER_FRAME = 3000  # 90 kHz at 30 fps
 
@@ -98,14 +99,51 @@ def test_under_random_reordering_every_frame_arrives_once_whole_and_in_order(see
     assert handed == [_expected(i, 4) for i in range(60)]
 
 
-def test_it_goes_into_aiortcs_video_receiver():
+def test_they_go_into_aiortcs_receivers():
     async def scenario() -> None:
         pc = RTCPeerConnection()
         try:
             transceiver = pc.addTransceiver("video", direction="recvonly")
-            assert use_for(transceiver.receiver)
+            assert use_for(transceiver.receiver, "video")
             assert isinstance(transceiver.receiver._RTCRtpReceiver__jitter_buffer, FrameOnMarkerJitterBuffer)
+            audio = pc.addTransceiver("audio", direction="recvonly")
+            assert use_for(audio.receiver, "audio")
+            assert isinstance(audio.receiver._RTCRtpReceiver__jitter_buffer, PacketOnArrivalJitterBuffer)
         finally:
             await pc.close()
 
     asyncio.run(scenario())
+
+
+def _audio(sequence_numbers: list[int]) -> list[RtpPacket]:
+    packets = []
+    for seq in sequence_numbers:
+        packet = RtpPacket(payload_type=111, sequence_number=seq % 65536, timestamp=(seq * 960) % (1 << 32))
+        packet._data = f"a{seq};".encode()  # type: ignore[attr-defined]
+        packets.append(packet)
+    return packets
+
+
+def test_each_audio_packet_is_handed_on_as_it_arrives_where_aiortc_holds_four():
+    packets = _audio(list(range(65533, 65541)))  # the sequence wraps
+    ours = _feed(PacketOnArrivalJitterBuffer(), packets)
+    assert ours == [(n + 1, f"a{seq};".encode()) for n, seq in enumerate(range(65533, 65541))]
+    aiortcs = _feed(JitterBuffer(capacity=16, prefetch=4), _audio(list(range(65533, 65541))))
+    assert aiortcs[0] == (5, b"a65533;"), "aiortc's receiver hands the first packet on four packets later"
+
+
+def test_a_lost_audio_packet_is_waited_on_for_one_packet_then_skipped():
+    handed = _feed(PacketOnArrivalJitterBuffer(), _audio([1, 2, 4, 5, 6, 7]))
+    assert handed == [(1, b"a1;"), (2, b"a2;"), (4, b"a4;"), (5, b"a5;"), (6, b"a6;")]
+    aiortcs = _feed(JitterBuffer(capacity=16, prefetch=4), _audio([1, 2, 4, 5, 6, 7, 8, 9, 10]))
+    assert [data for _, data in aiortcs] == [], "aiortc's stays silent behind the gap until its buffer overflows"
+
+
+def test_an_audio_packet_one_late_is_still_played_in_its_place():
+    handed = [data for _, data in _feed(PacketOnArrivalJitterBuffer(), _audio([1, 3, 2, 4, 5, 6]))]
+    assert handed == [b"a1;", b"a2;", b"a3;", b"a4;", b"a5;"]
+
+
+def test_audio_packets_too_late_or_twice_are_dropped_and_the_rest_keep_their_order():
+    handed = [data for _, data in _feed(PacketOnArrivalJitterBuffer(), _audio([1, 2, 2, 4, 5, 3, 6, 7, 1]))]
+    assert handed == [b"a1;", b"a2;", b"a4;", b"a5;", b"a6;"]
