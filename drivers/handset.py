@@ -6,7 +6,7 @@ Audio is 48 kHz mono int16 in 20 ms blocks everywhere in the product.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,6 +19,14 @@ HookListener = Callable[[bool], None]  # called with True when the handset is li
 class Microphone(Protocol):
     def read_block(self) -> np.ndarray:
         """The next 20 ms of sound (BLOCK_SAMPLES int16 samples)."""
+
+
+@runtime_checkable
+class ClockedMicrophone(Microphone, Protocol):
+    """A microphone with a sound card behind it, whose clock paces the call."""
+
+    async def next_block(self) -> np.ndarray:
+        """The next 20 ms of sound, the moment the card delivers it."""
 
 
 class Earpiece(Protocol):

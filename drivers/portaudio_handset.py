@@ -7,6 +7,7 @@ starts a fresh one, which sees the replugged device because its PortAudio is ini
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -46,13 +47,22 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AudioDeviceMissing", "AudioHealth", "AudioState", "PortAudioHandsetAudio"]
 
-PRIME_BLOCKS = 2  # the microphone's slack against the sound card's uneven wake-ups
-MAX_BLOCKS = 5  # more than this is clock drift or a stall: drop back to the slack, never grow the delay
+MAX_BLOCKS = 5  # blocks the call has not taken yet; more is a stall, and the oldest are dropped
+NEXT_BLOCK_WAIT_S = 0.1
 SILENT_AFTER_S = 0.5  # no microphone block for this long: the device has gone
 START_TIMEOUT_S = 10.0
 XRUNS_DEGRADED = 5  # over the last XRUN_WINDOW_S
 XRUN_WINDOW_S = 10.0
 STDERR_LINES_LOGGED = 20  # PortAudio can print thousands of lines a second while a device fails
+
+
+# PortAudio devices that are sound servers, not a sound card: udev cannot see whether the handset behind one
+# is plugged in, so only the sound itself (SILENT_AFTER_S) tells.
+SOUND_SERVERS = frozenset({"pulse", "pipewire", "jack", "default"})
+
+
+def through_sound_server(handset_audio: str) -> bool:
+    return handset_audio.casefold() in SOUND_SERVERS
 
 
 class AudioState(StrEnum):
@@ -68,34 +78,51 @@ class AudioHealth:
 
 
 class PortAudioMicrophone:
+    """The handset's microphone as the call sends it: each block the moment the sound card delivers it.
+
+    The card's clock paces the call (`next_block`): a sender pacing itself on the system clock would need
+    blocks of slack against the card's uneven wake-ups, and every block of slack is 20 ms more mouth-to-ear.
+    """
+
     def __init__(self) -> None:
         self.meter = LevelMeter()
-        self._blocks: deque[np.ndarray] = deque()
-        self._primed = False
+        self._blocks: deque[np.ndarray] = deque(maxlen=MAX_BLOCKS)  # a stalled sender drops the oldest
+        self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[np.ndarray]] | None = None
         self._lock = threading.Lock()
-        self.underruns = 0
-        self.dropped = 0
 
     def captured(self, block: np.ndarray) -> None:
         """Each block the microphone hears, as it arrives from the audio process."""
         self.meter.add(block)
         with self._lock:
-            self._blocks.append(block)
-            if len(self._blocks) > MAX_BLOCKS:
-                while len(self._blocks) > PRIME_BLOCKS:
-                    self._blocks.popleft()
-                    self.dropped += 1
+            waiter, self._waiter = self._waiter, None
+            if waiter is None:
+                self._blocks.append(block)
+        if waiter is not None:
+            loop, future = waiter
+            with contextlib.suppress(RuntimeError):  # its loop has closed: the call is over
+                loop.call_soon_threadsafe(_resolve, future, block)
+
+    async def next_block(self) -> np.ndarray:
+        """The next block the card delivers; silence if none comes within NEXT_BLOCK_WAIT_S (the handset has
+        gone, and the call goes on without it)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._blocks:
+                return self._blocks.popleft()
+            future: asyncio.Future[np.ndarray] = loop.create_future()
+            self._waiter = (loop, future)
+        try:
+            return await asyncio.wait_for(future, NEXT_BLOCK_WAIT_S)
+        except TimeoutError:
+            with self._lock:
+                if self._waiter is not None and self._waiter[1] is future:
+                    self._waiter = None
+            return np.zeros(BLOCK_SAMPLES, np.int16)
 
     def read_block(self) -> np.ndarray:
+        """The oldest block not yet taken, or silence."""
         with self._lock:
-            if not self._primed and len(self._blocks) >= PRIME_BLOCKS:
-                self._primed = True
-            if self._primed and self._blocks:
-                return self._blocks.popleft()
-            if self._primed:
-                self._primed = False
-                self.underruns += 1
-        return np.zeros(BLOCK_SAMPLES, np.int16)
+            return self._blocks.popleft() if self._blocks else np.zeros(BLOCK_SAMPLES, np.int16)
 
     def level_dbfs(self) -> float:
         return self.meter.level_dbfs()
@@ -103,7 +130,11 @@ class PortAudioMicrophone:
     def reset(self) -> None:
         with self._lock:
             self._blocks.clear()
-            self._primed = False
+
+
+def _resolve(future: asyncio.Future[np.ndarray], block: np.ndarray) -> None:
+    if not future.done():  # it may have timed out meanwhile
+        future.set_result(block)
 
 
 Outgoing = queue.Queue[tuple[bytes, bytes] | None]  # messages to the audio process; None ends its sender

@@ -1,6 +1,7 @@
 """aiortc tracks that carry the terminal's camera and handset microphone into a call.
 
-Video timestamps follow the camera's capture clock; audio is paced at exactly 20 ms per block.
+Video timestamps follow the camera's capture clock. Audio goes as the sound card delivers it (its clock paces
+the call); a microphone without a card is paced at exactly 20 ms per block. Audio timestamps count samples.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
 from drivers.camera import Camera, Frame
-from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, Microphone
+from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, ClockedMicrophone, Microphone
 from kiosk.paused_card import paused_card
 
 VIDEO_CLOCK = 90_000
@@ -76,13 +77,10 @@ class MicrophoneTrack(MediaStreamTrack):
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        if self._started is None:
-            self._started = time.monotonic()
+        if isinstance(self._microphone, ClockedMicrophone):
+            samples = await self._microphone.next_block()
         else:
-            self._samples_sent += BLOCK_SAMPLES
-            due = self._started + self._samples_sent / SAMPLE_RATE
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-        samples = self._microphone.read_block()
+            samples = await self._paced_block()
         # Stereo, because the Opus encoder would upmix mono with a -3 dB pan law: the visitors would
         # hear the resident 3 dB quieter than the microphone heard them.
         stereo = np.repeat(samples, 2).reshape(1, -1)
@@ -90,4 +88,13 @@ class MicrophoneTrack(MediaStreamTrack):
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._samples_sent
         frame.time_base = Fraction(1, SAMPLE_RATE)
+        self._samples_sent += BLOCK_SAMPLES
         return frame
+
+    async def _paced_block(self) -> np.ndarray:
+        """A block from a microphone without a clock of its own (a simulated one), on the system clock."""
+        if self._started is None:
+            self._started = time.monotonic()
+        due = self._started + self._samples_sent / SAMPLE_RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        return self._microphone.read_block()
