@@ -25,6 +25,7 @@ from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.playout_mixer import PlayoutMixer
 
 STATS_EVERY_S = 0.25
+OUTPUT_PERIOD = BLOCK_SAMPLES // 2  # 10 ms
 
 
 class AudioDeviceMissing(RuntimeError):
@@ -48,11 +49,12 @@ class HandsetStreams:
         self._outgoing: queue.Queue[tuple[bytes, bytes]] = queue.Queue(maxsize=50)
         input_index, self.input_name = find_device(name, "input")
         output_index, self.output_name = find_device(name, "output")
-        common = {"samplerate": SAMPLE_RATE, "channels": 1, "dtype": "int16", "blocksize": BLOCK_SAMPLES}
+        common = {"samplerate": SAMPLE_RATE, "channels": 1, "dtype": "int16", "latency": "low"}
         try:
             self._streams = [
-                sd.InputStream(device=input_index, callback=self._on_input, latency="low", **common),
-                sd.OutputStream(device=output_index, callback=self._on_output, latency="low", **common),
+                sd.InputStream(device=input_index, callback=self._on_input, blocksize=BLOCK_SAMPLES, **common),
+                # PortAudio keeps two periods queued for the card: half-blocks halve what that adds to the delay.
+                sd.OutputStream(device=output_index, callback=self._on_output, blocksize=OUTPUT_PERIOD, **common),
             ]
         except sd.PortAudioError as exc:
             raise AudioDeviceMissing(f"the handset {name!r} would not open: {exc}") from exc

@@ -5,8 +5,9 @@ pulls exactly one block at its own pace. Each source waits until it holds its ta
 so a late packet finds slack instead of a gap. A source that runs dry gets a larger target (one block
 more, up to half the limit) and, after a calm spell, the smaller one back: the delay follows the network
 instead of always paying for its worst moment. A source that holds more than `limit` is cut back to its
-target, so the delay can never grow. Every cut or gap is faded, so late packets make no clicks. Sources
-that have been silent for a while are forgotten (a visitor left).
+target, so the delay can never grow; one whose buffer never ran as low as its target allows for a few
+seconds holds delay that no packet needed, and is trimmed back to it. Every cut or gap is faded, so late
+packets make no clicks. Sources that have been silent for a while are forgotten (a visitor left).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 FADE_SAMPLES = 96  # 2 ms: long enough to hide a discontinuity, short enough not to be heard as a dip
 FORGET_AFTER_S = 2.0
 CALM_S = 10.0  # this long without running dry, a raised target steps back down
+TRIM_AFTER_S = 4.0  # this long with a block or more never used, the buffer is trimmed by what was spare
 
 
 @dataclass
@@ -34,6 +36,8 @@ class _Source:
     crossfade_from: np.ndarray | None = None  # what would have followed a cut, faded into what follows it
     last_push: float = 0.0
     last_underrun: float = 0.0
+    lowest: int = 0  # the fewest samples held after a pull, since `lowest_since`
+    lowest_since: float | None = None
     underruns: int = 0
     cuts: int = 0
 
@@ -78,10 +82,9 @@ class PlayoutMixer:
             state.samples = np.concatenate((state.samples, samples.astype(np.float32)))
             state.last_push = self._clock()
             if state.samples.size > self.limit:
-                self._cut(state)
+                self._cut(state, state.samples.size - state.target)
 
-    def _cut(self, state: _Source) -> None:
-        drop = state.samples.size - state.target
+    def _cut(self, state: _Source, drop: int) -> None:
         if state.playing:
             state.crossfade_from = state.samples[:FADE_SAMPLES].copy()
         state.samples = state.samples[drop:]
@@ -133,7 +136,23 @@ class PlayoutMixer:
             state.underruns += 1
             state.target = min(state.target + BLOCK_SAMPLES, max(self.target, self.limit // 2))
             state.last_underrun = now
+            state.lowest_since = None
+        else:
+            self._trim_spare(state, now)
         return out
+
+    def _trim_spare(self, state: _Source, now: float) -> None:
+        """A steady voice runs down to its target, or up to a block under it, before each next packet (as the
+        packets and the card's pulls fall); a block or more that it never ran down to over TRIM_AFTER_S is
+        delay that no packet needed."""
+        if state.lowest_since is None:
+            state.lowest, state.lowest_since = state.samples.size, now
+        state.lowest = min(state.lowest, state.samples.size)
+        if now - state.lowest_since >= TRIM_AFTER_S:
+            spare = state.lowest - state.target
+            if spare >= BLOCK_SAMPLES:
+                self._cut(state, spare)
+            state.lowest_since = None
 
     def stats(self) -> PlayoutStats:
         with self._lock:

@@ -156,3 +156,47 @@ def test_a_voice_that_runs_dry_gets_more_slack_and_gives_it_back_when_the_networ
     assert mixer.stats().underruns == underruns, "with the larger target the same clumps no longer run it dry"
     speak(600)  # 12 s of calm
     assert mixer.stats().target_ms < 60
+
+
+def _steady(mixer: PlayoutMixer, clock: Clock, voice: list[np.ndarray], seconds: float, start: int = 0) -> np.ndarray:
+    """A block arrives every 20 ms; the card pulls 10 ms at a time, as the handset's does."""
+    out = []
+    for n in range(start, start + round(seconds / 0.02)):
+        mixer.push("maria", voice[n % len(voice)])
+        for _ in range(2):
+            clock.now += 0.01
+            out.append(mixer.pull(BLOCK_SAMPLES // 2))
+    return np.concatenate(out)
+
+
+def test_delay_that_no_packet_needed_is_trimmed_back_to_the_target_without_a_click():
+    clock = Clock()
+    mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
+    voice = blocks(tone(440, 10.0))
+    for block in voice[:5]:  # the call's first 100 ms arrive at once, then the voice comes steadily
+        mixer.push("maria", block)
+    _steady(mixer, clock, voice, 2.0, start=5)
+    assert mixer.stats().buffered_ms >= 100, "the early clump is still held: 60 ms more than the target"
+    played = _steady(mixer, clock, voice, 5.0, start=105)
+    assert mixer.stats().buffered_ms <= 40
+    assert mixer.stats().underruns == 0
+    assert largest_step(played) < SMOOTH_STEP
+
+
+def test_a_steady_voice_at_its_target_and_a_clumpy_one_are_never_trimmed():
+    clock = Clock()
+    mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
+    voice = tone(440, 10.0)
+    played = _steady(mixer, clock, blocks(voice), 10.0)
+    assert mixer.stats().cuts == 0
+    delay = 2 * BLOCK_SAMPLES
+    assert np.array_equal(played[delay + 96 :], voice[96 : voice.size - delay]), "every sample, in order"
+
+    clumpy = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
+    for pair in range(250):  # two blocks every 40 ms: all of the 40 ms target is needed
+        for block in blocks(voice)[2 * pair : 2 * pair + 2]:
+            clumpy.push("maria", block)
+        for _ in range(4):
+            clock.now += 0.01
+            clumpy.pull(BLOCK_SAMPLES // 2)
+    assert clumpy.stats().cuts == 0 and clumpy.stats().underruns == 0
