@@ -14,7 +14,7 @@ from pathlib import Path
 from drivers.camera import Camera
 from drivers.hid_hook import find_hook_field
 from drivers.hotplug import EventSource, HotplugMonitor
-from drivers.portaudio_handset import AudioDeviceMissing
+from drivers.portaudio_handset import AudioDeviceMissing, through_sound_server
 from drivers.udev_devices import DeviceKind, DeviceRules, Presence, UdevDevice
 from drivers.v4l2_camera import V4L2Camera, is_device
 from kiosk.config import DevicesSection, DriverChoice
@@ -83,7 +83,7 @@ class DeviceWatch:
         real = []
         if isinstance(camera, V4L2Camera) and is_device(camera.source):  # a recording is not a device to watch
             real.append(DeviceKind.CAMERA)
-        if self._handset.audio is not None:
+        if self._handset.audio is not None and not through_sound_server(self._devices.handset_audio):
             real.append(DeviceKind.HANDSET)
         if self._handset.hook_opener is not None:
             real.append(DeviceKind.HOOK)

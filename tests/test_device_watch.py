@@ -70,6 +70,26 @@ def test_an_unplugged_handset_is_missing_and_comes_back_with_its_sound(pulse: Pu
         pulse.stop_players()
 
 
+@pytest.mark.audio
+def test_a_handset_behind_a_sound_server_is_not_out_of_service_for_want_of_a_sound_card(pulse, tmp_path):
+    # PulseAudio's `pulse` device is no udev sound card: only its own sound can tell that it has gone.
+    config = kiosk_config("http://127.0.0.1:1", tmp_path / "t", 'handset = "real"\nhandset_audio = "pulse"')
+    handset = open_handset(config.devices)
+    card_named = config.devices.model_copy(update={"handset_audio": "H340"})
+    missing, named_missing = Missing(), Missing()
+    watch = DeviceWatch(config.devices, SimulatedCamera(), handset, RecordedSource(existing=[]))
+    control = DeviceWatch(card_named, SimulatedCamera(), handset, RecordedSource(existing=[]))
+    try:
+        watch.start(missing)
+        control.start(named_missing)
+        assert missing.told == [()]
+        assert named_missing.told == [("handset",)], "a named sound card that udev lacks is missing"
+    finally:
+        watch.stop()
+        control.stop()
+        handset.stop()
+
+
 @pytest.mark.ui
 @pytest.mark.e2e
 def test_the_terminal_says_it_is_out_of_service_while_the_touchscreen_is_unplugged(
