@@ -10,6 +10,7 @@ captured (requestVideoFrameCallback); CPU and memory are those of all of Chromiu
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import os
 import time
@@ -17,16 +18,21 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.bench_stack import add_visit
-from bench.call_figures import Direction, RunFigures, window
+from bench.call_figures import Direction, RunFigures, sound_figures, window
+from bench.handset_rig import MonitorOnsets
 from bench.process_meter import ProcessMeter, descendants
+from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import CentralProcess
 from central.simulated_visitor import SimulatedVisitor
 from kiosk.central_client import CentralClient
 from kiosk.protocol import EndReason
 from tests.browser import HeadlessChromium, fake_camera_file
+from tests.pulse_server import PulseServer
 
 MEASURE_JS = Path(__file__).with_name("browser_measure.js")
+VOICE_JS = Path(__file__).with_name("browser_voice.js")
+VOICE_WORKLET_JS = Path(__file__).with_name("browser_voice_worklet.js")
 LOOP_FRAMES = 150  # the fake camera's file loops every 5 s; its counters repeat, capture times tell them apart
 MATCH_WITHIN_MS = 1000
 
@@ -58,20 +64,26 @@ def capture_to_decoded(captured: list[list[float]], counters: list[int], arrival
     return latencies
 
 
-def run_browser(central: CentralProcess, folder: Path, seconds: float) -> RunFigures:
-    """One visit with Chromium in the terminal's place and a simulated visitor; its files go to `folder`."""
+def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, seconds: float) -> RunFigures:
+    """One visit with Chromium in the terminal's place and a simulated visitor; its files go to `folder`.
+    Chromium plays the call to `pulse`'s speaker and speaks the bench's tone bursts (`browser_voice.js`)."""
     folder.mkdir(parents=True)
     visit_id, codes = add_visit(central, seconds + 120, ["Resident", "Browser"])
     control = CentralClient(central.url, central.secret("terminal-token"))
     session = control.identify(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN).session_token
     control.open_visit(session, visit_id)  # what the terminal does when the handset is lifted
-    visitor = SimulatedVisitor(central.url, codes["Resident"])
+    mouth, ear = BurstMicrophone(), BurstEar()
+    visitor = SimulatedVisitor(central.url, codes["Resident"], voice=(mouth, ear))
     visitor.start()
-    chromium = HeadlessChromium(fake_camera_file(folder, "Browser", frames=LOOP_FRAMES), folder / "profile")
+    camera = fake_camera_file(folder, "Browser", frames=LOOP_FRAMES)
+    chromium = HeadlessChromium(camera, folder / "profile", sound=True, bypass_csp=True)
+    speaker = MonitorOnsets(pulse, "speaker")
     try:
         launched = time.time()
         page = chromium.start()
         page.add_init_script(path=str(MEASURE_JS))
+        page.add_init_script(f"window.benchVoiceWorklet = {json.dumps(VOICE_WORKLET_JS.read_text())};")
+        page.add_init_script(path=str(VOICE_JS))
         navigated = time.time()
         page.goto(f"{central.url}/visit?code={codes['Browser']}")
         loaded = time.time()
@@ -87,8 +99,9 @@ def run_browser(central: CentralProcess, folder: Path, seconds: float) -> RunFig
         time.sleep(seconds)
         meter.stop()
         end = time.time()
-        shown, captured = page.evaluate("[window.benchShown, window.benchCaptured]")
+        shown, captured, spoken_ms = page.evaluate("[window.benchShown, window.benchCaptured, window.benchSpoken]")
     finally:
+        speaker.stop()
         chromium.stop()
         visitor.stop()
         control.end_visit(session, visit_id, EndReason.ENDED_BY_RESIDENT, 0.0)
@@ -106,6 +119,8 @@ def run_browser(central: CentralProcess, folder: Path, seconds: float) -> RunFig
         setup_to_visitor_s=first_at_visitor - navigated,
         to_subject=to_browser.figures(end - start),
         to_visitor=window(latencies, received.arrivals_s, start, end).figures(end - start),
+        audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, speaker.onsets_s, start, end)),
+        audio_to_visitor=sound_figures(mouth_to_ear([at / 1000 for at in spoken_ms], ear.onsets_s, start, end)),
         cpu_percent=100 * meter.cpu_s / (end - start),
         peak_pss_mib=meter.peak_pss_mib,
     )

@@ -32,22 +32,28 @@ from pathlib import Path
 
 from bench.bench_stack import add_visit, start_stack
 from bench.browser_terminal import run_browser
-from bench.call_figures import RunFigures, window
+from bench.call_figures import RunFigures, sound_figures, window
+from bench.handset_rig import HandsetRig
 from bench.process_meter import ProcessMeter, descendants
+from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
 from central.demo import write_kiosk_config
 from central.server_process import CentralProcess
 from central.simulated_visitor import SimulatedVisitor
+from tests.pulse_server import PulseServer
 
 PERFORMANCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 BROWSER_SIZE = (640, 480)
+SETUP_ALLOWANCE_S = 60  # the tone bursts start before the call, and go on until it has been measured
 
 
 class TerminalUnderTest:
     """The terminal's process (`bench.terminal_under_test`), told which visits to make, one at a time."""
 
     def __init__(self, central: CentralProcess, folder: Path, seconds: float, size: tuple[int, int]) -> None:
-        camera = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30"
-        config = write_kiosk_config(folder, central, camera)
+        """Its handset's sound goes through PortAudio to the PulseAudio server of this process's environment."""
+        devices = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30\n"
+        devices += 'handset = "real"\nhandset_audio = "pulse"'
+        config = write_kiosk_config(folder, central, devices)
         command = [sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
         self.log_path = folder / "terminal.log"
         self.spawned = time.time()
@@ -98,19 +104,31 @@ class TerminalUnderTest:
                 self.process.kill()
 
 
-def run_terminal(central: CentralProcess, folder: Path, seconds: float, size: tuple[int, int]) -> RunFigures:
-    """One visit of the terminal under test with a simulated visitor; its logs go to `folder`."""
+def run_terminal(
+    central: CentralProcess, pulse: PulseServer, folder: Path, seconds: float, size: tuple[int, int]
+) -> RunFigures:
+    """One visit of the terminal under test with a simulated visitor; its logs go to `folder`. Its handset is
+    `pulse`'s fake microphone and speaker, where the bench's tone bursts are played and heard."""
     folder.mkdir(parents=True)
     visit_id, codes = add_visit(central, seconds + 120, ["Maria"])
-    visitor = SimulatedVisitor(central.url, codes["Maria"], size=size)
+    mouth, ear = BurstMicrophone(), BurstEar()
+    visitor = SimulatedVisitor(central.url, codes["Maria"], size=size, voice=(mouth, ear))
     visitor.start()
     terminal = TerminalUnderTest(central, folder, seconds, size)
+    rig = HandsetRig(pulse, seconds + SETUP_ALLOWANCE_S)
     try:
         events = terminal.visit(visit_id)
     finally:
+        rig.stop()
         terminal.stop()
         visitor.stop()
     measured = events["measured"]
+    if playout := measured["playout"]:
+        print(
+            f"terminal run: its earpiece held {playout['buffered_ms']:.0f} ms for a target of "
+            f"{playout['target_ms']:.0f} ms, with {playout['underruns']} underruns and {playout['cuts']} cuts",
+            flush=True,
+        )
     start, end = events["measuring"]["wall"], events["measured"]["wall"]
     first_at_visitor = next((at for at in visitor.received.arrivals_s if at >= events["lifted"]["wall"]), float("nan"))
     return RunFigures(
@@ -119,6 +137,8 @@ def run_terminal(central: CentralProcess, folder: Path, seconds: float, size: tu
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
         to_subject=window(measured["latencies_ms"], measured["arrivals_s"], start, end).figures(end - start),
         to_visitor=window(visitor.received.latencies_ms, visitor.received.arrivals_s, start, end).figures(end - start),
+        audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, rig.ear.onsets_s, start, end)),
+        audio_to_visitor=sound_figures(mouth_to_ear(rig.mouth.onsets_s, ear.onsets_s, start, end)),
         cpu_percent=100 * terminal.meter.cpu_s / (end - start),
         peak_pss_mib=terminal.meter.peak_pss_mib,
         peak_rss_mib=measured["peak_rss_kib"] / 1024,
@@ -165,14 +185,15 @@ ROWS: list[tuple[str, str, Callable[[RunFigures], float], int]] = [
     ("visitor → subject, frames per second", "fps", lambda r: r.to_subject["fps"], 1),
     ("subject → visitor, frames per second", "fps", lambda r: r.to_visitor["fps"], 1),
     ("freezes over 200 ms, both ways", "", lambda r: r.to_subject["freezes"] + r.to_visitor["freezes"], 0),
+    ("visitor → subject, mouth to ear, median", "ms", lambda r: r.audio_to_subject["median_ms"], 0),
+    ("visitor → subject, mouth to ear, p95", "ms", lambda r: r.audio_to_subject["p95_ms"], 0),
+    ("subject → visitor, mouth to ear, median", "ms", lambda r: r.audio_to_visitor["median_ms"], 0),
+    ("subject → visitor, mouth to ear, p95", "ms", lambda r: r.audio_to_visitor["p95_ms"], 0),
+    ("tone bursts heard, both ways", "", lambda r: r.audio_to_subject["bursts"] + r.audio_to_visitor["bursts"], 0),
     ("CPU, all its processes", "% of a core", lambda r: r.cpu_percent, 0),
     ("memory, PSS of all its processes (peak)", "MiB", lambda r: r.peak_pss_mib, 0),
     ("the terminal process's peak RSS", "MiB", lambda r: r.peak_rss_mib, 0),
 ]
-
-
-def _median(runs: list[RunFigures], pick: Callable[[RunFigures], float]) -> float:
-    return statistics.median(pick(run) for run in runs)
 
 
 def _median(runs: list[RunFigures], pick: Callable[[RunFigures], float]) -> float:
@@ -242,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = (args.out / time.strftime("%Y%m%d-%H%M%S")).resolve()
     folder.mkdir(parents=True)
     logging.basicConfig(level=logging.ERROR)  # the visitor's call log would interleave with the table
+    pulse = PulseServer()  # the subject's handset: a fake microphone and a speaker
+    pulse.start()
     janus, central = start_stack(folder)
     terminal: list[RunFigures] = []
     browser: list[RunFigures] = []
@@ -253,12 +276,13 @@ def main(argv: list[str] | None = None) -> int:
                 write_to_page(text, command, "visits", "Memory over consecutive visits")
             return 0
         for n in range(args.runs):  # alternating, so that both see the same machine over time
-            terminal.append(run_terminal(central, folder / f"terminal-{n}", args.seconds, size))
+            terminal.append(run_terminal(central, pulse, folder / f"terminal-{n}", args.seconds, size))
             if with_browser:
-                browser.append(run_browser(central, folder / f"browser-{n}", args.seconds))
+                browser.append(run_browser(central, pulse, folder / f"browser-{n}", args.seconds))
     finally:
         central.stop()
         janus.stop()
+        pulse.stop()
     text = table(terminal, browser, args.seconds, size)
     print(text)
     if args.write:

@@ -15,6 +15,8 @@ class RunFigures:
     setup_to_visitor_s: float  # to the subject's first frame decoded at the visitor
     to_subject: dict[str, float]  # visitor -> terminal (or browser)
     to_visitor: dict[str, float]
+    audio_to_subject: dict[str, float]  # mouth to ear, from `sound_figures`
+    audio_to_visitor: dict[str, float]
     cpu_percent: float  # of one core, every process of the subject
     peak_pss_mib: float  # every process of the subject, sampled twice a second
     peak_rss_mib: float = float("nan")  # the terminal's one process; not summed over a browser's many
@@ -30,14 +32,25 @@ class Direction:
     def figures(self, seconds: float) -> dict[str, float]:
         """Latency over the frames whose capture time is known (a negative latency marks one that is not)."""
         gaps = [b - a for a, b in zip(self.arrivals_s, self.arrivals_s[1:], strict=False)]
-        ordered = sorted(latency for latency in self.latencies_ms if latency >= 0) or [0]
         return {
-            "median_ms": statistics.median(ordered),
-            "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+            **_spread([latency for latency in self.latencies_ms if latency >= 0]),
             "fps": len(self.arrivals_s) / seconds,
             "freezes": sum(gap > FREEZE_S for gap in gaps),
             "longest_gap_ms": 1000 * max(gaps, default=0.0),
         }
+
+
+def _spread(latencies_ms: list[int]) -> dict[str, float]:
+    ordered = sorted(latencies_ms) or [0]
+    return {
+        "median_ms": statistics.median(ordered),
+        "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+    }
+
+
+def sound_figures(latencies_ms: list[int]) -> dict[str, float]:
+    """Mouth to ear over the tone bursts heard: median, 95th percentile, and how many were heard."""
+    return {**_spread(latencies_ms), "bursts": len(latencies_ms)}
 
 
 def window(latencies_ms: list[int], arrivals_s: list[float], start: float, end: float) -> Direction:

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
         counters=received[0].counters,
         latencies_ms=received[0].latencies_ms,
         arrivals_s=received[0].arrivals_s,
+        playout=asdict(kiosk.handset.audio.earpiece.stats()) if kiosk.handset.audio else None,
     )
     tap(window, "end-visit")
     tap(window, "confirm-end")

@@ -15,6 +15,7 @@ import numpy as np
 import requests
 
 from drivers.frame_stamp import StampLog
+from drivers.handset import Earpiece, Microphone
 from drivers.simulated_camera import SimulatedCamera
 from drivers.simulated_handset import SimulatedHandset
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
@@ -47,12 +48,19 @@ def join(central_url: str, code: str, wait_s: float) -> RoomGrant:
 
 class SimulatedVisitor:
     def __init__(
-        self, central_url: str, code: str, label: str = "Simulated visitor", size: tuple[int, int] = (640, 480)
+        self,
+        central_url: str,
+        code: str,
+        label: str = "Simulated visitor",
+        size: tuple[int, int] = (640, 480),
+        voice: tuple[Microphone, Earpiece] | None = None,
     ) -> None:
+        """`voice`: what the visitor speaks into and listens with, instead of the simulated handset's."""
         self._central_url = central_url
         self._code = code
         self.camera = SimulatedCamera(*size, label=label, tint=(150, 80, 60))
         self.handset = SimulatedHandset(tone_hz=VISITOR_TONE_HZ)
+        self._voice = voice or (self.handset.microphone, self.handset.earpiece)
         self.received = StampLog()
         self.frames_from: Counter[str] = Counter()  # frames received, per participant's name
         self.room_closed = threading.Event()
@@ -69,7 +77,7 @@ class SimulatedVisitor:
         self._core.call_soon(self._start_engine, access)
 
     def _start_engine(self, access: RoomAccess) -> None:
-        self._engine = CallEngine(access, self.camera, self.handset.microphone, self.handset.earpiece, self)
+        self._engine = CallEngine(access, self.camera, *self._voice, self)
         self._engine.start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ from tests.terminal_harness import HarnessTerminal
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+_PLAY_WITHOUT_A_TOUCH = ["--autoplay-policy=no-user-gesture-required"]
 
 
 class ChromiumMissing(RuntimeError):
@@ -60,11 +61,15 @@ class HeadlessChromium:
     Everything the page writes to its console is kept in `console`, to print when a test fails.
     """
 
-    def __init__(self, video: Path, profile: Path) -> None:
+    def __init__(self, video: Path, profile: Path, sound: bool = False, bypass_csp: bool = False) -> None:
+        """`sound`: it plays what the page plays to the default sound output, without waiting for a touch.
+        `bypass_csp`: scripts injected into the page may load their own code (the call bench's audio worklet)."""
         if not CHROMIUM.exists():
             raise ChromiumMissing("Chromium is not installed: run 'apt-get install chromium'.")
         self._video = video
         self._profile = profile
+        self._sound = sound
+        self._bypass_csp = bypass_csp
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self.console: list[str] = []
@@ -78,7 +83,9 @@ class HeadlessChromium:
                 str(self._profile),
                 executable_path=str(CHROMIUM),
                 headless=True,
-                args=chromium_args(self._video),
+                args=chromium_args(self._video) + (_PLAY_WITHOUT_A_TOUCH if self._sound else []),
+                ignore_default_args=["--mute-audio"] if self._sound else None,
+                bypass_csp=self._bypass_csp,
                 viewport=VIEWPORT,
                 permissions=["camera", "microphone"],
                 timeout=30_000,

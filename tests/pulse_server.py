@@ -95,10 +95,15 @@ class PulseServer:
 
         threading.Thread(target=feed, daemon=True).start()
 
+    def recorder(self, sink: str, latency_ms: int = 20) -> subprocess.Popen[bytes]:
+        """A parec process writing what `sink` plays (its monitor) to its standard output, as it plays."""
+        raw = [*_RAW[:-1], f"--latency-msec={latency_ms}"]
+        return subprocess.Popen(["parec", f"--device={sink}.monitor", *raw], env=self.env, stdout=subprocess.PIPE)
+
     def record_speaker(self, seconds: float) -> np.ndarray:
         """What the terminal played to its earpiece over the next `seconds`."""
         wanted = int(seconds * SAMPLE_RATE) * 2
-        recorder = subprocess.Popen(["parec", "--device=speaker.monitor", *_RAW], env=self.env, stdout=subprocess.PIPE)
+        recorder = self.recorder("speaker")
         assert recorder.stdout is not None
         data = b""
         try:

@@ -1,6 +1,7 @@
 """Short runs of the call bench's harness, so it cannot rot: the whole terminal in its own process, and
-headless Chromium in its place, each in a visit through a real Janus and central with a simulated visitor;
-every figure is there and plausible, and the table sets them side by side."""
+headless Chromium in its place, each in a visit through a real Janus and central with a simulated visitor,
+their sound through real PulseAudio; every figure is there and plausible, and the table sets them side by
+side. The tone bursts' onsets and their pairing are checked on their own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bench.browser_terminal import capture_to_decoded, run_browser
 from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
 from bench.call_figures import Direction, RunFigures
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.audio]
 
 
 def _plausible(figures: RunFigures) -> None:
@@ -22,12 +23,15 @@ def _plausible(figures: RunFigures) -> None:
         assert 0 < direction["median_ms"] <= direction["p95_ms"] < 500, "capture to decoded, from the stamps"
         assert direction["fps"] > 10, "video flowed through the measured seconds"
         assert not math.isnan(direction["longest_gap_ms"])
+    for sound in (figures.audio_to_subject, figures.audio_to_visitor):
+        assert sound["bursts"] >= 2, "a tone burst a second, heard through the measured seconds"
+        assert 0 < sound["median_ms"] <= sound["p95_ms"] < 400, "mouth to ear, from the bursts' onsets"
     assert 1 < figures.cpu_percent < 400 and 50 < figures.peak_pss_mib < 4000
 
 
 @pytest.mark.ui
-def test_a_short_run_of_the_terminal_measures_every_figure(start_central, tmp_path):
-    figures = run_terminal(start_central(), tmp_path / "run", seconds=4, size=(640, 480))
+def test_a_short_run_of_the_terminal_measures_every_figure(start_central, pulse, tmp_path):
+    figures = run_terminal(start_central(), pulse, tmp_path / "run", seconds=4, size=(640, 480))
     _plausible(figures)
     assert 50 < figures.peak_rss_mib < 2000
     text = table([figures], [], 4, (640, 480))
@@ -35,19 +39,19 @@ def test_a_short_run_of_the_terminal_measures_every_figure(start_central, tmp_pa
 
 
 @pytest.mark.ui
-def test_consecutive_visits_in_one_terminal_process_report_its_memory_after_each(start_central, tmp_path):
+def test_consecutive_visits_in_one_terminal_process_report_its_memory_after_each(start_central, pulse, tmp_path):
     rss_mib = run_series(start_central(), tmp_path / "series", visits=2, size=(640, 480))
     assert len(rss_mib) == 2 and all(50 < value < 2000 for value in rss_mib)
     assert "after visit 2" in series_text(rss_mib)
 
 
 @pytest.mark.browser
-def test_a_short_run_of_the_browser_in_the_terminals_place_measures_the_same_figures(start_central, tmp_path):
+def test_a_short_run_of_the_browser_in_the_terminals_place_measures_the_same_figures(start_central, pulse, tmp_path):
     central = start_central()
-    figures = run_browser(central, tmp_path / "browser", seconds=4)
+    figures = run_browser(central, pulse, tmp_path / "browser", seconds=4)
     _plausible(figures)
     assert math.isnan(figures.peak_rss_mib), "no one process to speak of"
-    terminal = run_terminal(central, tmp_path / "terminal", seconds=4, size=(640, 480))
+    terminal = run_terminal(central, pulse, tmp_path / "terminal", seconds=4, size=(640, 480))
     row = next(line for line in table([terminal], [figures], 4, (640, 480)).splitlines() if "CPU" in line)
     ratio = float(row.split("|")[4])
     assert ratio == pytest.approx(terminal.cpu_percent / figures.cpu_percent, abs=0.006)  # shown to 2 places
