@@ -24,7 +24,7 @@ from kiosk.device_list import list_devices, touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
 from kiosk.logs import configure_logging
-from kiosk.malloc_arenas import limit_malloc_arenas
+from kiosk.process_settings import tune_process
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
@@ -56,7 +56,7 @@ class KioskApp:
         technician_pin: str | None = None,
     ) -> None:
         """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
-        limit_malloc_arenas()  # before any of the terminal's threads start
+        tune_process()  # before any of the terminal's threads start
         self.config = config
         require_touchscreen(config.devices)
         self.camera = open_camera(config.devices)

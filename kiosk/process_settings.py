@@ -1,0 +1,57 @@
+"""Settings of the terminal's process for handling video frames on a small machine, made before its threads
+start (`tune_process`).
+
+glibc's malloc: memory a visit frees is reused by the next visit, and a frame's buffers by the next frame.
+
+Arenas: glibc gives threads arenas of their own, up to eight per core. Every visit starts new threads
+(aiortc's decoders and encoders, the executor's workers), which took new arenas and left freed memory
+scattered across them: over 20 short visits in one terminal process, RSS grew 56 MiB with glibc's default and
+14 MiB with two arenas (`./dev.sh bench --visits 20`, with MALLOC_ARENA_MAX=2 in the environment).
+
+Large blocks: glibc maps every block over its mmap threshold (128 KiB at first) fresh from the kernel and
+hands it back when freed. A video frame's buffers are 0.3 to 3 MiB, so every frame paid for page faults and
+for the kernel clearing the pages (transparent huge pages make that 2 MiB at a time): scaling one visitor's
+frame for the screen took 11 ms instead of 0.7 ms. Kept in the heap, a freed frame's memory serves the next.
+
+OpenCV: its pool of worker threads, one per core, spins on sched_yield after each job, waiting for the next
+one. With a frame to convert every few milliseconds, the worker never slept: 7 % of a core, most of it in the
+kernel, to share out conversions that take a fraction of a millisecond. One thread does them where called.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+import cv2
+
+log = logging.getLogger(__name__)
+
+# From glibc's malloc.h.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+ARENAS = 2
+MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest: blocks up to this come from the heap
+TRIM_THRESHOLD = 64 * 1024 * 1024  # free memory at the top of the heap kept for the next frames
+
+
+def tune_process() -> bool:
+    """False (and a log line) where glibc's malloc could not be set."""
+    cv2.setNumThreads(1)
+    return tune_malloc()
+
+
+def tune_malloc() -> bool:
+    """Call before the process starts its threads; False where the C library is not glibc."""
+    settings = ((M_ARENA_MAX, ARENAS), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        done = all(libc.mallopt(option, value) for option, value in settings)
+    except (OSError, AttributeError):
+        done = False
+    if not done:
+        log.warning("could not tune malloc: memory may grow from visit to visit, and frames cost more")
+    return done

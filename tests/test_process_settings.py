@@ -1,0 +1,94 @@
+"""The terminal sets up its process before its threads start: threads that allocate share two malloc arenas
+instead of taking one each, so the memory a visit frees is reused by the next one; a freed frame-sized block
+is reused by the next frame instead of being handed back to the kernel and faulted in again; and no OpenCV
+worker thread spins between frames."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FRAMES = """
+import resource, sys
+import numpy as np
+from kiosk.process_settings import tune_process
+if sys.argv[1] == "tuned":
+    assert tune_process()
+from ui.bridge import to_screen_qimage
+frame = np.zeros((480, 640, 3), np.uint8)
+to_screen_qimage(frame, (1000, 750))  # a visitor's frame, scaled for the screen: 2 to 3 MB blocks
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(30):
+    to_screen_qimage(frame, (1000, 750))
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 30)
+"""
+
+SCALING = """
+import os, sys, time
+import numpy as np
+from kiosk.process_settings import tune_process
+if sys.argv[1] == "tuned":
+    assert tune_process()
+from ui.bridge import to_screen_qimage
+def others_cpu_s():
+    main, total = str(os.getpid()), 0
+    for tid in os.listdir("/proc/self/task"):
+        if tid != main:
+            fields = open(f"/proc/self/task/{tid}/stat").read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+frame = np.zeros((480, 640, 3), np.uint8)
+before = others_cpu_s()
+for _ in range(60):  # 2 s of a visitor's video at 30 fps, scaled for the screen
+    to_screen_qimage(frame, (1000, 750))
+    time.sleep(1 / 30)
+print(round((others_cpu_s() - before) / 2 * 100))
+"""
+
+CHILD = """
+import ctypes, ctypes.util, sys, threading, tempfile
+from kiosk.process_settings import tune_process
+if sys.argv[1] == "tuned":
+    assert tune_process()
+kept = []
+together = threading.Barrier(8)
+def allocate():
+    kept.extend(bytearray(65536) for _ in range(20))  # malloc'd (not Python's small-object allocator, not mmap)
+    together.wait()  # all alive at once, as a visit's threads are: none hands its arena back early
+threads = [threading.Thread(target=allocate) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.fopen.restype = ctypes.c_void_p
+with tempfile.NamedTemporaryFile() as out:
+    stream = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(stream))
+    libc.fclose(ctypes.c_void_p(stream))
+    print(open(out.name).read().count("<heap nr="))
+"""
+
+
+def _run(child: str, mode: str) -> int:
+    done = subprocess.run([sys.executable, "-c", child, mode], capture_output=True, text=True, check=True, timeout=30)
+    return int(done.stdout)
+
+
+def _arenas(mode: str) -> int:
+    return _run(CHILD, mode)
+
+
+def test_allocating_threads_share_two_arenas_instead_of_one_each():
+    assert _arenas("default") > 4, "glibc alone gives new threads arenas of their own"
+    assert _arenas("tuned") <= 2
+
+
+def test_a_freed_frame_is_reused_by_the_next_instead_of_faulted_in_from_the_kernel_again():
+    assert _run(FRAMES, "default") > 500, "glibc alone maps the blocks afresh: a page fault for every page"
+    assert _run(FRAMES, "tuned") < 10
+
+
+def test_no_opencv_worker_spins_between_the_frames_it_scales():
+    assert _run(SCALING, "default") >= 5, "OpenCV alone: its worker spins between frames (% of a core)"
+    assert _run(SCALING, "tuned") == 0
