@@ -10,6 +10,7 @@ import asyncio
 import time
 from fractions import Fraction
 
+import cv2
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
@@ -55,7 +56,7 @@ class CameraTrack(MediaStreamTrack):
             self._epoch = captured_at
         pts = max(int((captured_at - self._epoch) * VIDEO_CLOCK), self._last_pts + 1)
         self._last_pts = pts
-        video = VideoFrame.from_ndarray(image, format="rgb24")
+        video = _encoder_ready(image)
         video.pts = pts
         video.time_base = Fraction(1, VIDEO_CLOCK)
         return video
@@ -63,6 +64,15 @@ class CameraTrack(MediaStreamTrack):
     def stop(self) -> None:
         self._camera.remove_listener(self._on_frame)
         super().stop()
+
+
+def _encoder_ready(image: np.ndarray) -> VideoFrame:
+    """The RGB frame in the encoder's own format (I420), converted by OpenCV: letting PyAV wrap the RGB frame
+    and the encoder convert it cost 1.5 ms a frame, OpenCV's one pass 0.2 ms."""
+    height, width, _ = image.shape
+    if width % 2 or height % 2:
+        return VideoFrame.from_ndarray(image, format="rgb24")  # I420 halves both sides
+    return VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
 
 
 class MicrophoneTrack(MediaStreamTrack):

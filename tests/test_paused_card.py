@@ -28,7 +28,9 @@ def test_the_track_sends_the_card_while_the_camera_is_lost_and_the_picture_when_
             card = await track.recv()
         waited = time.monotonic() - asked
         assert CAMERA_LOST_AFTER_S - 0.1 < waited < CAMERA_LOST_AFTER_S + 0.5
-        assert np.array_equal(card.to_ndarray(format="rgb24"), paused_card(640, 480))
+        # The card, in the encoder's format: every pixel within rounding, text edges within chroma subsampling.
+        difference = np.abs(card.to_ndarray(format="rgb24").astype(int) - paused_card(640, 480))
+        assert difference.mean() < 2 and difference.max() < 32
         assert card.pts > live[-1].pts
         camera.start()
         back = await track.recv()
