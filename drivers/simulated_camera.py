@@ -19,7 +19,8 @@ from drivers.frame_stamp import FrameStamp, now_ms, write_stamp
 def _background(width: int, height: int, tint: tuple[int, int, int]) -> np.ndarray:
     ramp = np.linspace(0.35, 1.0, height, dtype=np.float32)[:, None, None]
     base = np.array(tint, dtype=np.float32)[None, None, :]
-    return np.broadcast_to(ramp * base, (height, width, 3)).astype(np.uint8)
+    # In C order: copied every frame, and a copy of any other layout goes pixel by pixel (2 ms, not 0.03).
+    return np.broadcast_to(ramp * base, (height, width, 3)).astype(np.uint8, order="C")
 
 
 class SimulatedCamera(FrameSource):
