@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from ui.bridge import fitted, to_screen_qimage
+from drivers.simulated_camera import SimulatedCamera
+from kiosk.visit_machine import Screen, TerminalState
+from tests.waiting import wait_for
+from ui.bridge import CoreBridge, fitted, to_screen_qimage
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,25 @@ def test_the_scaled_frame_keeps_its_colours_and_is_ready_to_paint():
     left, right = shown.pixelColor(20, 100), shown.pixelColor(250, 100)
     assert (left.red(), left.green(), left.blue()) == (200, 30, 40)
     assert (right.red(), right.green(), right.blue()) == (20, 60, 220)
+
+
+def test_the_camera_comes_for_each_screen_at_the_size_that_screen_shows_it(qapp):
+    camera = SimulatedCamera()
+    bridge = CoreBridge(camera)
+    bridge.set_self_view_size(Screen.IN_VISIT, 240, 200)
+    bridge.set_self_view_size(Screen.PRE_VISIT, 800, 600)
+
+    def shown_on(screen: Screen) -> tuple[int, int]:
+        bridge.on_state(TerminalState(screen=screen))
+        images: list[QImage | None] = []
+        camera.start()
+        try:
+            wait_for(lambda: images.append(bridge.take_self_view()) or images[-1], 5, "the camera's next frame")
+        finally:
+            camera.stop()
+            bridge.take_self_view()  # one that came meanwhile
+        return images[-1].width(), images[-1].height()  # type: ignore[union-attr]
+
+    assert shown_on(Screen.IN_VISIT) == (240, 180)
+    assert shown_on(Screen.PRE_VISIT) == (800, 600)
+    assert shown_on(Screen.TECHNICIAN) == (640, 480), "a screen that has said no size gets the camera's own"

@@ -38,6 +38,7 @@ def test_a_technician_opens_technician_mode_with_the_gesture_and_pin(start_centr
     qtbot.waitUntil(lambda: "Camera" in visible_text(window) and "Handset" in visible_text(window), timeout=5000)
     text = visible_text(window)
     assert "Test terminal" in text and "Harbor County Detention Center" in text
+    qtbot.waitUntil(lambda: window.technician.preview.has_video, timeout=5000)  # the camera's preview
     screenshot(window, screens_folder, "10-technician")
     assert cut_off_texts(window) == []
     tap(window, "leave-technician")

@@ -55,6 +55,7 @@ class CoreBridge(QObject):
         self._lock = threading.Lock()
         self._remote: dict[int, QImage] = {}
         self._boxes: dict[int, tuple[int, int]] = {}  # the size each visitor is shown at, from the UI
+        self._self_boxes: dict[Screen, tuple[int, int]] = {}  # the size the camera is shown at, per screen
         self._self_view: QImage | None = None
         self._screen = Screen.IDLE
         self._last_self_view = 0.0
@@ -88,7 +89,10 @@ class CoreBridge(QObject):
         if self._screen not in _SELF_VIEW_SCREENS or now - self._last_self_view < 1 / SELF_VIEW_FPS:
             return
         self._last_self_view = now
-        qimage = to_qimage(frame.image)
+        with self._lock:
+            box = self._self_boxes.get(self._screen)
+        # At its size, like the visitors: Qt scaling it while painting took 3 % of a core on its worker threads.
+        qimage = to_screen_qimage(frame.image, box) if box else to_qimage(frame.image)
         with self._lock:
             pending = self._self_view is not None
             self._self_view = qimage
@@ -101,6 +105,11 @@ class CoreBridge(QObject):
         """Where a visitor's video is shown, so the next frames come at that size."""
         with self._lock:
             self._boxes[feed_id] = (width, height)
+
+    def set_self_view_size(self, screen: Screen, width: int, height: int) -> None:
+        """Where the camera is shown on `screen`, so its next frames come at that size."""
+        with self._lock:
+            self._self_boxes[screen] = (width, height)
 
     def take_remote_frame(self, feed_id: int) -> QImage | None:
         with self._lock:

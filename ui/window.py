@@ -109,6 +109,12 @@ class KioskWindow(QWidget):
         for screen in self.screens.values():
             self._stack.addWidget(screen)
         self._stack.setCurrentWidget(self.screens[self.current])
+        self_views = {Screen.PRE_VISIT: self.pre_visit.self_view, Screen.IN_VISIT: self.in_visit.self_view}
+        if self._make_technician is not None:
+            self_views[Screen.TECHNICIAN] = self.technician.preview
+        for shown_on, view in self_views.items():
+            view.on_resize = lambda width, height, on=shown_on: self._bridge.set_self_view_size(on, width, height)
+            view.on_resize(view.width(), view.height())
 
     def render(self, state: TerminalState) -> None:
         if state.language != self._language.current or state.large_text != self._large_text:
