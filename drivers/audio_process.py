@@ -21,15 +21,12 @@ import numpy as np
 import sounddevice as sd
 
 from drivers import audio_wire as wire
+from drivers.audio_wire import AudioDeviceMissing
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.playout_mixer import PlayoutMixer
 
 STATS_EVERY_S = 0.25
 OUTPUT_PERIOD = BLOCK_SAMPLES // 2  # 10 ms
-
-
-class AudioDeviceMissing(RuntimeError):
-    """No PortAudio device matches the configured name (or more than one does)."""
 
 
 def find_device(name: str, kind: str) -> tuple[int, str]:

@@ -24,6 +24,10 @@ class WireError(Exception):
     """The other side sent something that is not a message."""
 
 
+class AudioDeviceMissing(RuntimeError):
+    """No PortAudio device matches the configured name (or more than one does), or it would not open."""
+
+
 def write_message(stream: BinaryIO, kind: bytes, payload: bytes) -> None:
     stream.write(_HEADER.pack(kind, len(payload)) + payload)
     stream.flush()

@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from hidtools.hid import HidField, ReportDescriptor
+from typing import TYPE_CHECKING
 
 from drivers.debounced_hook import DebouncedHook
 from drivers.device_reader import DeviceReader
+
+if TYPE_CHECKING:
+    from hidtools.hid import HidField
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ class HookField:
 def find_hook_field(descriptor: bytes) -> HookField | None:
     """The hook switch in a HID report descriptor, or None when the device has none (or the descriptor
     cannot be parsed)."""
+    from hidtools.hid import ReportDescriptor  # here: it parses the HID usage tables (50 ms) when imported
+
     try:
         parsed = ReportDescriptor.from_bytes(list(descriptor))
     except Exception as error:  # hid-tools raises several kinds on malformed bytes; none of them is ours

@@ -26,7 +26,6 @@ from typing import IO
 import numpy as np
 
 from drivers.audio_analysis import LevelMeter
-from drivers.audio_process import AudioDeviceMissing
 from drivers.audio_wire import (
     ERROR,
     MIC,
@@ -34,6 +33,7 @@ from drivers.audio_wire import (
     READY,
     STATS,
     VOLUME,
+    AudioDeviceMissing,
     WireError,
     json_payload,
     play_payload,

@@ -5,6 +5,8 @@ stand in for the USB handset, in a real call through Janus with the simulated vi
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -142,3 +144,10 @@ def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):
     finally:
         handset_audio.earpiece.set_volume(1.0)
     assert abs(level_dbfs(heard[SAMPLE_RATE // 2 :]) - TONE_RMS_DBFS) < 1.0  # -6 dB sent, +6 dB played
+
+
+def test_portaudio_is_only_ever_started_in_the_audio_process_not_in_the_terminals():
+    # Importing sounddevice initialises PortAudio, whose ALSA back end is what must stay killable.
+    check = "import sys, ui.app, kiosk.devices, drivers.portaudio_handset; print('sounddevice' in sys.modules)"
+    terminal = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=60)
+    assert terminal.stdout.strip() == "False"
