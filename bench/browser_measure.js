@@ -1,9 +1,11 @@
 // Injected by bench/browser_terminal.py into the visitor page, which plays the terminal's part in the
 // reference run: it reads the frame stamps (drivers/frame_stamp.py) of every frame the page shows of the
-// other side, and of every frame of its own camera, with requestVideoFrameCallback.
+// other side, and of every frame of its own camera, with requestVideoFrameCallback; and what getStats() says
+// of what the page received.
 //
 // window.benchShown:    [counter, sentMs, shownAtMs, decodedAtMs] for each frame of the other side the page showed
-//                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them)
+//                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them;
+//                       counter -1 when the codec blurred the stamp beyond reading: the frame still came)
 // window.benchCaptured: [counter, capturedAtMs, fromCaptureTime] for each frame of its own camera (wall clock,
 //                       ms; fromCaptureTime 1 when Chromium gave the capture time, 0 when it is the time shown)
 (function () {
@@ -14,6 +16,33 @@
   const CHECK_KEY = 0x5a3c96e1;
   window.benchShown = [];
   window.benchCaptured = [];
+
+  // Every peer connection the page makes, so that the bench can read what getStats() says they received.
+  const peers = [];
+  const NativePeerConnection = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const peer = new NativePeerConnection(...args);
+    peers.push(peer);
+    return peer;
+  };
+  window.RTCPeerConnection.prototype = NativePeerConnection.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, NativePeerConnection);
+
+  // Per kind of media received: the mean time in the jitter buffer and, for video, the mean decoding time (ms).
+  window.benchReceived = async () => {
+    const found = {};
+    for (const peer of peers) {
+      if (peer.connectionState === "closed") continue;
+      (await peer.getStats()).forEach((stats) => {
+        if (stats.type !== "inbound-rtp" || !stats.jitterBufferEmittedCount) return;
+        found[stats.kind] = {
+          jitterBufferMs: (1000 * stats.jitterBufferDelay) / stats.jitterBufferEmittedCount,
+          decodeMs: stats.framesDecoded ? (1000 * stats.totalDecodeTime) / stats.framesDecoded : null,
+        };
+      });
+    }
+    return found;
+  };
   const canvas = document.createElement("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });
 
@@ -49,10 +78,7 @@
   function watch(id, record) {
     const video = document.getElementById(id);
     const onFrame = (now, metadata) => {
-      if (video.srcObject) {
-        const stamp = readStamp(video);
-        if (stamp) record(stamp, metadata);
-      }
+      if (video.srcObject) record(readStamp(video), metadata);
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
@@ -65,9 +91,10 @@
         metadata.receiveTime && metadata.processingDuration !== undefined
           ? performance.timeOrigin + metadata.receiveTime + 1000 * metadata.processingDuration
           : Date.now();
-      window.benchShown.push([stamp[0], stamp[1], Date.now(), decoded]);
+      window.benchShown.push(stamp ? [stamp[0], stamp[1], Date.now(), decoded] : [-1, 0, Date.now(), decoded]);
     });
     watch("self-view", (stamp, metadata) => {
+      if (!stamp) return;
       // captureTime is on the performance clock; a local camera's frames carry it in Chromium.
       const known = metadata.captureTime !== undefined;
       const at = known ? performance.timeOrigin + metadata.captureTime : Date.now();

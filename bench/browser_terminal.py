@@ -64,6 +64,16 @@ def capture_to_decoded(captured: list[list[float]], counters: list[int], arrival
     return latencies
 
 
+def _described(received: dict[str, dict[str, float | None]]) -> str:
+    parts = []
+    for kind, stats in sorted(received.items()):
+        part = f"{kind} {stats['jitterBufferMs']:.0f} ms in the jitter buffer"
+        if stats.get("decodeMs") is not None:
+            part += f", {stats['decodeMs']:.1f} ms decoding"
+        parts.append(part)
+    return "; ".join(parts) or "nothing"
+
+
 def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, seconds: float) -> RunFigures:
     """One visit with Chromium in the terminal's place and a simulated visitor; its files go to `folder`.
     Chromium plays the call to `pulse`'s speaker and speaks the bench's tone bursts (`browser_voice.js`)."""
@@ -92,7 +102,7 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the browser showed no stamped frame of the visitor: {chromium.console[-5:]}")
             time.sleep(0.01)
-        first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000
+        first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000  # the first frame shown, stamped or not
         meter = ProcessMeter(chromium_pids)
         start = time.time()
         meter.start()
@@ -100,25 +110,32 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
         meter.stop()
         end = time.time()
         shown, captured, spoken_ms = page.evaluate("[window.benchShown, window.benchCaptured, window.benchSpoken]")
+        received_stats = page.evaluate("window.benchReceived()")
     finally:
         speaker.stop()
         chromium.stop()
         visitor.stop()
         control.end_visit(session, visit_id, EndReason.ENDED_BY_RESIDENT, 0.0)
     in_window = [s for s in shown if start * 1000 <= s[2] <= end * 1000]
+    stamped = [s for s in in_window if s[0] >= 0]
     # Capture to decoded, as the terminal's figure; arrivals at showing, for the frame rate and freezes.
-    to_browser = Direction([round(s[3] - s[1]) % (1 << 32) for s in in_window], [s[2] / 1000 for s in in_window])
+    to_browser = Direction(
+        [round(s[3] - s[1]) % (1 << 32) for s in stamped],
+        [s[2] / 1000 for s in stamped],
+        [s[2] / 1000 for s in in_window],
+    )
     received = visitor.received
     latencies = capture_to_decoded(captured, received.counters, received.arrivals_s)
     known = sum(entry[2] for entry in captured) / max(1, len(captured))
     print(f"browser run: {100 * known:.0f} % of its camera's frames came with Chromium's capture time", flush=True)
-    first_at_visitor = next((at for at in received.arrivals_s if at >= navigated), float("nan"))
+    print(f"browser run: its getStats() of what it received: {_described(received_stats)}", flush=True)
+    first_at_visitor = next((at for at in received.decoded_s if at >= navigated), float("nan"))
     return RunFigures(
         cold_start_s=loaded - launched,
         setup_to_painted_s=first_shown_s - navigated,
         setup_to_visitor_s=first_at_visitor - navigated,
         to_subject=to_browser.figures(end - start),
-        to_visitor=window(latencies, received.arrivals_s, start, end).figures(end - start),
+        to_visitor=window(latencies, received.arrivals_s, received.decoded_s, start, end).figures(end - start),
         audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, speaker.onsets_s, start, end)),
         audio_to_visitor=sound_figures(mouth_to_ear([at / 1000 for at in spoken_ms], ear.onsets_s, start, end)),
         cpu_percent=100 * meter.cpu_s / (end - start),

@@ -130,13 +130,18 @@ def run_terminal(
             flush=True,
         )
     start, end = events["measuring"]["wall"], events["measured"]["wall"]
-    first_at_visitor = next((at for at in visitor.received.arrivals_s if at >= events["lifted"]["wall"]), float("nan"))
+    received = visitor.received
+    first_at_visitor = next((at for at in received.decoded_s if at >= events["lifted"]["wall"]), float("nan"))
     return RunFigures(
         cold_start_s=terminal.idle_at - terminal.spawned,
         setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"],
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
-        to_subject=window(measured["latencies_ms"], measured["arrivals_s"], start, end).figures(end - start),
-        to_visitor=window(visitor.received.latencies_ms, visitor.received.arrivals_s, start, end).figures(end - start),
+        to_subject=window(measured["latencies_ms"], measured["arrivals_s"], measured["decoded_s"], start, end).figures(
+            end - start
+        ),
+        to_visitor=window(received.latencies_ms, received.arrivals_s, received.decoded_s, start, end).figures(
+            end - start
+        ),
         audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, rig.ear.onsets_s, start, end)),
         audio_to_visitor=sound_figures(mouth_to_ear(rig.mouth.onsets_s, ear.onsets_s, start, end)),
         cpu_percent=100 * terminal.meter.cpu_s / (end - start),

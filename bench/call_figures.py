@@ -24,17 +24,20 @@ class RunFigures:
 
 @dataclass
 class Direction:
-    """What one receiver saw over the measured seconds: each frame's capture-to-decoded latency and arrival."""
+    """What one receiver saw over the measured seconds: each stamped frame's capture-to-decoded latency and
+    arrival, and the arrival of every frame decoded (a codec may blur a stamp beyond reading; the frame still
+    came, and counts for the frame rate)."""
 
     latencies_ms: list[int] = field(default_factory=list)
     arrivals_s: list[float] = field(default_factory=list)
+    decoded_s: list[float] = field(default_factory=list)
 
     def figures(self, seconds: float) -> dict[str, float]:
         """Latency over the frames whose capture time is known (a negative latency marks one that is not)."""
-        gaps = [b - a for a, b in zip(self.arrivals_s, self.arrivals_s[1:], strict=False)]
+        gaps = [b - a for a, b in zip(self.decoded_s, self.decoded_s[1:], strict=False)]
         return {
             **_spread([latency for latency in self.latencies_ms if latency >= 0]),
-            "fps": len(self.arrivals_s) / seconds,
+            "fps": len(self.decoded_s) / seconds,
             "freezes": sum(gap > FREEZE_S for gap in gaps),
             "longest_gap_ms": 1000 * max(gaps, default=0.0),
         }
@@ -53,7 +56,10 @@ def sound_figures(latencies_ms: list[int]) -> dict[str, float]:
     return {**_spread(latencies_ms), "bursts": len(latencies_ms)}
 
 
-def window(latencies_ms: list[int], arrivals_s: list[float], start: float, end: float) -> Direction:
+def window(
+    latencies_ms: list[int], arrivals_s: list[float], decoded_s: list[float], start: float, end: float
+) -> Direction:
     """The frames that arrived between `start` and `end` (wall clock)."""
     kept = [(lat, at) for lat, at in zip(latencies_ms, arrivals_s, strict=True) if start <= at <= end]
-    return Direction([lat for lat, _ in kept], [at for _, at in kept])
+    every = [at for at in decoded_s if start <= at <= end]
+    return Direction([lat for lat, _ in kept], [at for _, at in kept], every)

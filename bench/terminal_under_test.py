@@ -74,6 +74,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
         counters=received[0].counters,
         latencies_ms=received[0].latencies_ms,
         arrivals_s=received[0].arrivals_s,
+        decoded_s=received[0].decoded_s,
         playout=asdict(kiosk.handset.audio.earpiece.stats()) if kiosk.handset.audio else None,
     )
     tap(window, "end-visit")

@@ -65,16 +65,19 @@ def read_stamp(image: np.ndarray) -> FrameStamp | None:
 
 
 class StampLog:
-    """What a receiver saw: each decoded stamp's counter and age. Thread-safe enough for one writer."""
+    """What a receiver saw: each decoded stamp's counter and age, and when every frame came, stamped or not (a
+    codec can blur a stamp beyond reading). Thread-safe enough for one writer."""
 
     def __init__(self) -> None:
         self.counters: list[int] = []
         self.latencies_ms: list[int] = []
         self.arrivals_s: list[float] = []  # wall clock, as the stamps' send times
+        self.decoded_s: list[float] = []  # every frame's arrival, including those without a readable stamp
         self.unreadable = 0
 
     def record(self, image: np.ndarray) -> None:
         arrived = time.time()
+        self.decoded_s.append(arrived)
         stamp = read_stamp(image)
         if stamp is None:
             self.unreadable += 1

@@ -11,7 +11,9 @@ import pytest
 
 from bench.browser_terminal import capture_to_decoded, run_browser
 from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
-from bench.call_figures import Direction, RunFigures
+from bench.call_figures import Direction, RunFigures, window
+from drivers.frame_stamp import FrameStamp, StampLog, now_ms, write_stamp
+from drivers.simulated_camera import SimulatedCamera
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.audio]
 
@@ -75,4 +77,15 @@ def test_a_browser_frame_is_matched_to_its_own_capture_not_to_one_a_loop_of_the_
     captured = [[5, 1000.0, 1], [5, 6000.0, 1], [6, 6033.0, 1]]  # counter 5 captured twice, the file looped
     assert capture_to_decoded(captured, [5, 6, 7], [6.012, 6.050, 6.080]) == [12, 17, -1]
     assert capture_to_decoded(captured, [5], [12.0]) == [-1], "its capture was not seen: unknown, not 6 s"
-    assert Direction([12, -1, 17], [1.0, 1.1, 1.2]).figures(1.0)["median_ms"] == 14.5, "unknowns left out"
+    assert Direction([12, -1, 17], [1.0, 1.1, 1.2], [1.0, 1.1, 1.2]).figures(1.0)["median_ms"] == 14.5, "unknowns out"
+
+
+def test_frames_whose_stamp_the_codec_blurred_still_count_for_the_frame_rate_not_for_latency():
+    log = StampLog()
+    stamped = SimulatedCamera().render(0)
+    write_stamp(stamped, FrameStamp(7, now_ms()))
+    for image in (stamped, SimulatedCamera().render(1), stamped):  # the middle one carries no stamp
+        log.record(image)
+    assert len(log.counters) == 2 and log.unreadable == 1 and len(log.decoded_s) == 3
+    figures = window(log.latencies_ms, log.arrivals_s, log.decoded_s, 0, log.decoded_s[-1] + 1).figures(1.0)
+    assert figures["fps"] == 3 and 0 <= figures["median_ms"] < 100
