@@ -26,6 +26,7 @@ from kiosk.config import LANGUAGES, KioskConfig
 from kiosk.core_loop import CoreLoop
 from kiosk.device_watch import DeviceWatch
 from kiosk.devices import TerminalHandset, device_reports
+from kiosk.process_settings import release_freed_memory
 from kiosk.protocol import TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
@@ -262,7 +263,12 @@ class Terminal:
         call, self.call = self.call, None
         if call is not None:
             self._media_lost_s = call.media_lost_seconds
-            asyncio.get_running_loop().create_task(call.stop())
+            asyncio.get_running_loop().create_task(self._finish_call(call))
+
+    @staticmethod
+    async def _finish_call(call: CallEngine) -> None:
+        await call.stop()
+        release_freed_memory()
 
     # -- the call engine's listener (called on the core loop) -------------------------------------
 

@@ -45,6 +45,24 @@ for _ in range(60):  # 2 s of a visitor's video at 30 fps, scaled for the screen
 print(round((others_cpu_s() - before) / 2 * 100))
 """
 
+AFTER_A_VISIT = """
+import sys
+from kiosk.process_settings import release_freed_memory, tune_process
+assert tune_process()
+def rss_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+frames = [bytearray(b"x" * 3_000_000) for _ in range(60)]  # a visit's worth of frame buffers, in the heap
+frames.pop()  # the newest, still held, keeps them from the top of the heap
+held = frames.pop()
+del frames
+kept = rss_mib()
+if sys.argv[1] == "released":
+    release_freed_memory()
+print(kept - rss_mib())
+"""
+
 CHILD = """
 import ctypes, ctypes.util, sys, threading, tempfile
 from kiosk.process_settings import tune_process
@@ -92,3 +110,8 @@ def test_a_freed_frame_is_reused_by_the_next_instead_of_faulted_in_from_the_kern
 def test_no_opencv_worker_spins_between_the_frames_it_scales():
     assert _run(SCALING, "default") >= 5, "OpenCV alone: its worker spins between frames (% of a core)"
     assert _run(SCALING, "tuned") == 0
+
+
+def test_after_a_visit_the_memory_it_freed_goes_back_to_the_system():
+    assert _run(AFTER_A_VISIT, "kept") < 10, "with frame-sized blocks kept in the heap, freeing alone returns nothing"
+    assert _run(AFTER_A_VISIT, "released") > 100, "MiB handed back"
