@@ -27,6 +27,8 @@ from kiosk.visit_machine import Screen
 from ui.app import KioskApp, load_fonts
 from ui.touch_script import tap, type_digits, wait_until
 
+SETTLE_S = 2.0  # at the idle screen after each visit, before its memory is read
+
 
 def _report(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, "wall": time.time(), **fields}), flush=True)
@@ -41,6 +43,13 @@ def _status_kib(field: str) -> int:
 
 def _painted(kiosk: KioskApp) -> int:
     return sum(view.frames_painted for view in kiosk.window.in_visit.remote_views())
+
+
+def _run_qt_for(seconds: float) -> None:
+    """Qt's own event loop, as the kiosk runs, not a test's polling."""
+    loop = QEventLoop()
+    QTimer.singleShot(round(1000 * seconds), loop.quit)
+    loop.exec()
 
 
 def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampLog]) -> None:
@@ -64,9 +73,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
     received[0] = StampLog()  # the measured seconds' frames only
     _report("measuring")
     started = time.monotonic()
-    measuring = QEventLoop()  # Qt's own event loop, as the kiosk runs, not a test's polling
-    QTimer.singleShot(round(1000 * seconds), measuring.quit)
-    measuring.exec()
+    _run_qt_for(seconds)
     _report(
         "measured",
         seconds=time.monotonic() - started,
@@ -83,6 +90,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
     kiosk.handset.hook.hang_up()
     tap(window, "done")
     wait_until(lambda: window.current is Screen.IDLE, 10, "the idle screen after the visit")
+    _run_qt_for(SETTLE_S)  # as a terminal idles between visits, once the call has wound down
     _report("visit_done", rss_kib=_status_kib("VmRSS"))
 
 
