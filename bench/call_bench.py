@@ -151,8 +151,8 @@ def run_terminal(
 
 
 def run_series(central: CentralProcess, folder: Path, visits: int, size: tuple[int, int]) -> list[float]:
-    """`visits` short visits (2 s of call each) in one terminal process; its RSS in MiB after each, read 2 s
-    after it is back at the idle screen. Each visit leaves the resident's list once done."""
+    """`visits` short visits (2 s of call each) in one terminal process; its RSS in MiB after each, read at the
+    idle screen once the call has wound down. Each visit leaves the resident's list once done."""
     folder.mkdir(parents=True)
     terminal = TerminalUnderTest(central, folder, 2.0, size)
     rss_mib = []
@@ -174,8 +174,8 @@ def run_series(central: CentralProcess, folder: Path, visits: int, size: tuple[i
 def series_text(rss_mib: list[float]) -> str:
     first = min(5, len(rss_mib))
     return (
-        f"{len(rss_mib)} consecutive visits in one terminal process (2 s of call each; RSS read 2 s after each, at the "
-        f"idle screen): RSS after visit {first} "
+        f"{len(rss_mib)} consecutive visits in one terminal process (2 s of call each; RSS read at the idle screen "
+        f"once the call has wound down): RSS after visit {first} "
         f"{rss_mib[first - 1]:.0f} MiB, after visit {len(rss_mib)} {rss_mib[-1]:.0f} MiB, "
         f"growth {rss_mib[-1] - rss_mib[first - 1]:.1f} MiB\n\nRSS after each visit (MiB): "
         + ", ".join(f"{value:.0f}" for value in rss_mib)

@@ -27,8 +27,6 @@ from kiosk.visit_machine import Screen
 from ui.app import KioskApp, load_fonts
 from ui.touch_script import tap, type_digits, wait_until
 
-SETTLE_S = 2.0  # at the idle screen after each visit, before its memory is read
-
 
 def _report(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, "wall": time.time(), **fields}), flush=True)
@@ -66,6 +64,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
     wait_until(lambda: window.current is Screen.PRE_VISIT, 5, "the notice before the visit")
     tap(window, "accept")
     wait_until(lambda: kiosk.terminal.machine.snapshot().notice_accepted, 5, "the notice to be accepted")
+    finished_before = kiosk.terminal.calls_finished  # a count the core only ever raises
     _report("lifted")
     kiosk.handset.hook.lift()
     wait_until(lambda: _painted(kiosk) > 0, 20, "the visitor's first frame on screen")
@@ -90,7 +89,7 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
     kiosk.handset.hook.hang_up()
     tap(window, "done")
     wait_until(lambda: window.current is Screen.IDLE, 10, "the idle screen after the visit")
-    _run_qt_for(SETTLE_S)  # as a terminal idles between visits, once the call has wound down
+    wait_until(lambda: kiosk.terminal.calls_finished > finished_before, 20, "the call to wind down")
     _report("visit_done", rss_kib=_status_kib("VmRSS"))
 
 

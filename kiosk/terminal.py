@@ -94,6 +94,7 @@ class Terminal:
         self._tick: asyncio.TimerHandle | None = None
         self._requests: asyncio.Queue[Callable[[], Any]] | None = None
         self.call: CallEngine | None = None
+        self.calls_finished = 0  # calls stopped and their memory handed back
         self.janus_url: str | None = None
         self._media_lost_s = 0.0
         self._stop_polling = threading.Event()
@@ -265,10 +266,10 @@ class Terminal:
             self._media_lost_s = call.media_lost_seconds
             asyncio.get_running_loop().create_task(self._finish_call(call))
 
-    @staticmethod
-    async def _finish_call(call: CallEngine) -> None:
+    async def _finish_call(self, call: CallEngine) -> None:
         await call.stop()
         release_freed_memory()
+        self.calls_finished += 1
 
     # -- the call engine's listener (called on the core loop) -------------------------------------
 
