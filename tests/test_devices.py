@@ -3,6 +3,7 @@ when it is there; a missing real device is a clear error, never a silent simulat
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -125,3 +126,20 @@ def test_auto_uses_the_simulated_hook_and_sound_when_the_handset_is_not_there(tm
     handset = open_handset(devices_with(tmp_path, 'hook = "auto"\nhandset = "auto"\nhandset_audio = "Nope"'))
     assert isinstance(handset.hook, SimulatedHookSwitch)
     assert isinstance(handset.microphone, SimulatedMicrophone) and handset.audio is None
+
+
+def test_the_kiosk_does_not_start_without_its_real_handset_and_says_what_to_check(tmp_path):
+    # The handset is opened beside the screens being built: its failure still stops the start, with its sentence.
+    config = tmp_path / "kiosk.toml"
+    config.write_text(config_text("simulated", "", tmp_path) + 'handset = "real"\nhandset_audio = "No Such Handset"\n')
+    command = [sys.executable, "-c", "import sys; from ui.app import main; sys.exit(main())", "--config", str(config)]
+    started = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert started.returncode == 3
+    assert "The handset's sound device ('No Such Handset') is not there" in started.stderr
