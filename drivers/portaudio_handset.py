@@ -195,7 +195,8 @@ class PortAudioHandsetAudio:
     def start(self) -> None:
         """Starts the audio process; AudioDeviceMissing (with PortAudio's reason) when the handset is not there."""
         process = subprocess.Popen(
-            # setpriv: the kernel kills the process if the terminal dies, even mid-spin.
+            # setpriv: the kernel kills the process if the terminal dies, even mid-spin. It is tied to the thread
+            # that starts it, not the whole terminal: start it from one that lives as long as the handset.
             ["setpriv", "--pdeathsig", "KILL", "--", sys.executable, "-m", "drivers.audio_process", self.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

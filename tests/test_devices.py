@@ -129,7 +129,6 @@ def test_auto_uses_the_simulated_hook_and_sound_when_the_handset_is_not_there(tm
 
 
 def test_the_kiosk_does_not_start_without_its_real_handset_and_says_what_to_check(tmp_path):
-    # The handset is opened beside the screens being built: its failure still stops the start, with its sentence.
     config = tmp_path / "kiosk.toml"
     config.write_text(config_text("simulated", "", tmp_path) + 'handset = "real"\nhandset_audio = "No Such Handset"\n')
     command = [sys.executable, "-c", "import sys; from ui.app import main; sys.exit(main())", "--config", str(config)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -59,33 +58,27 @@ class KioskApp:
         """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
         tune_process()  # before any of the terminal's threads start
         self.config = config
-        self._tone: TestTone | None = None
         require_touchscreen(config.devices)
-        # The handset's audio process takes a few hundred milliseconds to start: the screens are built meanwhile.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-handset") as opening:
-            handset = opening.submit(open_handset, config.devices)
-            self.camera = open_camera(config.devices)
-            self.bridge = CoreBridge(self.camera)
-            self.window = KioskWindow(
-                config,
-                self.bridge,
-                lambda event: self.terminal.post(event),  # the terminal is made once the handset is open
-                self._technician_screen if technician_pin else None,
-            )
-            self.handset = handset.result()  # DeviceMissing, when a real handset is not there
+        self.camera = open_camera(config.devices)
+        self.handset = open_handset(config.devices)
         watch = None
         if watches_anything(config.devices):
             watch = DeviceWatch(config.devices, self.camera, self.handset, device_events)
         self.core = CoreLoop()
         verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
         central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s)
+        self.bridge = CoreBridge(self.camera)
         self.terminal = Terminal(
             config, central, self.camera, self.handset, self.core, self.bridge, watch, technician_pin
+        )
+        self.window = KioskWindow(
+            config, self.bridge, self.terminal.post, self._technician_screen if technician_pin else None
         )
         self.lockdown = Lockdown(self.window)
 
     def _technician_screen(self, scale: Scale) -> TechnicianScreen:
         config = self.config
+        tone = TestTone(self.handset.earpiece)
 
         def check_network() -> list[CheckResult]:
             central = config.central
@@ -96,16 +89,11 @@ class KioskApp:
             TerminalIdentity.from_config(config.terminal),
             device_reports=lambda: [*device_reports(self.camera, self.handset), touchscreen_report(config.devices)],
             mic_level=lambda: microphone_level(self.handset.microphone),
-            play_tone=lambda: self._test_tone().start(),
+            play_tone=tone.start,
             run_network_check=check_network,
             restart=lambda: QApplication.exit(0),  # systemd starts the app again
             leave=lambda: self.terminal.post(TechnicianLeft()),
         )
-
-    def _test_tone(self) -> TestTone:
-        if self._tone is None:
-            self._tone = TestTone(self.handset.earpiece)
-        return self._tone
 
     def start(self) -> None:
         put_this_thread_first()  # before the core thread starts, so that it and its media threads stay normal
