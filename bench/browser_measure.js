@@ -4,7 +4,8 @@
 // of what the page received.
 //
 // window.benchShown:    [counter, sentMs, shownAtMs, decodedAtMs] for each frame of the other side the page showed
-//                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them;
+//                       (decoded: the last packet's arrival plus the decoding time, as the browser reports them,
+//                       without the frame's wait in the jitter buffer, which getStats() gives as a mean;
 //                       counter -1 when the codec blurred the stamp beyond reading: the frame still came)
 // window.benchCaptured: [counter, capturedAtMs, fromCaptureTime] for each frame of its own camera (wall clock,
 //                       ms; fromCaptureTime 1 when Chromium gave the capture time, 0 when it is the time shown)

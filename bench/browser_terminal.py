@@ -119,8 +119,11 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
     in_window = [s for s in shown if start * 1000 <= s[2] <= end * 1000]
     stamped = [s for s in in_window if s[0] >= 0]
     # Capture to decoded, as the terminal's figure; arrivals at showing, for the frame rate and freezes.
+    # requestVideoFrameCallback's processing time starts when a frame is handed to the decoder, after its wait in
+    # the jitter buffer; getStats() gives that wait as a mean over the run, added to every frame.
+    waited_ms = received_stats.get("video", {}).get("jitterBufferMs") or 0.0
     to_browser = Direction(
-        [round(s[3] - s[1]) % (1 << 32) for s in stamped],
+        [round(s[3] + waited_ms - s[1]) % (1 << 32) for s in stamped],
         [s[2] / 1000 for s in stamped],
         [s[2] / 1000 for s in in_window],
     )
