@@ -1,7 +1,7 @@
 """The call bench: a real visit on this machine, terminal ↔ Janus ↔ a simulated visitor, measured beside a
 browser doing the terminal's job in the same kind of visit (`bench.browser_terminal`).
 
-    ./dev.sh bench [--seconds 60] [--runs 3] [--size 640x480] [--no-browser] [--write]
+    ./dev.sh bench [--seconds 60] [--runs 3] [--size 640x480] [--no-browser] [--visits N] [--write]
 
 Each run adds a visit to central, starts the whole terminal in its own process (`bench.terminal_under_test`)
 and the visitor in this one; then the same with headless Chromium on the visitor page in the terminal's place.
@@ -10,7 +10,8 @@ The two alternate, run after run. For each it measures:
   - set-up: from lifting the handset (the browser: opening the page) to the visitor's first frame shown, and
     to the subject's first frame decoded at the visitor;
   - capture to decoded frame, both ways, from the frame stamps (median and 95th percentile);
-  - frames per second and freezes (gaps over 200 ms) both ways;
+  - frames per second and freezes (gaps over 200 ms) both ways, counting every frame decoded;
+  - mouth to ear both ways, from tone bursts through PulseAudio's null devices (`bench.tone_bursts`);
   - CPU (user + system of every process and thread, in % of one core) and memory (PSS of every process).
 It prints one table of medians over the runs with the ratio terminal/browser; `--write` also puts it into
 docs/performance.md. The browser runs at 640x480 only (the visitor page asks its camera for that).

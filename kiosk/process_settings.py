@@ -23,9 +23,9 @@ kernel, to share out conversions that take a fraction of a millisecond. One thre
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 
@@ -52,11 +52,8 @@ def tune_process() -> bool:
 def tune_malloc() -> bool:
     """Call before the process starts its threads; False where the C library is not glibc."""
     settings = ((M_ARENA_MAX, ARENAS), (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        done = all(libc.mallopt(option, value) for option, value in settings)
-    except (OSError, AttributeError):
-        done = False
+    mallopt = getattr(_libc(), "mallopt", None)
+    done = mallopt is not None and all(mallopt(option, value) for option, value in settings)
     if not done:
         log.warning("could not tune malloc: memory may grow from visit to visit, and frames cost more")
     return done
@@ -66,5 +63,15 @@ def release_freed_memory() -> None:
     """Frees what a finished visit left (its peer connections hold reference cycles) and hands the free pages of
     every malloc arena back to the system. A few milliseconds; call it between visits, not during one."""
     gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back this way
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    malloc_trim = getattr(_libc(), "malloc_trim", None)
+    if malloc_trim is not None:  # glibc's; other C libraries hand memory back their own way
+        malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, found once: finding it runs ldconfig, which has no place on the core thread each visit."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"))
+    except OSError:
+        return None
