@@ -6,7 +6,10 @@ glibc's malloc: memory a visit frees is reused by the next visit, and a frame's 
 Arenas: glibc gives threads arenas of their own, up to eight per core. Every visit starts new threads
 (aiortc's decoders and encoders, the executor's workers), which took new arenas and left freed memory
 scattered across them: over 20 short visits in one terminal process, RSS grew 56 MiB with glibc's default and
-14 MiB with two arenas (`./dev.sh bench --visits 20`, with MALLOC_ARENA_MAX=2 in the environment).
+14 MiB with two arenas (`./dev.sh bench --visits 20`, with MALLOC_ARENA_MAX=2 in the environment). With two,
+RSS between visits still swung by up to 17 MiB: malloc_trim hands back the free top of the main arena only,
+and how much of the second arena's top the last frames had left free was chance. With one arena it stays
+within 2 MiB over 20 visits, 20 MiB lower, and the CPU figure is unchanged (`./dev.sh bench`).
 
 Large blocks: glibc maps every block over its mmap threshold (128 KiB at first) fresh from the kernel and
 hands it back when freed. A video frame's buffers are 0.3 to 3 MiB, so every frame paid for page faults and
@@ -38,7 +41,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 
-ARENAS = 2
+ARENAS = 1
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest: blocks up to this come from the heap
 TRIM_THRESHOLD = 64 * 1024 * 1024  # free memory at the top of the heap kept for the next frames
 
