@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 from drivers.simulated_camera import SimulatedCamera
 from kiosk.visit_machine import Screen, TerminalState
 from tests.waiting import wait_for
-from ui.bridge import CoreBridge, fitted, to_screen_qimage
+from ui.bridge import CoreBridge, fitted, resized, to_screen_qimage
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,17 @@ def test_the_scaled_frame_keeps_its_colours_and_is_ready_to_paint():
     left, right = shown.pixelColor(20, 100), shown.pixelColor(250, 100)
     assert (left.red(), left.green(), left.blue()) == (200, 30, 40)
     assert (right.red(), right.green(), right.blue()) == (20, 60, 220)
+
+
+@pytest.mark.parametrize("camera", [(640, 480), (641, 481)], ids=["whole-fraction", "odd-size"])
+def test_a_picture_shrunk_a_lot_is_averaged_not_sampled(camera):
+    """Fine detail, here one-pixel stripes, shrunk to the self-view's size turns to its average grey; a picture
+    sampled instead shows bold false stripes."""
+    stripes = np.zeros((camera[1], camera[0], 3), np.uint8)
+    stripes[:, ::2] = 255
+    small = resized(stripes, (260, 195))
+    assert small.shape == (195, 260, 3)
+    assert small.min() >= 100 and small.max() <= 155
 
 
 def test_the_camera_comes_for_each_screen_at_the_size_that_screen_shows_it(qapp):

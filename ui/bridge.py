@@ -39,9 +39,23 @@ def to_screen_qimage(image: np.ndarray, box: tuple[int, int]) -> QImage:
     OpenCV scales here without holding either."""
     height, width, _ = image.shape
     size = fitted(width, height, box)
-    interpolation = cv2.INTER_AREA if size[0] < width else cv2.INTER_LINEAR
-    bgra = cv2.cvtColor(cv2.resize(image, size, interpolation=interpolation), cv2.COLOR_RGB2BGRA)
+    bgra = cv2.cvtColor(resized(image, size), cv2.COLOR_RGB2BGRA)
     return QImage(bgra.data, size[0], size[1], 4 * size[0], QImage.Format.Format_RGB32).copy()
+
+
+def resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` at `size`, smooth both ways. A picture shrunk to less than half goes first to a whole fraction
+    of its size by averaging, then the rest of the way by interpolation: OpenCV's averaging to any other size
+    takes ten times as long (1.5 ms instead of 0.2 for the self-view's 260x195)."""
+    height, width = image.shape[:2]
+    whole = min(width // size[0], height // size[1])
+    if whole >= 2:
+        if width % whole or height % whole:  # no whole fraction of it: the slow way, still smooth
+            return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        image = cv2.resize(image, (width // whole, height // whole), interpolation=cv2.INTER_AREA)
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
 class CoreBridge(QObject):
