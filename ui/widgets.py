@@ -42,7 +42,10 @@ def card(role: str = "card") -> QFrame:
 
 
 def set_role(widget: QWidget, role: str) -> None:
-    """Changes a styled role at run time (Qt re-reads the style sheet only when asked)."""
+    """Changes a styled role at run time (Qt re-reads the style sheet only when asked). Re-reading it costs a
+    re-layout, so an unchanged role is left alone: the visit screen sets its chips' roles four times a second."""
+    if widget.property("role") == role:
+        return
     widget.setProperty("role", role)
     widget.style().unpolish(widget)
     widget.style().polish(widget)

@@ -123,6 +123,12 @@ class InVisitScreen(ScreenBase):
         reconnecting.addWidget(self._still_counting)
         self._reconnecting.hide()
 
+        # Stacked once: the visitors' views come and go inside `_videos`, below all of these. Raising them at
+        # every tick sent a re-stacking event to each, four times a second.
+        overlays = (self._bar, self._banner, self.self_view, self._end, self._volume, self._reconnecting, self._message)
+        for widget in (*overlays, self._confirm):
+            widget.raise_()
+
     # -- video ------------------------------------------------------------------------------------
 
     def show_remote_frame(self, feed_id: int, display: str, image: QImage) -> VideoView:
@@ -266,6 +272,3 @@ class InVisitScreen(ScreenBase):
         self._confirm.setGeometry((w - confirm_w) // 2, (h - confirm_h) // 2, confirm_w, confirm_h)
         overlay_h = self._reconnecting.layout().totalHeightForWidth(confirm_w)
         self._reconnecting.setGeometry((w - confirm_w) // 2, (h - overlay_h) // 2, confirm_w, overlay_h)
-        overlays = (self._bar, self._banner, self.self_view, self._end, self._volume, self._reconnecting, self._message)
-        for widget in (*overlays, self._confirm):
-            widget.raise_()
