@@ -19,6 +19,8 @@ frame for the screen took 11 ms instead of 0.7 ms. Kept in the heap, a freed fra
 After each visit (`release_freed_memory`), what the visit freed is handed back to the system: kept, the heap
 settled tens of MiB above what the terminal uses between visits.
 
+Garbage collection: see `set_aside_startup_objects`.
+
 OpenCV: its pool of worker threads, one per core, spins on sched_yield after each job, waiting for the next
 one. With a frame to convert every few milliseconds, the worker never slept: 7 % of a core, most of it in the
 kernel, to share out conversions that take a fraction of a millisecond. One thread does them where called.
@@ -60,6 +62,15 @@ def tune_malloc() -> bool:
     if not done:
         log.warning("could not tune malloc: memory may grow from visit to visit, and frames cost more")
     return done
+
+
+def set_aside_startup_objects() -> None:
+    """Takes everything made so far (modules, classes, the screens) out of the garbage collector's sight. They live
+    as long as the process, and scanning them made each full collection hold Python's lock for 100 ms: the one
+    after each visit, and any the interpreter starts during a visit, which stops the UI and the call as long.
+    Call it once, when the terminal is built and before its threads start. (Screens replaced when the language
+    changes are still freed, except any reference cycles among the first ones: a few KiB, once.)"""
+    gc.freeze()  # not collecting first: that is 70 ms of the cold start, and it finds about ten objects
 
 
 def release_freed_memory() -> None:

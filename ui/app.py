@@ -24,7 +24,7 @@ from kiosk.device_list import list_devices, touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
 from kiosk.logs import configure_logging
-from kiosk.process_settings import tune_process
+from kiosk.process_settings import set_aside_startup_objects, tune_process
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
@@ -97,6 +97,7 @@ class KioskApp:
 
     def start(self) -> None:
         put_this_thread_first()  # before the core thread starts, so that it and its media threads stay normal
+        set_aside_startup_objects()
         self.core.start()
         self.terminal.start()
         self.window.show()
