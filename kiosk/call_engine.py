@@ -21,10 +21,12 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from drivers.camera import Camera
 from drivers.handset import Earpiece, Microphone
+from kiosk.audio_level import use_numpy_audio_level
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import JanusError, JanusEvent, JanusSession
 from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
+from kiosk.pictures import i420_of
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ class CallListener(Protocol):
 
     def on_call_status(self, status: CallStatus) -> None: ...
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None: ...
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
+        """A visitor's decoded picture, in the decoder's layout (`kiosk.pictures`)."""
 
     def on_remote_left(self, feed: RemoteFeed) -> None: ...
 
@@ -120,6 +123,7 @@ class CallEngine:
         return self._lost_total + ongoing
 
     def start(self) -> None:
+        use_numpy_audio_level()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
@@ -357,7 +361,7 @@ class CallEngine:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
-                self._listener.on_remote_video(feed, frame.to_ndarray(format="rgb24"))
+                self._listener.on_remote_video(feed, i420_of(frame))
 
     async def _consume_audio(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
