@@ -23,6 +23,7 @@ from drivers.frame_stamp import StampLog
 from kiosk.call_engine import RemoteFeed
 from kiosk.config import load_config, read_token
 from kiosk.logs import configure_logging
+from kiosk.pictures import luma_of
 from kiosk.visit_machine import Screen
 from ui.app import KioskApp, load_fonts
 from ui.touch_script import tap, type_digits, wait_until
@@ -103,9 +104,9 @@ def run(config_path: Path, seconds: float) -> None:
     received = [StampLog()]  # replaced at the start of each measured stretch
     show_remote = kiosk.bridge.on_remote_video
 
-    def measure_then_show(feed: RemoteFeed, image: np.ndarray) -> None:
-        received[0].record(image)  # on the core thread, as the frame leaves the decoder
-        show_remote(feed, image)
+    def measure_then_show(feed: RemoteFeed, i420: np.ndarray) -> None:
+        received[0].record(luma_of(i420))  # on the core thread, as the frame leaves the decoder
+        show_remote(feed, i420)
 
     kiosk.bridge.on_remote_video = measure_then_show  # type: ignore[method-assign]
     kiosk.start()

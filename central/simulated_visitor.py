@@ -22,6 +22,7 @@ from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
 from kiosk.logs import configure_logging
+from kiosk.pictures import luma_of
 from kiosk.protocol import API_PREFIX, ErrorBody, ErrorCode, RoomGrant, VisitorJoinRequest
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,8 @@ class SimulatedVisitor:
         if status is CallStatus.CONNECTED:
             self.connected.set()
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
-        self.received.record(image)
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
+        self.received.record(luma_of(i420))
         self.frames_from[feed.display] += 1
 
     def on_remote_left(self, feed: RemoteFeed) -> None:

@@ -64,7 +64,7 @@ class TerminalListener(Protocol):
 
     def on_state(self, state: TerminalState) -> None: ...
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None: ...
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None: ...
 
     def on_remote_left(self, feed: RemoteFeed) -> None: ...
 
@@ -277,8 +277,8 @@ class Terminal:
         if status is not CallStatus.CLOSED:
             self._handle(CallStatusChanged(status))
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
-        self._listener.on_remote_video(feed, image)
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
+        self._listener.on_remote_video(feed, i420)
 
     def on_remote_left(self, feed: RemoteFeed) -> None:
         self._listener.on_remote_left(feed)

@@ -17,6 +17,7 @@ from kiosk.central_client import CentralClient
 from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
 from kiosk.devices import open_handset
+from kiosk.pictures import luma_of
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import Screen, TerminalState
 
@@ -57,8 +58,8 @@ class HarnessTerminal:
         with self._lock:
             self.states.append(state)
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
-        self.received.record(image)
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
+        self.received.record(luma_of(i420))
         self.frames_from[feed.display] += 1
 
     def on_remote_left(self, feed: RemoteFeed) -> None:

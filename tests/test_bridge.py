@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
@@ -9,7 +10,7 @@ from PySide6.QtGui import QImage
 from drivers.simulated_camera import SimulatedCamera
 from kiosk.visit_machine import Screen, TerminalState
 from tests.waiting import wait_for
-from ui.bridge import CoreBridge, fitted, resized, to_screen_qimage
+from ui.bridge import CoreBridge, fitted, picture_to_screen_qimage, resized, to_screen_qimage
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,19 @@ def test_the_scaled_frame_keeps_its_colours_and_is_ready_to_paint():
     left, right = shown.pixelColor(20, 100), shown.pixelColor(250, 100)
     assert (left.red(), left.green(), left.blue()) == (200, 30, 40)
     assert (right.red(), right.green(), right.blue()) == (20, 60, 220)
+
+
+def test_a_decoded_picture_is_shown_at_its_size_in_its_colours():
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[:, :320] = (200, 30, 40)
+    image[:, 320:] = (20, 60, 220)
+    decoded = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)  # as the decoder gives it
+    shown = picture_to_screen_qimage(decoded, (1280, 800))
+    assert (shown.width(), shown.height()) == (1066, 800), "the largest even size that fits: I420 halves both"
+    assert shown.format() is QImage.Format.Format_RGB32
+    for x, colour in ((100, (200, 30, 40)), (1000, (20, 60, 220))):
+        seen = shown.pixelColor(x, 400)
+        assert all(abs(a - b) <= 4 for a, b in zip((seen.red(), seen.green(), seen.blue()), colour, strict=True))
 
 
 @pytest.mark.parametrize("camera", [(640, 480), (641, 481)], ids=["whole-fraction", "odd-size"])

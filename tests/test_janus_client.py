@@ -57,7 +57,7 @@ class _Statuses:
     def on_call_status(self, status: CallStatus) -> None:
         self.seen.append(status)
 
-    def on_remote_video(self, feed: RemoteFeed, image: np.ndarray) -> None:
+    def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
         pass
 
     def on_remote_left(self, feed: RemoteFeed) -> None:
