@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QWidget
 
 from ui.video_view import VideoView
 
@@ -12,9 +13,9 @@ pytestmark = pytest.mark.ui
 RED = QColor(200, 30, 30)
 
 
-def _picture(width: int, height: int) -> QImage:
+def _picture(width: int, height: int, colour: QColor = RED) -> QImage:
     image = QImage(width, height, QImage.Format.Format_RGB32)
-    image.fill(RED)
+    image.fill(colour)
     return image
 
 
@@ -37,6 +38,30 @@ def test_the_picture_is_centred_and_only_the_bars_around_it_are_dark(qtbot, widt
         if in_view and not in_picture:
             assert shot.pixelColor(x, y) == background, f"({x}, {y}) is a bar"
     assert view.frames_painted >= 1
+
+
+def test_a_narrower_picture_leaves_no_old_pixels_beside_it(qtbot):
+    screen = QWidget()  # inside a window, as on the visit screen
+    qtbot.addWidget(screen)
+    screen.resize(400, 300)
+    view = VideoView()
+    view.setParent(screen)
+    view.resize(400, 300)
+    screen.show()
+    qtbot.waitExposed(screen)
+
+    def on_screen(x: int, y: int) -> QColor:
+        """What the screen shows, from the window's backing store: `grab()` would paint the view afresh."""
+        return screen.screen().grabWindow(screen.winId()).toImage().pixelColor(x, y)
+
+    for painted in range(1, 4):  # frames the size of the last repaint only themselves
+        view.show_frame(_picture(400, 300))
+        qtbot.waitUntil(lambda painted=painted: view.frames_painted == painted)
+    assert on_screen(5, 150) == RED
+    blue = QColor(30, 30, 200)
+    view.show_frame(_picture(200, 300, blue))  # a visitor's camera turned to portrait
+    qtbot.waitUntil(lambda: on_screen(200, 150) == blue)
+    assert on_screen(5, 150) == QColor("#05090f")
 
 
 def test_without_a_picture_the_view_is_dark_with_its_caption(qtbot):

@@ -42,8 +42,11 @@ class VideoView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def show_frame(self, image: QImage) -> None:
+        resized = self._image is None or image.size() != self._image.size()
         self._image = image
-        self.update()
+        # A picture the size of the last one leaves the bars as they are: only it is redrawn, and of the overlays
+        # only those over it (a picture the size of the screen's height leaves a sixth of it as bars).
+        self.update(self.rect() if resized else self._picture_rect(image))
 
     def clear(self, placeholder: str | None = None) -> None:
         self._image = None
@@ -69,17 +72,23 @@ class VideoView(QWidget):
                 self._placeholder,
             )
             return
-        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(0, 0, size.width(), size.height())
-        target.moveCenter(self.rect().center())
+        target = self._picture_rect(self._image)
         for bar in _bars_around(self.rect(), target):
-            painter.fillRect(bar, _BACKGROUND)
+            if bar.intersects(event.rect()):
+                painter.fillRect(bar, _BACKGROUND)
         if self._image.size() == target.size():
             painter.drawImage(target.topLeft(), self._image)  # already at its size: a copy, no scaling
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(target, self._image)
         self.frames_painted += 1
+
+    def _picture_rect(self, image: QImage) -> QRect:
+        """Where `image` is drawn: as large as fits, centred."""
+        size = image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(self.rect().center())
+        return target
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self.on_resize is not None:
