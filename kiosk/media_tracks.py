@@ -68,11 +68,12 @@ class CameraTrack(MediaStreamTrack):
 
 def _encoder_ready(image: np.ndarray) -> VideoFrame:
     """The RGB frame in the encoder's own format (I420), converted by OpenCV: letting PyAV wrap the RGB frame
-    and the encoder convert it cost 1.5 ms a frame, OpenCV's one pass 0.2 ms."""
+    and the encoder convert it cost 1.5 ms a frame, OpenCV's one pass 0.2 ms. The frame then uses OpenCV's
+    buffer as it is: copying it into a new frame held Python's lock 0.1 ms more."""
     height, width, _ = image.shape
     if width % 2 or height % 2:
         return VideoFrame.from_ndarray(image, format="rgb24")  # I420 halves both sides
-    return VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+    return VideoFrame.from_numpy_buffer(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
 
 
 class MicrophoneTrack(MediaStreamTrack):
