@@ -14,12 +14,12 @@ import numpy as np
 from kiosk.process_settings import tune_process
 if sys.argv[1] == "tuned":
     assert tune_process()
-from ui.bridge import to_screen_qimage
-frame = np.zeros((480, 640, 3), np.uint8)
-to_screen_qimage(frame, (1000, 750))  # a visitor's frame, scaled for the screen: 2 to 3 MB blocks
+from ui.bridge import picture_to_screen_qimage
+frame = np.zeros((720, 640), np.uint8)  # a decoded 640x480 visitor frame (I420)
+picture_to_screen_qimage(frame, (1280, 800))  # scaled for the screen: 1 to 3 MB blocks
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(30):
-    to_screen_qimage(frame, (1000, 750))
+    picture_to_screen_qimage(frame, (1280, 800))
 print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 30)
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 from kiosk.process_settings import tune_process
 if sys.argv[1] == "tuned":
     assert tune_process()
-from ui.bridge import to_screen_qimage
+from ui.bridge import picture_to_screen_qimage
 def others_cpu_s():
     main, total = str(os.getpid()), 0
     for tid in os.listdir("/proc/self/task"):
@@ -37,12 +37,12 @@ def others_cpu_s():
             fields = open(f"/proc/self/task/{tid}/stat").read().rpartition(")")[2].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
-frame = np.zeros((480, 640, 3), np.uint8)
+frame = np.zeros((720, 640), np.uint8)  # a decoded 640x480 visitor frame (I420)
 before = others_cpu_s()
-for _ in range(60):  # 2 s of a visitor's video at 30 fps, scaled for the screen
-    to_screen_qimage(frame, (1000, 750))
+for _ in range(120):  # 4 s of a visitor's video at 30 fps, scaled for the screen
+    picture_to_screen_qimage(frame, (1280, 800))
     time.sleep(1 / 30)
-print(round((others_cpu_s() - before) / 2 * 100))
+print(round((others_cpu_s() - before) / 4 * 100, 1))
 """
 
 RELEASING = """
@@ -129,9 +129,9 @@ with tempfile.NamedTemporaryFile() as out:
 """
 
 
-def _run(child: str, mode: str) -> int:
+def _run(child: str, mode: str) -> float:
     done = subprocess.run([sys.executable, "-c", child, mode], capture_output=True, text=True, check=True, timeout=30)
-    return int(done.stdout)
+    return float(done.stdout)
 
 
 def _arenas(mode: str) -> int:
@@ -144,12 +144,12 @@ def test_allocating_threads_share_one_arena_instead_of_one_each():
 
 
 def test_a_freed_frame_is_reused_by_the_next_instead_of_faulted_in_from_the_kernel_again():
-    assert _run(FRAMES, "default") > 500, "glibc alone maps the blocks afresh: a page fault for every page"
-    assert _run(FRAMES, "tuned") < 10
+    assert _run(FRAMES, "default") > 20, "glibc alone hands some blocks back and faults them in again, every frame"
+    assert _run(FRAMES, "tuned") < 5
 
 
 def test_no_opencv_worker_spins_between_the_frames_it_scales():
-    assert _run(SCALING, "default") >= 5, "OpenCV alone: its worker spins between frames (% of a core)"
+    assert _run(SCALING, "default") >= 1, "OpenCV alone: its worker spins between frames (% of a core)"
     assert _run(SCALING, "tuned") == 0
 
 
