@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.bench_stack import add_visit
-from bench.call_figures import Direction, RunFigures, sound_figures, window
+from bench.call_figures import Direction, RunFigures, report_freezes, sound_figures, window
 from bench.handset_rig import MonitorOnsets
 from bench.process_meter import ProcessMeter, descendants
 from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
@@ -129,6 +129,8 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
     )
     received = visitor.received
     latencies = capture_to_decoded(captured, received.counters, received.arrivals_s)
+    to_visitor = window(latencies, received.arrivals_s, received.decoded_s, start, end)
+    report_freezes("browser", {"visitor → subject": to_browser, "subject → visitor": to_visitor}, start)
     known = sum(entry[2] for entry in captured) / max(1, len(captured))
     print(f"browser run: {100 * known:.0f} % of its camera's frames came with Chromium's capture time", flush=True)
     print(f"browser run: its getStats() of what it received: {_described(received_stats)}", flush=True)
@@ -138,7 +140,7 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
         setup_to_painted_s=first_shown_s - navigated,
         setup_to_visitor_s=first_at_visitor - navigated,
         to_subject=to_browser.figures(end - start),
-        to_visitor=window(latencies, received.arrivals_s, received.decoded_s, start, end).figures(end - start),
+        to_visitor=to_visitor.figures(end - start),
         audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, speaker.onsets_s, start, end)),
         audio_to_visitor=sound_figures(mouth_to_ear([at / 1000 for at in spoken_ms], ear.onsets_s, start, end)),
         cpu_percent=100 * meter.cpu_s / (end - start),

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.bench_stack import add_visit, retire_visit, start_stack
 from bench.browser_terminal import run_browser
-from bench.call_figures import RunFigures, sound_figures, window
+from bench.call_figures import RunFigures, report_freezes, sound_figures, window
 from bench.handset_rig import HandsetRig
 from bench.process_meter import ProcessMeter, descendants
 from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
@@ -133,16 +133,15 @@ def run_terminal(
     start, end = events["measuring"]["wall"], events["measured"]["wall"]
     received = visitor.received
     first_at_visitor = next((at for at in received.decoded_s if at >= events["lifted"]["wall"]), float("nan"))
+    to_subject = window(measured["latencies_ms"], measured["arrivals_s"], measured["decoded_s"], start, end)
+    to_visitor = window(received.latencies_ms, received.arrivals_s, received.decoded_s, start, end)
+    report_freezes("terminal", {"visitor → subject": to_subject, "subject → visitor": to_visitor}, start)
     return RunFigures(
         cold_start_s=terminal.idle_at - terminal.spawned,
         setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"],
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
-        to_subject=window(measured["latencies_ms"], measured["arrivals_s"], measured["decoded_s"], start, end).figures(
-            end - start
-        ),
-        to_visitor=window(received.latencies_ms, received.arrivals_s, received.decoded_s, start, end).figures(
-            end - start
-        ),
+        to_subject=to_subject.figures(end - start),
+        to_visitor=to_visitor.figures(end - start),
         audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, rig.ear.onsets_s, start, end)),
         audio_to_visitor=sound_figures(mouth_to_ear(rig.mouth.onsets_s, ear.onsets_s, start, end)),
         cpu_percent=100 * terminal.meter.cpu_s / (end - start),

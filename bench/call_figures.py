@@ -38,9 +38,20 @@ class Direction:
         return {
             **_spread([latency for latency in self.latencies_ms if latency >= 0]),
             "fps": len(self.decoded_s) / seconds,
-            "freezes": sum(gap > FREEZE_S for gap in gaps),
+            "freezes": len(self.freezes()),
             "longest_gap_ms": 1000 * max(gaps, default=0.0),
         }
+
+    def freezes(self) -> list[tuple[float, float]]:
+        """Each gap between decoded frames over FREEZE_S: when the picture stopped (wall clock) and for how long."""
+        return [(a, b - a) for a, b in zip(self.decoded_s, self.decoded_s[1:], strict=False) if b - a > FREEZE_S]
+
+
+def report_freezes(subject: str, directions: dict[str, Direction], start: float) -> None:
+    """Prints when each freeze came, from the start of the measured stretch, so a log can be read beside it."""
+    for name, direction in directions.items():
+        for at, length in direction.freezes():
+            print(f"{subject} run: {name} froze {at - start:.2f} s in, for {1000 * length:.0f} ms", flush=True)
 
 
 def _spread(latencies_ms: list[int]) -> dict[str, float]:

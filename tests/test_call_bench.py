@@ -11,7 +11,7 @@ import pytest
 
 from bench.browser_terminal import capture_to_decoded, run_browser
 from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
-from bench.call_figures import Direction, RunFigures, window
+from bench.call_figures import Direction, RunFigures, report_freezes, window
 from drivers.frame_stamp import FrameStamp, StampLog, now_ms, write_stamp
 from drivers.simulated_camera import SimulatedCamera
 
@@ -89,3 +89,14 @@ def test_frames_whose_stamp_the_codec_blurred_still_count_for_the_frame_rate_not
     assert len(log.counters) == 2 and log.unreadable == 1 and len(log.decoded_s) == 3
     figures = window(log.latencies_ms, log.arrivals_s, log.decoded_s, 0, log.decoded_s[-1] + 1).figures(1.0)
     assert figures["fps"] == 3 and 0 <= figures["median_ms"] < 100
+
+
+def test_each_freeze_is_reported_with_when_it_came_and_how_long_it_lasted(capsys):
+    arrivals = [100.0, 100.033, 100.5, 100.533, 101.2, 101.233]  # two gaps over 200 ms, of 467 and 667 ms
+    direction = Direction([], [], arrivals)
+    assert direction.figures(1.3)["freezes"] == 2
+    report_freezes("terminal", {"visitor → subject": direction}, start=99.9)
+    assert capsys.readouterr().out.splitlines() == [
+        "terminal run: visitor → subject froze 0.13 s in, for 467 ms",
+        "terminal run: visitor → subject froze 0.63 s in, for 667 ms",
+    ]
