@@ -107,7 +107,7 @@ class CoreBridge(QObject):
     def on_remote_video(self, feed: RemoteFeed, i420: np.ndarray) -> None:
         with self._lock:
             box = self._boxes.get(feed.feed_id)
-        qimage = picture_to_screen_qimage(i420, box or (i420.shape[1], i420.shape[0] * 2 // 3))
+        qimage = picture_to_screen_qimage(i420, box or luma_of(i420).shape[::-1])  # no box yet: its own size
         with self._lock:
             pending = feed.feed_id in self._remote
             self._remote[feed.feed_id] = qimage
