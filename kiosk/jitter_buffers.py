@@ -4,7 +4,10 @@ Video: aiortc's own buffer finds the end of a frame only when the first packet o
 every received frame waited one frame interval (33 ms at 30 fps) for nothing. The sender marks the last packet
 of each frame (the RTP marker bit): once every packet from the buffer's start up to a marked one is there, the
 frame is complete. Anything else (a gap, a frame whose mark was lost) is left to aiortc's own logic, which
-still hands such a frame on when the next one starts, and to its NACKs, which fill gaps.
+still hands such a frame on when the next one starts, and to its NACKs, which fill gaps. The rooms' video is VP8
+(central/rooms.py): a run of packets whose first does not begin a VP8 frame is the tail of a frame whose head
+came before the subscription did. The decoder would refuse it ("Invalid data") and every frame after it until
+the next keyframe, so it is dropped and a keyframe asked for at once.
 
 Audio: aiortc holds four packets (80 ms) before it hands one on, and waits for a lost one until its buffer
 overflows (320 ms of silence). The earpiece's playout buffer already smooths jitter, so each packet goes on as
@@ -28,17 +31,43 @@ VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
 AUDIO_CAPACITY = 16
 AUDIO_WAIT_PACKETS = 2  # a gap is given up once this many packets wait behind it (one 20 ms packet late)
 _RECEIVERS_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+_VP8_START = 0x10  # the S bit of a VP8 payload descriptor's first octet
+_VP8_PARTITION = 0x07  # its partition index
+
+
+def begins_vp8_frame(packet: RtpPacket) -> bool:
+    """Whether the packet's VP8 payload descriptor (RFC 7741) marks the start of partition 0: a frame's first."""
+    return bool(packet.payload) and packet.payload[0] & (_VP8_START | _VP8_PARTITION) == _VP8_START
 
 
 class FrameOnMarkerJitterBuffer(JitterBuffer):
     def __init__(self, capacity: int = VIDEO_CAPACITY) -> None:
         super().__init__(capacity=capacity, is_video=True)
+        self._dropped_a_tail = False
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        ask_for_keyframe, frame = super().add(packet)
+        if self._dropped_a_tail:
+            self._dropped_a_tail = False
+            ask_for_keyframe = True
+        return ask_for_keyframe, frame
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         return self._marked_frame() or super()._remove_frame(sequence_number)
 
     def _marked_frame(self) -> JitterFrame | None:
-        """The oldest frame, if all its packets are here up to the one that marks its end."""
+        """The oldest frame, if all its packets are here, from the one that begins it to the one that marks its
+        end."""
+        while (packets := self._marked_run()) is not None:
+            self.remove(len(packets))
+            if begins_vp8_frame(packets[0]):
+                data = b"".join(p._data for p in packets)  # type: ignore[attr-defined]  # depayloaded by aiortc
+                return JitterFrame(data=data, timestamp=packets[0].timestamp)
+            self._dropped_a_tail = True
+        return None
+
+    def _marked_run(self) -> list[RtpPacket] | None:
+        """The packets from the oldest held to the first marked one, if none is missing between them."""
         if self._origin is None:
             return None
         packets: list[RtpPacket] = []
@@ -50,9 +79,7 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
                 return None  # its mark was lost: aiortc's logic ends this frame when the next one starts
             packets.append(packet)
             if packet.marker:
-                self.remove(len(packets))
-                data = b"".join(p._data for p in packets)  # type: ignore[attr-defined]  # depayloaded by aiortc
-                return JitterFrame(data=data, timestamp=packets[0].timestamp)
+                return packets
         return None
 
 

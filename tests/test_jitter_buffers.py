@@ -5,16 +5,22 @@ out of order, twice, or not at all."""
 from __future__ import annotations
 
 import asyncio
+import fractions
 import random
 
+import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
+from av import VideoFrame
 
-from kiosk.jitter_buffers import FrameOnMarkerJitterBuffer, PacketOnArrivalJitterBuffer, use_for
+from kiosk.jitter_buffers import FrameOnMarkerJitterBuffer, PacketOnArrivalJitterBuffer, begins_vp8_frame, use_for
 
 TICKS_PER_FRAME = 3000  # 90 kHz at 30 fps
+VP8_FRAME_START = 0x90  # a VP8 payload descriptor's first octet: extensions follow (X), start of partition 0 (S)
+VP8_FRAME_CONTINUED = 0x80
 
 
 def _frames(count: int, packets_per_frame: int = 3, first_seq: int = 65530) -> list[list[RtpPacket]]:
@@ -29,6 +35,7 @@ def _frames(count: int, packets_per_frame: int = 3, first_seq: int = 65530) -> l
                 marker=int(part == packets_per_frame - 1),
                 sequence_number=seq % 65536,
                 timestamp=1000 + index * TICKS_PER_FRAME,
+                payload=bytes([VP8_FRAME_START if part == 0 else VP8_FRAME_CONTINUED, 0]),  # descriptor, then data
             )
             packet._data = f"f{index}p{part};".encode()  # type: ignore[attr-defined]  # as aiortc depayloads
             frame.append(packet)
@@ -74,6 +81,25 @@ def test_a_lost_packet_holds_its_frame_until_the_retransmission_fills_the_gap():
     assert handed[0] == (9, _expected(0)), "never a frame with a hole in it, and out as soon as it is whole"
     # aiortc takes one frame from the buffer per packet: the two waiting frames follow with the next packets.
     assert handed[1:] == [(10, _expected(1)), (11, _expected(2)), (12, _expected(3))]
+
+
+def test_a_frame_begun_before_the_subscription_is_dropped_and_a_keyframe_asked_for():
+    frames = _frames(3)
+    buffer = FrameOnMarkerJitterBuffer()
+    asked = [buffer.add(packet)[0] for packet in frames[0][1:]]  # joined in the middle of the first frame
+    assert asked == [False, True], "the tail of a frame is not decodable: a keyframe is asked for at its end"
+    assert _feed(buffer, frames[1] + frames[2]) == [(3, _expected(1)), (6, _expected(2))]
+
+
+def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
+    encoder = Vp8Encoder()
+    noise = np.random.default_rng(7).integers(0, 256, (480, 640, 3), np.uint8)  # a keyframe of many packets
+    frame = VideoFrame.from_ndarray(noise, format="rgb24")
+    frame.pts, frame.time_base = 0, fractions.Fraction(1, 90000)
+    payloads, _ = encoder.encode(frame)
+    packets = [RtpPacket(payload=payload) for payload in payloads]
+    assert len(packets) > 1
+    assert [begins_vp8_frame(packet) for packet in packets] == [True] + [False] * (len(packets) - 1)
 
 
 def test_a_frame_whose_marked_packet_is_lost_is_ended_by_the_next_frame_as_aiortc_does():
