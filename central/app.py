@@ -4,17 +4,19 @@ Every error is an `ErrorBody` with a code; invalid requests are 400s that change
 """
 
 import time
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.api_types import VisitPath
 from central.idle_screen import idle_info
 from central.staff_api import staff_router
-from central.store import Store
+from central.store import EnrollmentRefused, Store
 from central.visits import VisitError, Visits
 from central.web import mount_web
 from kiosk.protocol import (
@@ -23,6 +25,8 @@ from kiosk.protocol import (
     AuditBatch,
     AuditReceipt,
     EndVisitRequest,
+    EnrollmentGrant,
+    EnrollmentRequest,
     ErrorBody,
     ErrorCode,
     EventBatch,
@@ -36,6 +40,8 @@ from kiosk.protocol import (
     VisitorJoinRequest,
     VisitorStatus,
 )
+from kiosk.request_proof import HEADER as PROOF_HEADER
+from kiosk.request_proof import ProofRefused, check_proof
 
 _HTTP_STATUS = {
     ErrorCode.BAD_CREDENTIALS: 401,
@@ -48,6 +54,9 @@ _HTTP_STATUS = {
     ErrorCode.INVALID_REQUEST: 400,
     ErrorCode.LOCKED: 429,
     ErrorCode.NOT_ALLOWED: 403,
+    ErrorCode.ENROLLMENT_CODE_UNKNOWN: 404,
+    ErrorCode.ENROLLMENT_CODE_USED: 409,
+    ErrorCode.ENROLLMENT_CODE_EXPIRED: 410,
 }
 _MAX_POLL_S = 30.0
 
@@ -65,7 +74,14 @@ def _problem(error: dict[str, Any]) -> str:
     return str(error.get("msg", "invalid"))
 
 
-def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
+def _target(request: Request) -> str:
+    """The request's path and query exactly as the client sent them, which is what a terminal signs."""
+    path, query = request.scope["raw_path"].decode("latin-1"), request.scope["query_string"].decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def create_app(store: Store, visits: Visits, staff_token: str, facility_ca_pem: str | None = None) -> FastAPI:
+    """`facility_ca_pem` is handed to each terminal that enrolls, for it to pin."""
     app = FastAPI(title="Visitation central", version="1", description="The terminal protocol and visitor joins.")
 
     @app.exception_handler(VisitError)
@@ -83,11 +99,21 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
         fields = ", ".join(f"{'.'.join(str(p) for p in e['loc'])} ({_problem(e)})" for e in exc.errors())
         return _error(ErrorCode.INVALID_REQUEST, f"invalid fields: {fields}")
 
-    def terminal(authorization: Annotated[str, Header()] = "") -> int:
+    async def terminal(request: Request, authorization: Annotated[str, Header()] = "") -> int:
+        """The terminal making the request. An enrolled one must also sign it with its key."""
         scheme, _, token = authorization.partition(" ")
-        terminal_id = store.terminal_for_token(token) if scheme.lower() == "bearer" and token else None
-        if terminal_id is None:
+        found = await run_in_threadpool(store.terminal_for_token, token) if scheme.lower() == "bearer" else None
+        if found is None:
             raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "unknown terminal token")
+        terminal_id, public_key = found
+        if public_key is not None:
+            signed = request.headers.get(PROOF_HEADER, "")
+            if not signed:
+                raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, "an enrolled terminal signs every request")
+            try:
+                check_proof(public_key, signed, request.method, _target(request), await request.body(), time.time())
+            except ProofRefused as exc:
+                raise VisitError(ErrorCode.TERMINAL_NOT_AUTHORISED, str(exc)) from None
         return terminal_id
 
     def resident(
@@ -106,12 +132,29 @@ def create_app(store: Store, visits: Visits, staff_token: str) -> FastAPI:
         404: {"model": ErrorBody},
         403: {"model": ErrorBody},
         409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
         503: {"model": ErrorBody},
     }
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post(f"{API_PREFIX}/terminal/enroll", responses=errors)
+    def enroll(body: EnrollmentRequest, request: Request) -> EnrollmentGrant:
+        """Spends a one-time enrollment code on a new terminal. Unknown codes count as failures from the
+        caller's address, so guessing is locked out like guessing a PIN."""
+        subject, now = f"enrollment:{request.client.host if request.client else ''}", time.time()
+        visits.refuse_if_locked(subject, None, now)
+        try:
+            terminal_id, token, unit = store.enroll(body.code, body.name, body.location, body.public_key, now)
+        except EnrollmentRefused as exc:
+            if exc.code is ErrorCode.ENROLLMENT_CODE_UNKNOWN:
+                visits.sign_in_failed(subject, None, now)
+            raise VisitError(exc.code, exc.message) from None
+        detail = {"name": body.name, "location": body.location}
+        store.add_audit_event(str(uuid.uuid4()), terminal_id, None, "terminal_enrolled", now, detail)
+        return EnrollmentGrant(terminal_id=terminal_id, token=token, housing_unit=unit, facility_ca_pem=facility_ca_pem)
 
     @app.post(f"{API_PREFIX}/terminal/identify", responses=errors)
     def identify(body: IdentifyRequest, terminal_id: Annotated[int, Depends(terminal)]) -> ResidentSession:

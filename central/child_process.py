@@ -31,14 +31,17 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
         process.wait()
 
 
-def wait_until_answering(process: subprocess.Popen[bytes], name: str, url: str, timeout: float, log_path: Path) -> None:
-    """Waits until `url` answers 2xx; RuntimeError naming the log if the child exits or stays silent."""
+def wait_until_answering(
+    process: subprocess.Popen[bytes], name: str, url: str, timeout: float, log_path: Path, verify: bool | str = True
+) -> None:
+    """Waits until `url` answers 2xx (`verify`: the CA file for HTTPS, if not the system's); RuntimeError
+    naming the log if the child exits or stays silent."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited at start; see {log_path}")
         try:
-            if requests.get(url, timeout=1).ok:
+            if requests.get(url, timeout=1, verify=verify).ok:
                 return
         except requests.ConnectionError:
             pass

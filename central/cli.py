@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--janus-url", required=True, help="Janus HTTP API as central reaches it")
     parser.add_argument("--janus-public-url", help="Janus HTTP API as participants reach it (default: --janus-url)")
     parser.add_argument("--janus-admin-key-file", type=Path, help="file holding Janus VideoRoom's admin_key")
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="the private key of --tls-cert (PEM, readable by its owner only)")
+    parser.add_argument(
+        "--facility-ca",
+        type=Path,
+        help="the CA (PEM) that signs central's and Janus's certificates, handed to each terminal that enrolls",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--join-early-minutes", type=float, default=5.0, help="how early a visit can be joined")
@@ -40,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--demo", action="store_true", help="seed the demo data set into a new database")
     parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    facility_ca = args.facility_ca.read_text() if args.facility_ca else None
 
     configure_logging()
     args.state.mkdir(parents=True, exist_ok=True)
@@ -62,9 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     clock.start()
     try:
         uvicorn.run(
-            create_app(store, visits, staff_token),
+            create_app(store, visits, staff_token, facility_ca),
             host=args.host,
             port=args.port,
+            ssl_certfile=args.tls_cert,
+            ssl_keyfile=args.tls_key,
             log_level="warning",
             timeout_graceful_shutdown=2,
         )

@@ -29,9 +29,23 @@ terminals = Table(
     Column("location", String(200), nullable=False),
     Column("housing_unit", String(100), nullable=False, default=""),
     Column("token_hash", String(64), nullable=False, unique=True),
+    # An enrolled terminal's Ed25519 public key (base64): its token is then valid only on requests it signs.
+    Column("public_key", String(44)),
     Column("last_seen", Float),
     Column("health", JSON, nullable=False, default=dict),
     Column("version", String(50), nullable=False, default=""),
+)
+
+# One-time codes an admin hands a technician to enroll one terminal; only their hashes are kept.
+enrollment_codes = Table(
+    "enrollment_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("housing_unit", String(100), nullable=False, default=""),
+    Column("created_by", String(60), nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("used_at", Float),
+    Column("terminal_id", Integer, ForeignKey("terminals.id")),
 )
 
 residents = Table(

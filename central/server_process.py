@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from central.child_process import start_tied, stop, wait_until_answering
@@ -20,6 +21,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    cert: Path  # the server's certificate chain, PEM
+    key: Path
+    authority: Path  # the facility's CA, PEM
+
+
 class CentralProcess:
     def __init__(
         self,
@@ -30,12 +38,16 @@ class CentralProcess:
         port: int | None = None,
         listen: str = "127.0.0.1",
         janus_public_url: str | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
+        """`tls`: serve HTTPS (on 127.0.0.1, which its certificate must name) and hand its CA to enrolling
+        terminals."""
         self.state = state
         self._listen = listen
         self._janus_public_url = janus_public_url
+        self._tls = tls
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._janus_url = janus_url
         self._admin_key = janus_admin_key
         self._visit_seconds = demo_visit_seconds
@@ -64,10 +76,19 @@ class CentralProcess:
                 "--demo",
                 "--demo-visit-seconds",
                 str(self._visit_seconds),
+                *self._tls_arguments(),
             ],
             self.state / "central.log",
         )
-        wait_until_answering(self._process, "central", f"{self.url}/healthz", timeout, self.state / "central.log")
+        verify = str(self._tls.authority) if self._tls else True
+        log = self.state / "central.log"
+        wait_until_answering(self._process, "central", f"{self.url}/healthz", timeout, log, verify)
+
+    def _tls_arguments(self) -> list[str]:
+        if self._tls is None:
+            return []
+        files = {"--tls-cert": self._tls.cert, "--tls-key": self._tls.key, "--facility-ca": self._tls.authority}
+        return [part for option, path in files.items() for part in (option, str(path))]
 
     def secret(self, name: str) -> str:
         return (self.state / name).read_text().strip()

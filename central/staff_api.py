@@ -8,7 +8,7 @@ Officers sign in with a password (an HttpOnly cookie for the pages); automation 
 import hmac
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from typing import Annotated, Any
 
@@ -21,6 +21,8 @@ from kiosk.protocol import (
     API_PREFIX,
     CancelRequest,
     EndReason,
+    EnrollmentCode,
+    EnrollmentCodeRequest,
     ErrorCode,
     FacilitySettings,
     OfficerLogin,
@@ -186,5 +188,13 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
     @router.get("/terminals")
     def terminals(_: Actor) -> list[dict[str, Any]]:
         return store.terminals()
+
+    @router.post("/enrollment-codes")
+    def new_enrollment_code(body: EnrollmentCodeRequest, who: Actor) -> EnrollmentCode:
+        """A one-time code for a technician to enroll one terminal (`kiosk-provision setup`)."""
+        code, expires_at = store.add_enrollment_code(body.housing_unit, body.valid_minutes * 60.0, who)
+        audit(who, "enrollment_code_created", None, housing_unit=body.housing_unit, expires_at=f"{expires_at:.0f}")
+        groups = "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+        return EnrollmentCode(code=groups, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
 
     return router

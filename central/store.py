@@ -6,6 +6,7 @@ Every statement lives here; the rules that use them live in `central.visits`.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,27 @@ from sqlalchemy.exc import IntegrityError
 
 from central import schema as t
 from central.secrets_store import hash_pin, hash_token, new_token, verify_pin
-from kiosk.protocol import EndReason, FacilitySettings, VisitStatus
+from kiosk.protocol import (
+    ENROLLMENT_CODE_ALPHABET,
+    ENROLLMENT_CODE_LENGTH,
+    EndReason,
+    ErrorCode,
+    FacilitySettings,
+    VisitStatus,
+    normalise_enrollment_code,
+)
 
 MAX_VISITORS = 3
 _OPEN_STATUSES = (VisitStatus.SCHEDULED.value, VisitStatus.READY.value, VisitStatus.LIVE.value)
 # Checked against when an ID is unknown, so a wrong ID costs the same time as a wrong PIN.
 _DECOY_PIN_HASH = hash_pin("00000000")
+
+
+class EnrollmentRefused(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -88,22 +104,66 @@ class Store:
     # -- terminals --------------------------------------------------------------------------------
 
     def add_terminal(self, name: str, location: str, housing_unit: str = "") -> tuple[int, str]:
-        """Registers a terminal; returns its id and its token (shown once, stored only as a hash)."""
-        token = new_token()
+        """Registers a terminal without a key (the demo's); returns its id and its token (shown once, stored
+        only as a hash)."""
         with self.engine.begin() as db:
-            result = db.execute(
-                insert(t.terminals).values(
-                    name=name, location=location, housing_unit=housing_unit, token_hash=hash_token(token), health={}
+            return self._add_terminal(db, name, location, housing_unit, None)
+
+    def _add_terminal(
+        self, db: Connection, name: str, location: str, housing_unit: str, public_key: str | None
+    ) -> tuple[int, str]:
+        token = new_token()
+        values = {"name": name, "location": location, "housing_unit": housing_unit, "public_key": public_key}
+        result = db.execute(insert(t.terminals).values(**values, token_hash=hash_token(token), health={}))
+        return int(result.inserted_primary_key[0]), token
+
+    def terminal_for_token(self, token: str) -> tuple[int, str | None] | None:
+        """The terminal holding `token`, and its public key if it enrolled with one."""
+        with self.engine.begin() as db:
+            terminals = t.terminals.c
+            query = select(terminals.id, terminals.public_key).where(terminals.token_hash == hash_token(token))
+            found = db.execute(query).first()
+            if found is None:
+                return None
+            db.execute(update(t.terminals).where(terminals.id == found.id).values(last_seen=time.time()))
+            return int(found.id), found.public_key
+
+    # -- enrollment -------------------------------------------------------------------------------
+
+    def add_enrollment_code(self, housing_unit: str, valid_s: float, created_by: str) -> tuple[str, float]:
+        """A one-time code and when it expires; only its hash is kept."""
+        code = "".join(secrets.choice(ENROLLMENT_CODE_ALPHABET) for _ in range(ENROLLMENT_CODE_LENGTH))
+        expires_at = time.time() + valid_s
+        with self.engine.begin() as db:
+            db.execute(
+                insert(t.enrollment_codes).values(
+                    code_hash=hash_token(code), housing_unit=housing_unit, created_by=created_by, expires_at=expires_at
                 )
             )
-            return int(result.inserted_primary_key[0]), token
+        return code, expires_at
 
-    def terminal_for_token(self, token: str) -> int | None:
+    def enroll(self, code: str, name: str, location: str, public_key: str, now: float) -> tuple[int, str, str]:
+        """Spends `code` on a new terminal with `public_key`: its id, token and housing unit. Raises
+        EnrollmentRefused with the reason when the code is unknown, used or expired."""
+        codes = t.enrollment_codes.c
+        code_hash = hash_token(normalise_enrollment_code(code))
         with self.engine.begin() as db:
-            terminal_id = db.scalar(select(t.terminals.c.id).where(t.terminals.c.token_hash == hash_token(token)))
-            if terminal_id is not None:
-                db.execute(update(t.terminals).where(t.terminals.c.id == terminal_id).values(last_seen=time.time()))
-            return terminal_id
+            row = db.execute(select(t.enrollment_codes).where(codes.code_hash == code_hash)).mappings().first()
+            if row is None:
+                raise EnrollmentRefused(ErrorCode.ENROLLMENT_CODE_UNKNOWN, "no such enrollment code")
+            if row["used_at"] is not None:
+                raise EnrollmentRefused(ErrorCode.ENROLLMENT_CODE_USED, "this enrollment code was used already")
+            if row["expires_at"] <= now:
+                raise EnrollmentRefused(ErrorCode.ENROLLMENT_CODE_EXPIRED, "this enrollment code has expired")
+            terminal_id, token = self._add_terminal(db, name, location, row["housing_unit"], public_key)
+            spent = db.execute(
+                update(t.enrollment_codes)
+                .where(codes.code_hash == code_hash, codes.used_at.is_(None))
+                .values(used_at=now, terminal_id=terminal_id)
+            )
+            if spent.rowcount != 1:  # another terminal spent it in the meantime: this one is rolled back
+                raise EnrollmentRefused(ErrorCode.ENROLLMENT_CODE_USED, "this enrollment code was used already")
+            return terminal_id, token, row["housing_unit"]
 
     def terminal(self, terminal_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as db:

@@ -1,4 +1,5 @@
-"""The terminal's client for central's API (requests, TLS verified, token from a 0600 file).
+"""The terminal's client for central's API (requests, TLS verified, token from a 0600 file; an enrolled
+terminal also signs every request with its key, `kiosk.request_proof`).
 
 Every answer is parsed through `kiosk.protocol`; failures become CentralError with a code the
 state machine turns into a screen, and never carry a PIN or a name.
@@ -6,17 +7,22 @@ state machine turns into a screen, and never carry a PIN or a name.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ValidationError
 
+from kiosk.pinned_session import PinnedSession
 from kiosk.protocol import (
     API_PREFIX,
     AuditBatch,
     AuditReceipt,
     EndReason,
     EndVisitRequest,
+    EnrollmentGrant,
+    EnrollmentRequest,
     ErrorBody,
     ErrorCode,
     EventBatch,
@@ -27,6 +33,8 @@ from kiosk.protocol import (
     RoomGrant,
     VisitList,
 )
+from kiosk.request_proof import HEADER as PROOF_HEADER
+from kiosk.request_proof import proof
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -40,13 +48,37 @@ class CentralError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class SignedByKey(requests.auth.AuthBase):
+    """Adds the terminal's proof of its key to each request, over exactly what is sent."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else body
+        assert isinstance(body, bytes), "the client sends JSON bodies only"
+        request.headers[PROOF_HEADER] = proof(self._key, int(time.time()), request.method or "", request.path_url, body)
+        return request
+
+
 class CentralClient:
-    def __init__(self, base_url: str, token: str, verify: bool | str = True, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        verify: bool | str = True,
+        timeout_s: float = 10.0,
+        key: Ed25519PrivateKey | None = None,
+    ) -> None:
+        """`token` None: a terminal not enrolled yet, which can only enroll. `key`: an enrolled terminal's."""
         self._base = base_url.rstrip("/") + API_PREFIX
         self._timeout = timeout_s
-        self._http = requests.Session()
-        self._http.verify = verify
-        self._http.headers["Authorization"] = f"Bearer {token}"
+        self._http = PinnedSession(verify)
+        if token is not None:
+            self._http.headers["Authorization"] = f"Bearer {token}"
+        if key is not None:
+            self._http.auth = SignedByKey(key)
 
     def _call(
         self,
@@ -83,6 +115,11 @@ class CentralClient:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
             raise CentralError(None, f"central sent a malformed {model.__name__}") from exc
+
+    def enroll(self, request: EnrollmentRequest) -> EnrollmentGrant:
+        result = self._call("POST", "/terminal/enroll", EnrollmentGrant, body=request)
+        assert result is not None
+        return result
 
     def identify(self, resident_id: str, pin: str) -> ResidentSession:
         body = IdentifyRequest(resident_id=resident_id, pin=pin)

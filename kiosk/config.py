@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from kiosk.request_proof import load_private_key
 
 
 class ConfigError(Exception):
@@ -60,6 +63,7 @@ class TerminalSection(_Section):
 class CentralSection(_Section):
     url: str
     token_file: Path
+    key_file: Path | None = None  # an enrolled terminal's private key: it signs every request (kiosk-provision)
     ca_file: Path | None = None
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
     poll_wait_s: Annotated[float, Field(gt=0, le=30)] = 25.0
@@ -208,6 +212,18 @@ def read_token(config: KioskConfig) -> str:
     if not token:
         raise ConfigError(f"the terminal token {path} is empty")
     return token
+
+
+def read_private_key(config: KioskConfig) -> Ed25519PrivateKey | None:
+    """The enrolled terminal's private key; None for a terminal registered without one (the demo's)."""
+    path = config.central.key_file
+    if path is None:
+        return None
+    _read_secret(path, "terminal key")  # the same checks: there, owner-only, text
+    try:
+        return load_private_key(path)
+    except ValueError as exc:
+        raise ConfigError(f"the terminal key {path} is not an Ed25519 private key in PEM") from exc
 
 
 def read_technician_pin(config: KioskConfig) -> str | None:

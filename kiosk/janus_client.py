@@ -11,6 +11,8 @@ from typing import Any
 
 import requests
 
+from kiosk.pinned_session import PinnedSession
+
 VIDEOROOM = "janus.plugin.videoroom"
 
 
@@ -66,8 +68,7 @@ class JanusSession:
     def __init__(self, base_url: str, timeout: float = 10.0, verify: bool | str = True) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
-        self._http = requests.Session()
-        self._http.verify = verify
+        self._http = PinnedSession(verify)
         self.session_id: int | None = None
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class ErrorCode(enum.StrEnum):
     INVALID_REQUEST = "invalid_request"
     LOCKED = "locked"
     NOT_ALLOWED = "not_allowed"
+    ENROLLMENT_CODE_UNKNOWN = "enrollment_code_unknown"
+    ENROLLMENT_CODE_USED = "enrollment_code_used"
+    ENROLLMENT_CODE_EXPIRED = "enrollment_code_expired"
 
 
 class ErrorBody(Message):
@@ -262,3 +265,45 @@ class IdleInfo(Message):
     notices: list[Notice] = Field(max_length=MAX_NOTICES)
     callout_privacy: CalloutPrivacy
     callouts: list[VisitCallout] = Field(description="Earliest start first; empty when the privacy level is `none`.")
+
+
+# -- enrollment -------------------------------------------------------------------------------------
+
+ENROLLMENT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L or U/V pairs to misread
+ENROLLMENT_CODE_LENGTH = 12  # 59 bits: shown as three groups of four
+
+
+def normalise_enrollment_code(typed: str) -> str:
+    """The code as stored: capitals, without the dashes and spaces people type between its groups."""
+    return typed.replace("-", "").replace(" ", "").upper()
+
+
+class EnrollmentCodeRequest(Message):
+    """An admin asks for a one-time code to enroll one terminal."""
+
+    valid_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    housing_unit: str = Field(default="", max_length=100, description="The unit the terminal will serve, if any.")
+
+
+class EnrollmentCode(Message):
+    code: str = Field(description="Shown once, in groups of four; central keeps only its hash.")
+    expires_at: datetime
+
+
+class EnrollmentRequest(Message):
+    code: str = Field(pattern=r"^[A-Za-z0-9 -]{12,20}$", description="Case, spaces and dashes do not matter.")
+    name: str = Field(min_length=1, max_length=200, pattern=_LINE)
+    location: str = Field(min_length=1, max_length=200, pattern=_LINE)
+    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="The terminal's Ed25519 key, base64.")
+
+
+class EnrollmentGrant(Message):
+    """What an enrolled terminal uses from then on: its token, valid only with requests its key signs."""
+
+    terminal_id: RecordId
+    token: str
+    housing_unit: str
+    facility_ca_pem: str | None = Field(
+        description="The CA that signs central's and Janus's TLS certificates, for the terminal to pin; none when "
+        "central serves plain HTTP (only to its own machine)."
+    )

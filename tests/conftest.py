@@ -15,7 +15,7 @@ import requests
 
 from central.janus_server import JanusServer, JanusSettings
 from central.private_network import PrivateNetwork, enter_private_network
-from central.server_process import CentralProcess, free_port
+from central.server_process import CentralProcess, TlsFiles, free_port
 from kiosk.config import KioskConfig, parse_config
 from kiosk.protocol import API_PREFIX
 from tests.postgres_server import PostgresServer
@@ -64,9 +64,11 @@ def postgres() -> Iterator[PostgresServer]:
 def start_central(janus: JanusServer, tmp_path: Path) -> Iterator[Callable[..., CentralProcess]]:
     started: list[CentralProcess] = []
 
-    def start(visit_seconds: float = 1800.0, janus_url: str | None = None) -> CentralProcess:
+    def start(
+        visit_seconds: float = 1800.0, janus_url: str | None = None, tls: TlsFiles | None = None
+    ) -> CentralProcess:
         state = tmp_path / f"central-{len(started)}"
-        central = CentralProcess(state, janus_url or janus.url, janus.settings.admin_key, visit_seconds)
+        central = CentralProcess(state, janus_url or janus.url, janus.settings.admin_key, visit_seconds, tls=tls)
         started.append(central)
         central.start()
         return central

@@ -17,9 +17,11 @@ from kiosk.config import (
     TechnicianSection,
     load_config,
     parse_config,
+    read_private_key,
     read_technician_pin,
     read_token,
 )
+from kiosk.request_proof import new_private_key, public_key_text
 
 MINIMAL = """
 [terminal]
@@ -361,6 +363,34 @@ def test_read_token_on_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         read_token(config_with_token(token_file))
     assert str(token_file) in str(info.value)
+
+
+# -- the enrolled terminal's key ------------------------------------------------------------------------------
+
+
+def config_with_key(key_file: Path | None) -> KioskConfig:
+    config = config_with_token(Path("/nonexistent"))
+    return config.model_copy(update={"central": config.central.model_copy(update={"key_file": key_file})})
+
+
+def test_a_terminal_without_a_key_file_signs_nothing():
+    assert read_private_key(config_with_key(None)) is None
+
+
+def test_the_key_made_at_enrollment_is_read_back(tmp_path):
+    key = new_private_key(tmp_path / "terminal.key")
+    read = read_private_key(config_with_key(tmp_path / "terminal.key"))
+    assert read is not None and public_key_text(read) == public_key_text(key)
+
+
+def test_a_key_file_others_can_read_or_that_holds_no_key_is_a_clear_config_error(tmp_path):
+    new_private_key(tmp_path / "terminal.key")
+    os.chmod(tmp_path / "terminal.key", 0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        read_private_key(config_with_key(tmp_path / "terminal.key"))
+    not_a_key = write_token(tmp_path / "not.key", "t0k3n-abc\n", 0o600)
+    with pytest.raises(ConfigError, match="not an Ed25519 private key"):
+        read_private_key(config_with_key(not_a_key))
 
 
 # -- the technician PIN file --------------------------------------------------------------------------------

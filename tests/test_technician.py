@@ -3,7 +3,6 @@ closed, unnamed), the test tone as the earpiece hears it, the report's log, and 
 
 from __future__ import annotations
 
-import datetime
 import logging
 import math
 import socket
@@ -18,10 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from drivers.audio_analysis import dominant_frequency, level_dbfs
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
@@ -38,6 +33,7 @@ from kiosk.technician import (
     network_check,
 )
 from tests.canned_http import Answer, canned_server
+from tests.tls_authority import Authority, make_authority, server_certificate
 
 JANUS_INFO = b'{"janus": "server_info", "name": "Janus WebRTC Server", "version_string": "1.1.2"}'
 HEALTHY = b'{"status": "ok"}'
@@ -53,65 +49,13 @@ def failure(results: list[CheckResult], target: str) -> CheckResult:
     return failed[0]
 
 
-# -- a certificate authority and a TLS server, made for the test ------------------------------------
-
-
-@dataclass(frozen=True)
-class Authority:
-    key: ec.EllipticCurvePrivateKey
-    cert: x509.Certificate
-    pem: Path
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _builder(subject: str, issuer: str, key: ec.EllipticCurvePrivateKey) -> x509.CertificateBuilder:
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-    )
-
-
-def make_authority(folder: Path, name: str) -> Authority:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        _builder(name, name, key)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(*[False] * 5, True, True, False, False), critical=True)  # cert and CRL sign
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    pem = folder / f"{name}.pem"
-    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return Authority(key, cert, pem)
+# -- a TLS server with a certificate from a CA made for the test ----------------------------------------
 
 
 def server_context(folder: Path, authority: Authority, host: str) -> ssl.SSLContext:
     """A server's TLS context with a certificate for `host` signed by `authority`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    issuer = authority.cert.subject.rfc4514_string().removeprefix("CN=")
-    cert = (
-        _builder(host, issuer, key)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()), critical=False)
-        .sign(authority.key, hashes.SHA256())
-    )
-    chain, key_file = folder / f"{host}.pem", folder / f"{host}.key"
-    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(chain, key_file)
+    context.load_cert_chain(*server_certificate(folder, authority, host))
     return context
 
 

@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
@@ -18,7 +19,14 @@ from drivers.hotplug import EventSource
 from drivers.simulated_handset import SimulatedHookSwitch
 from kiosk import __version__
 from kiosk.central_client import CentralClient
-from kiosk.config import ConfigError, KioskConfig, load_config, read_technician_pin, read_token
+from kiosk.config import (
+    ConfigError,
+    KioskConfig,
+    load_config,
+    read_private_key,
+    read_technician_pin,
+    read_token,
+)
 from kiosk.core_loop import CoreLoop
 from kiosk.device_list import list_devices, touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
@@ -54,8 +62,10 @@ class KioskApp:
         token: str,
         device_events: EventSource | None = None,
         technician_pin: str | None = None,
+        key: Ed25519PrivateKey | None = None,
     ) -> None:
-        """`device_events`: where udev's events come from (live udev unless a test replays recorded ones)."""
+        """`device_events`: where udev's events come from (live udev unless a test replays recorded ones);
+        `key`: an enrolled terminal's, which signs its requests to central."""
         tune_process()  # before any of the terminal's threads start
         self.config = config
         require_touchscreen(config.devices)
@@ -66,7 +76,7 @@ class KioskApp:
             watch = DeviceWatch(config.devices, self.camera, self.handset, device_events)
         self.core = CoreLoop()
         verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
-        central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s)
+        central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s, key=key)
         self.bridge = CoreBridge(self.camera)
         self.terminal = Terminal(
             config, central, self.camera, self.handset, self.core, self.bridge, watch, technician_pin
@@ -129,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         if args.command == "devices":
             return list_devices(config)
-        token = read_token(config)
+        token, key = read_token(config), read_private_key(config)
         technician_pin = read_technician_pin(config)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
@@ -138,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     qt = QApplication(sys.argv[:1])
     load_fonts()
     try:
-        kiosk = KioskApp(config, token, technician_pin=technician_pin)
+        kiosk = KioskApp(config, token, technician_pin=technician_pin, key=key)
     except DeviceMissing as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 3
