@@ -80,8 +80,10 @@ def _target(request: Request) -> str:
     return f"{path}?{query}" if query else path
 
 
-def create_app(store: Store, visits: Visits, staff_token: str, facility_ca_pem: str | None = None) -> FastAPI:
-    """`facility_ca_pem` is handed to each terminal that enrolls, for it to pin."""
+def create_app(
+    store: Store, visits: Visits, staff_token: str, facility: str = "", facility_ca_pem: str | None = None
+) -> FastAPI:
+    """`facility` (its name) and `facility_ca_pem` are handed to each terminal that enrolls, the CA to pin."""
     app = FastAPI(title="Visitation central", version="1", description="The terminal protocol and visitor joins.")
 
     @app.exception_handler(VisitError)
@@ -154,7 +156,9 @@ def create_app(store: Store, visits: Visits, staff_token: str, facility_ca_pem: 
             raise VisitError(exc.code, exc.message) from None
         detail = {"name": body.name, "location": body.location}
         store.add_audit_event(str(uuid.uuid4()), terminal_id, None, "terminal_enrolled", now, detail)
-        return EnrollmentGrant(terminal_id=terminal_id, token=token, housing_unit=unit, facility_ca_pem=facility_ca_pem)
+        return EnrollmentGrant(
+            terminal_id=terminal_id, token=token, facility=facility, housing_unit=unit, facility_ca_pem=facility_ca_pem
+        )
 
     @app.post(f"{API_PREFIX}/terminal/identify", responses=errors)
     def identify(body: IdentifyRequest, terminal_id: Annotated[int, Depends(terminal)]) -> ResidentSession:

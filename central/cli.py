@@ -11,7 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from central.app import create_app
-from central.demo_data import seed
+from central.demo_data import FACILITY, seed
 from central.rooms import RoomAdmin
 from central.store import Store
 from central.visits import VisitClock, VisitRules, Visits
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="the CA (PEM) that signs central's and Janus's certificates, handed to each terminal that enrolls",
     )
+    parser.add_argument("--facility-name", help="shown on its terminals (required, except with --demo)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--join-early-minutes", type=float, default=5.0, help="how early a visit can be joined")
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     facility_ca = args.facility_ca.read_text() if args.facility_ca else None
+    facility = args.facility_name or (FACILITY if args.demo else None)
+    if not facility:
+        parser.error("--facility-name is required")
 
     configure_logging()
     args.state.mkdir(parents=True, exist_ok=True)
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     clock.start()
     try:
         uvicorn.run(
-            create_app(store, visits, staff_token, facility_ca),
+            create_app(store, visits, staff_token, facility, facility_ca),
             host=args.host,
             port=args.port,
             ssl_certfile=args.tls_cert,

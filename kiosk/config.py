@@ -53,6 +53,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def central_url_problem(url: str) -> str | None:
+    """What is wrong with central's address, or None: https, or plain http to this machine only."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "must be an https:// URL"
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an https:// URL"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return "must use https:// (plain http is allowed only to this machine)"
+    return None
+
+
 class TerminalSection(_Section):
     name: str = Field(min_length=1)
     facility: str = Field(min_length=1)
@@ -71,11 +85,8 @@ class CentralSection(_Section):
     @field_validator("url")
     @classmethod
     def _secure_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an https:// URL")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("must use https:// (plain http is allowed only to this machine)")
+        if problem := central_url_problem(url):
+            raise ValueError(problem)
         return url.rstrip("/")
 
 

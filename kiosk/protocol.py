@@ -302,6 +302,7 @@ class EnrollmentGrant(Message):
 
     terminal_id: RecordId
     token: str
+    facility: str = Field(min_length=1, max_length=200)
     housing_unit: str
     facility_ca_pem: str | None = Field(
         description="The CA that signs central's and Janus's TLS certificates, for the terminal to pin; none when "

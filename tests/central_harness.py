@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 
 from central import schema
 from central.app import create_app
-from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, seed
+from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN, FACILITY, seed
 from central.rooms import RoomAdmin
 from central.store import Store, database_url
 from central.visits import VisitRules, Visits
@@ -100,7 +100,7 @@ def make_central(request, janus, tmp_path: Path) -> Iterator[Callable[..., Centr
         visits = Visits(store, rooms, janus.url, rules or VisitRules())
         staff_token = demo.staff_token_file.read_text().strip()
         central = Central(
-            client=TestClient(create_app(store, visits, staff_token), raise_server_exceptions=False),
+            client=TestClient(create_app(store, visits, staff_token, FACILITY), raise_server_exceptions=False),
             store=store,
             visits=visits,
             database=database,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central.demo_data import FACILITY
 from central.server_process import TlsFiles
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.protocol import API_PREFIX, EnrollmentRequest, ErrorCode
@@ -69,6 +70,7 @@ def test_a_code_enrolls_one_terminal_in_its_unit_and_both_steps_are_audited(cent
         "Unit B North",
         public_key_text(key),
     )
+    assert grant.json()["facility"] == FACILITY, "the name the kiosk's screens show"
     assert grant.json()["facility_ca_pem"] is None, "this central serves no TLS, so there is no CA to pin"
     kinds = [event["kind"] for event in central.store.audit_events()]
     assert "enrollment_code_created" in kinds and "terminal_enrolled" in kinds

@@ -1,0 +1,1 @@
+"""`kiosk-provision`: takes a freshly imaged terminal to an enrolled, configured kiosk (`provisioning.cli`)."""

@@ -1,0 +1,80 @@
+"""`kiosk-provision`: takes a freshly imaged terminal to an enrolled kiosk in one command.
+
+    kiosk-provision setup [--root DIR] [--dry-run] [--answers FILE] [--central-url URL] [--code CODE]
+                          [--name NAME] [--location TEXT] [--ca-file PEM] [--json]
+    kiosk-provision status [--root DIR] [--json]
+
+`setup` asks only for what it was not given (at a keyboard; unattended, a missing answer is an error before
+anything changes), prints each step with its result, and ends with a one-screen report, kept as JSON in
+/var/lib/kiosk/provision-report.json. Exit status: 0 ready (or a dry run), 1 a step failed, 2 bad answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from provisioning.answers import AnswersError, gather, read_answers_file
+from provisioning.report import build_report, read_report, render, save_report
+from provisioning.steps import Context, Outcome, Status, run_steps
+from provisioning.target import Target
+
+_FLAGS = {"central_url": "central-url", "enrollment_code": "code", "name": "name", "location": "location"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-provision", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    setup = commands.add_parser("setup", help="enroll this terminal and set it up")
+    status = commands.add_parser("status", help="print the last report again")
+    for command in (setup, status):
+        command.add_argument("--root", type=Path, default=Path("/"), help="install into this folder instead of /")
+        command.add_argument("--json", action="store_true", help="print the report as JSON")
+    setup.add_argument("--dry-run", action="store_true", help="show what would change, and change nothing")
+    setup.add_argument("--answers", type=Path, help="a TOML file of answers, for unattended installs")
+    for field, flag in _FLAGS.items():
+        setup.add_argument(f"--{flag}", dest=field)
+    setup.add_argument("--ca-file", dest="ca_file", help="the facility CA (PEM) that signs central's certificate")
+    return parser
+
+
+def _show(outcome: Outcome) -> None:
+    print(f"  {outcome.status.value:>12}  {outcome.step}: {outcome.detail}", flush=True)
+
+
+def _setup(args: argparse.Namespace) -> int:
+    try:
+        given = read_answers_file(args.answers) if args.answers else {}
+        given |= {field: value for field in (*_FLAGS, "ca_file") if (value := getattr(args, field)) is not None}
+        answers = gather(given, input if sys.stdin.isatty() else None)
+    except AnswersError as exc:
+        print(f"kiosk-provision: {exc}", file=sys.stderr)
+        return 2
+    target = Target(args.root.resolve())
+    print(f"Setting up {target.root}{' (dry run: nothing will change)' if args.dry_run else ''}", flush=True)
+    outcomes = run_steps(Context(target, answers, args.dry_run), _show)
+    report = build_report(target, outcomes, args.dry_run)
+    if not args.dry_run:
+        save_report(target, report)
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render(report, with_steps=False))
+    return 1 if any(o.status is Status.FAILED for o in outcomes) else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    report = read_report(Target(args.root.resolve()))
+    if report is None:
+        print("kiosk-provision: this terminal has not been set up yet (run `kiosk-provision setup`)", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render(report, with_steps=True))
+    return 0 if report.get("result") == "ready" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return _setup(args) if args.command == "setup" else _status(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

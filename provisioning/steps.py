@@ -1,0 +1,289 @@
+"""The steps of `kiosk-provision setup`, in order. Each looks before it acts: what is already as it should be
+is left alone (`ok`), so a second run changes nothing and a run cut off half way is finished by the next. In a
+dry run a step says what it would change (`would change`) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from kiosk.central_client import CentralClient, CentralError
+from kiosk.config import parse_config
+from kiosk.protocol import EnrollmentRequest, ErrorCode
+from kiosk.request_proof import load_private_key, new_private_key, public_key_text
+from kiosk.technician import CENTRAL, network_check
+from provisioning.answers import Answers
+from provisioning.target import (
+    CONFIG,
+    FACILITY_CA,
+    IDENTITY,
+    KEY,
+    KIOSK_GROUPS,
+    KIOSK_USER,
+    STATE,
+    TOKEN,
+    Target,
+)
+from provisioning.udev_rules import device_rules
+
+# Sentences for the technician, per refusal from central.
+_REFUSED = {
+    ErrorCode.ENROLLMENT_CODE_UNKNOWN: "central does not know this enrollment code: check it with the admin",
+    ErrorCode.ENROLLMENT_CODE_USED: "this enrollment code was used already: ask the admin for a new one",
+    ErrorCode.ENROLLMENT_CODE_EXPIRED: "this enrollment code has expired: ask the admin for a new one",
+    ErrorCode.LOCKED: "too many wrong codes from this terminal: wait, then try again",
+}
+
+
+class Status(StrEnum):
+    OK = "ok"  # already as it should be
+    CHANGED = "changed"
+    WOULD_CHANGE = "would change"  # a dry run
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: str
+    status: Status
+    detail: str
+
+
+class StepFailed(Exception):
+    """A step that cannot go on, with a sentence saying what to do."""
+
+
+@dataclass(frozen=True)
+class Context:
+    target: Target
+    answers: Answers
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What enrollment made of this terminal; kept in IDENTITY (nothing secret in it)."""
+
+    terminal_id: int
+    name: str
+    location: str
+    facility: str
+    housing_unit: str
+    central_url: str
+
+    @staticmethod
+    def read(target: Target) -> Identity | None:
+        try:
+            return Identity(**json.loads(target.path(IDENTITY).read_text(encoding="utf-8")))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def json(self) -> bytes:
+        return (json.dumps(self.__dict__, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _changed(context: Context, would: str, done: Callable[[], str]) -> tuple[Status, str]:
+    if context.dry_run:
+        return Status.WOULD_CHANGE, would
+    return Status.CHANGED, done()
+
+
+# -- 1. the system ----------------------------------------------------------------------------------
+
+
+def check_system(context: Context) -> tuple[Status, str]:
+    release = context.target.path("/etc/os-release")
+    try:
+        fields = dict(line.split("=", 1) for line in release.read_text(encoding="utf-8").splitlines() if "=" in line)
+    except FileNotFoundError:
+        raise StepFailed(f"no {release}: this is not the terminal's OS image") from None
+    found = {key: value.strip('"') for key, value in fields.items()}
+    if (found.get("ID"), found.get("VERSION_ID")) != ("debian", "12"):
+        raise StepFailed(f"the terminal runs Debian 12; this is {found.get('PRETTY_NAME', 'another system')}")
+    return Status.OK, found.get("PRETTY_NAME", "Debian 12")
+
+
+def ensure_kiosk_user(context: Context) -> tuple[Status, str]:
+    target = context.target
+    account = target.kiosk_account()
+    groups = [group for group in KIOSK_GROUPS if group in target.groups()]
+    missing = [group for group in groups if account is None or group not in account.groups]
+    if account is not None and not missing:
+        return Status.OK, f"user {KIOSK_USER} ({account.uid}) in {', '.join(groups)}"
+    prefix = [] if target.root == Path("/") else ["--prefix", str(target.root)]
+
+    def create() -> str:
+        if account is None:
+            home = ["--home-dir", STATE, "--no-create-home", "--shell", "/usr/sbin/nologin"]
+            _run(["useradd", *prefix, "--system", "--user-group", *home, KIOSK_USER])
+        if missing:
+            _run(["usermod", *prefix, "--append", "--groups", ",".join(missing), KIOSK_USER])
+        made = "created" if account is None else "added"
+        return f"user {KIOSK_USER} {made}" + (f", in {', '.join(missing)}" if missing else "")
+
+    return _changed(context, f"create user {KIOSK_USER}" if account is None else f"add to {missing}", create)
+
+
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise StepFailed(f"{command[0]} failed: {done.stderr.strip() or done.returncode}")
+
+
+# -- 2. the network ---------------------------------------------------------------------------------
+
+
+def check_network(context: Context) -> tuple[Status, str]:
+    answers = context.answers
+    results = [r for r in network_check(answers.central_url, None, answers.ca_file) if r.target == CENTRAL]
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        raise StepFailed(failed.line())
+    return Status.OK, ", ".join(f"{r.step.value} {r.ms:.0f} ms" for r in results)
+
+
+# -- 3. enrollment ----------------------------------------------------------------------------------
+
+
+def _verify(answers: Answers, target: Target) -> bool | str:
+    pinned = target.path(FACILITY_CA)
+    if pinned.exists():
+        return str(pinned)
+    return str(answers.ca_file) if answers.ca_file else True
+
+
+def ensure_enrolled(context: Context) -> tuple[Status, str]:
+    target, answers = context.target, context.answers
+    identity = Identity.read(target)
+    key_path, token_path = target.path(KEY), target.path(TOKEN)
+    if identity is not None and key_path.exists() and token_path.exists():
+        key, token = load_private_key(key_path), token_path.read_text(encoding="ascii").strip()
+        try:
+            CentralClient(identity.central_url, token, verify=_verify(answers, target), key=key).idle_info()
+        except CentralError as exc:
+            if exc.code is ErrorCode.TERMINAL_NOT_AUTHORISED:
+                raise StepFailed(
+                    f"central no longer accepts terminal {identity.terminal_id}: run `kiosk-provision reset`, "
+                    "then set it up with a new code"
+                ) from None
+            raise StepFailed(f"central did not answer the check of this terminal's identity: {exc}") from None
+        return Status.OK, f"terminal {identity.terminal_id} of {identity.facility}, accepted by central"
+
+    def enroll() -> str:
+        account = target.kiosk_account()
+        # The key is made once: a run cut off after this point enrolls with the same key next time.
+        key = load_private_key(key_path) if key_path.exists() else new_private_key(key_path)
+        if account is not None:
+            os.chown(key_path, account.uid, account.gid)
+        request = EnrollmentRequest(
+            code=answers.enrollment_code, name=answers.name, location=answers.location, public_key=public_key_text(key)
+        )
+        try:
+            grant = CentralClient(answers.central_url, None, verify=_verify(answers, target)).enroll(request)
+        except CentralError as exc:
+            sentence = _REFUSED.get(exc.code) if exc.code is not None else None
+            raise StepFailed(sentence or f"central refused the enrollment: {exc}") from None
+        # The token first: it is what a cut-off run could not get again (the code is spent).
+        target.write(TOKEN, f"{grant.token}\n".encode(), 0o600, account)
+        ca_pem = grant.facility_ca_pem or (answers.ca_file.read_text() if answers.ca_file else None)
+        if ca_pem:
+            target.write(FACILITY_CA, ca_pem.encode(), 0o644)
+        enrolled = Identity(
+            grant.terminal_id, answers.name, answers.location, grant.facility, grant.housing_unit, answers.central_url
+        )
+        target.write(IDENTITY, enrolled.json(), 0o644)
+        return f"enrolled as terminal {grant.terminal_id} of {grant.facility}"
+
+    return _changed(context, f'enroll at {answers.central_url} as "{answers.name}"', enroll)
+
+
+# -- 4. configuration and device rules ------------------------------------------------------------
+
+
+def kiosk_config(target: Target, identity: Identity) -> bytes:
+    """The kiosk's configuration file for this identity, checked by the kiosk's own parser before it is used."""
+
+    def quoted(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+
+    ca_line = f"ca_file = {quoted(FACILITY_CA)}\n" if target.path(FACILITY_CA).exists() else ""
+    text = (
+        "# Written by kiosk-provision: run it again rather than editing this file.\n"
+        "[terminal]\n"
+        f"name = {quoted(identity.name)}\n"
+        f"facility = {quoted(identity.facility)}\n"
+        f"location = {quoted(identity.location)}\n"
+        f"state_dir = {quoted(STATE)}\n\n"
+        "[central]\n"
+        f"url = {quoted(identity.central_url)}\n"
+        f"token_file = {quoted(TOKEN)}\n"
+        f"key_file = {quoted(KEY)}\n"
+        f"{ca_line}"
+    )
+    parse_config(text, "the configuration kiosk-provision wrote")
+    return text.encode()
+
+
+def _file_step(context: Context, files: dict[str, bytes], mode: int) -> tuple[Status, str]:
+    target = context.target
+    stale = [absolute for absolute, content in files.items() if not target.same(absolute, content, mode, None)]
+    if not stale:
+        return Status.OK, f"unchanged: {', '.join(files)}"
+
+    def write() -> str:
+        for absolute in stale:
+            target.write(absolute, files[absolute], mode)
+        return f"wrote {', '.join(stale)}"
+
+    return _changed(context, f"write {', '.join(stale)}", write)
+
+
+def ensure_config(context: Context) -> tuple[Status, str]:
+    identity = Identity.read(context.target)
+    if identity is None:
+        if context.dry_run:
+            return Status.WOULD_CHANGE, f"write {CONFIG} once enrolled"
+        raise StepFailed("not enrolled, so there is no configuration to write")
+    return _file_step(context, {CONFIG: kiosk_config(context.target, identity)}, 0o644)
+
+
+def ensure_device_rules(context: Context) -> tuple[Status, str]:
+    try:
+        config_text = context.target.path(CONFIG).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if context.dry_run:
+            return Status.WOULD_CHANGE, "write the device rules once configured"
+        raise StepFailed(f"no {CONFIG} to take the devices from") from None
+    return _file_step(context, device_rules(parse_config(config_text, CONFIG).devices), 0o644)
+
+
+STEPS: list[tuple[str, Callable[[Context], tuple[Status, str]]]] = [
+    ("system", check_system),
+    ("kiosk user", ensure_kiosk_user),
+    ("network", check_network),
+    ("enrollment", ensure_enrolled),
+    ("configuration", ensure_config),
+    ("device rules", ensure_device_rules),
+]
+
+
+def run_steps(context: Context, show: Callable[[Outcome], None]) -> list[Outcome]:
+    """Runs the steps in order, showing each outcome as it comes; stops at the first that fails."""
+    outcomes = []
+    for name, step in STEPS:
+        try:
+            status, detail = step(context)
+        except StepFailed as exc:
+            status, detail = Status.FAILED, str(exc)
+        outcome = Outcome(name, status, detail)
+        outcomes.append(outcome)
+        show(outcome)
+        if status is Status.FAILED:
+            break
+    return outcomes

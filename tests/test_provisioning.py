@@ -1,0 +1,296 @@
+"""`kiosk-provision setup`, run as the technician runs it, into a temporary root standing for a freshly imaged
+terminal, against the real central server over HTTPS with a facility CA made here: a first run, a second run
+that changes nothing, a dry run, a run killed half way and finished by the next, bad answers, and used,
+expired and unknown codes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central.server_process import CentralProcess, TlsFiles
+from central.store import Store
+from kiosk.central_client import CentralClient
+from kiosk.config import load_config
+from kiosk.protocol import EnrollmentRequest
+from kiosk.request_proof import load_private_key, public_key_text
+from provisioning.answers import AnswersError, gather
+from tests.conftest import staff_call
+from tests.tls_authority import make_authority, server_certificate
+
+pytestmark = pytest.mark.e2e
+
+OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+NAME, LOCATION = "B North terminal 3", "Harbor County, Unit B North, dayroom"
+
+
+@dataclass
+class Facility:
+    central: CentralProcess
+    ca: Path
+
+    def code(self) -> str:
+        answer = staff_call(
+            self.central, "POST", "/enrollment-codes", json={"housing_unit": "Unit B North"}, verify=str(self.ca)
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["code"])
+
+    def terminals(self) -> list[dict]:
+        return staff_call(self.central, "GET", "/terminals", verify=str(self.ca)).json()
+
+
+@pytest.fixture
+def facility(start_central, tmp_path: Path) -> Facility:
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    authority = make_authority(folder, "Harbor County Facility CA")
+    cert, key = server_certificate(folder, authority, "127.0.0.1")
+    return Facility(start_central(tls=TlsFiles(cert, key, authority.pem)), authority.pem)
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """A freshly imaged terminal's root, as far as provisioning reads it: its OS release and account files."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    files = {
+        "os-release": OS_RELEASE,
+        "passwd": "root:x:0:0:root:/root:/bin/bash\n",
+        "group": "root:x:0:\nvideo:x:44:\naudio:x:29:\ninput:x:105:\n",
+        "shadow": "root:*:19000:0:99999:7:::\n",
+        "gshadow": "root:*::\nvideo:*::\naudio:*::\ninput:*::\n",
+    }
+    for name, text in files.items():
+        (root / "etc" / name).write_text(text)
+    return root
+
+
+def provision(root: Path, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "provisioning.cli", *args, "--root", str(root)]
+    return subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def start_setup(root: Path, facility: Facility, code: str, *extra: str) -> subprocess.Popen[str]:
+    """`kiosk-provision setup` with every answer given as a flag."""
+    answers = {"--central-url": facility.central.url, "--code": code, "--name": NAME, "--location": LOCATION}
+    flags = [part for flag, value in {**answers, "--ca-file": str(facility.ca)}.items() for part in (flag, value)]
+    return provision(root, "setup", *flags, *extra)
+
+
+def setup(root: Path, facility: Facility, code: str, *extra: str) -> tuple[int, str, str]:
+    process = start_setup(root, facility, code, *extra)
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int, int, int]]:
+    """Every file under `root`: content, mode, owner and modification time."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            state = path.stat()
+            found[str(path.relative_to(root))] = (path.read_bytes(), state.st_mode, state.st_uid, state.st_mtime_ns)
+    return found
+
+
+def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facility, image):
+    returncode, out, err = setup(image, facility, facility.code())
+    assert returncode == 0, out + err
+    for step in ("system", "kiosk user", "network", "enrollment", "configuration", "device rules"):
+        assert f"changed  {step}" in out or f"ok  {step}" in out, out
+    assert "Result:     ready" in out
+
+    kiosk = next(line for line in (image / "etc/passwd").read_text().splitlines() if line.startswith("kiosk:"))
+    uid = int(kiosk.split(":")[2])
+    for secret in ("etc/kiosk/terminal-token", "etc/kiosk/terminal.key"):
+        state = (image / secret).stat()
+        assert (state.st_mode & 0o777, state.st_uid) == (0o600, uid), f"{secret}: the kiosk user's alone"
+    for group in ("video", "audio", "input"):
+        assert any(
+            line.startswith(f"{group}:") and line.endswith("kiosk")
+            for line in (image / "etc/group").read_text().splitlines()
+        )
+
+    config = load_config(image / "etc/kiosk/kiosk.toml")
+    assert (config.terminal.name, config.terminal.location) == (NAME, LOCATION)
+    assert config.terminal.facility == "Harbor County Detention Center", "the facility's name comes from central"
+    assert (config.central.url, str(config.central.key_file)) == (facility.central.url, "/etc/kiosk/terminal.key")
+    assert (image / "etc/kiosk/facility-ca.pem").read_text() == facility.ca.read_text()
+    assert (image / "etc/udev/rules.d/70-kiosk.rules").exists()
+    assert "LIBINPUT_CALIBRATION_MATRIX" in (image / "etc/udev/rules.d/99-kiosk-touchscreen.rules").read_text()
+
+    key = load_private_key(image / "etc/kiosk/terminal.key")
+    enrolled = [t for t in facility.terminals() if t["name"] == NAME]
+    assert [(t["location"], t["public_key"]) for t in enrolled] == [(LOCATION, public_key_text(key))]
+    token = (image / "etc/kiosk/terminal-token").read_text().strip()
+    client = CentralClient(config.central.url, token, verify=str(image / "etc/kiosk/facility-ca.pem"), key=key)
+    client.idle_info()  # the kiosk, with what was written, is served by central
+
+    report = json.loads((image / "var/lib/kiosk/provision-report.json").read_text())
+    assert report["result"] == "ready" and report["terminal"]["terminal_id"] == enrolled[0]["id"]
+    assert token not in json.dumps(report), "the report holds no secret"
+
+
+def test_a_second_run_changes_nothing(facility, image):
+    code = facility.code()
+    assert setup(image, facility, code)[0] == 0
+    before = tree(image)
+    returncode, out, err = setup(image, facility, code)  # the code is spent: it is not needed again
+    assert returncode == 0, out + err
+    assert "changed" not in out.replace("unchanged", "")
+    after = tree(image)
+    report = "var/lib/kiosk/provision-report.json"
+    assert {k: v for k, v in after.items() if k != report} == {k: v for k, v in before.items() if k != report}
+    assert len([t for t in facility.terminals() if t["name"] == NAME]) == 1
+
+
+def test_a_dry_run_says_what_it_would_change_and_changes_nothing(facility, image):
+    code = facility.code()
+    before = tree(image)
+    returncode, out, err = setup(image, facility, code, "--dry-run")
+    assert returncode == 0, out + err
+    assert "would change  kiosk user" in out and "would change  enrollment" in out
+    assert tree(image) == before
+    assert not [t for t in facility.terminals() if t["name"] == NAME], "central was not asked to enroll"
+    assert setup(image, facility, code)[0] == 0, "the code is still good for the real run"
+
+
+def test_a_run_killed_half_way_is_finished_by_the_next(facility, image):
+    code = facility.code()
+    process = start_setup(image, facility, code)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "enrollment:" in line:
+            process.send_signal(signal.SIGKILL)  # the power cut out right after enrollment
+            break
+    process.wait(timeout=30)
+    assert not (image / "etc/kiosk/kiosk.toml").exists()
+    identity = json.loads((image / "var/lib/kiosk/identity.json").read_text())
+
+    returncode, out, err = setup(image, facility, code)
+    assert returncode == 0, out + err
+    assert "ok  enrollment" in out and "changed  configuration" in out
+    assert json.loads((image / "var/lib/kiosk/identity.json").read_text()) == identity, "the same terminal"
+    assert len([t for t in facility.terminals() if t["name"] == NAME]) == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [
+        ("--central-url", "http://central.example/", "central_url"),
+        ("--code", "K7QM-9XTD", "enrollment_code"),
+        ("--name", "  ", "name"),
+        ("--ca-file", "/nonexistent/ca.pem", "ca_file"),
+    ],
+)
+def test_a_bad_answer_is_refused_before_anything_changes(facility, image, flag, value, named):
+    answers = {
+        "--central-url": facility.central.url,
+        "--code": "K7QM-9XTD-3HPA",
+        "--name": NAME,
+        "--location": LOCATION,
+        "--ca-file": str(facility.ca),
+    }
+    answers[flag] = value
+    before = tree(image)
+    process = provision(image, "setup", *[part for pair in answers.items() for part in pair])
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2, out + err
+    assert named in err
+    assert tree(image) == before
+
+
+def test_an_answers_file_sets_up_a_terminal_unattended_and_a_wrong_one_changes_nothing(facility, image, tmp_path):
+    answers = tmp_path / "answers.toml"
+    answers.write_text(
+        f'central_url = "{facility.central.url}"\nenrollment_code = "{facility.code()}"\n'
+        f'name = "{NAME}"\nlocation = "{LOCATION}"\nca_file = "{facility.ca}"\nlanguage = "es"\n'
+    )
+    before = tree(image)
+    process = provision(image, "setup", "--answers", str(answers))
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, "unknown keys: language" in err) == (2, True), err
+    assert tree(image) == before
+    answers.write_text(answers.read_text().replace('language = "es"\n', ""))
+    process = provision(image, "setup", "--answers", str(answers))
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert load_config(image / "etc/kiosk/kiosk.toml").terminal.name == NAME
+
+
+def test_an_unattended_run_missing_an_answer_says_which(image):
+    process = provision(image, "setup", "--central-url", "https://central.example", "--name", NAME)
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, "enrollment_code: missing" in err) == (2, True), err
+
+
+def test_at_the_keyboard_each_answer_is_checked_as_it_is_typed(capsys):
+    typed = iter(["ftp://central", "https://central.example", "12", "k7qm 9xtd 3hpa", NAME, LOCATION, ""])
+    answers = gather({}, lambda _question: next(typed))
+    assert (answers.central_url, answers.enrollment_code, answers.ca_file) == (
+        "https://central.example",
+        "K7QM9XTD3HPA",
+        None,
+    )
+    shown = capsys.readouterr().out
+    assert "must be an https:// URL" in shown and "the 12-character code" in shown
+    with pytest.raises(AnswersError, match="location: missing"):
+        gather({"central_url": "https://c.example", "enrollment_code": "K7QM9XTD3HPA", "name": NAME}, None)
+
+
+def _expired_code(facility: Facility) -> str:
+    store = Store(facility.central.state / "central.sqlite3")  # the server's own database file
+    try:
+        return store.add_enrollment_code("Unit B North", valid_s=-1.0, created_by="test")[0]
+    finally:
+        store.dispose()
+
+
+def _used_code(facility: Facility) -> str:
+    code = facility.code()
+    key = public_key_text(Ed25519PrivateKey.generate())
+    request = EnrollmentRequest(code=code, name="Another terminal", location="Unit C South", public_key=key)
+    CentralClient(facility.central.url, None, verify=str(facility.ca)).enroll(request)
+    return code
+
+
+CODES: dict[str, tuple[Callable[[Facility], str], str]] = {
+    "used": (_used_code, "this enrollment code was used already: ask the admin for a new one"),
+    "expired": (_expired_code, "this enrollment code has expired: ask the admin for a new one"),
+    "unknown": (
+        lambda _facility: "ABCD-EFGH-JKMN",
+        "central does not know this enrollment code: check it with the admin",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", CODES)
+def test_a_used_expired_or_unknown_code_fails_the_enrollment_with_what_to_do(facility, image, kind):
+    make_code, says = CODES[kind]
+    returncode, out, _ = setup(image, facility, make_code(facility))
+    assert returncode == 1
+    assert f"failed  enrollment: {says}" in out
+    assert "configuration:" not in out, "the run stops at the step that failed"
+    assert "Result:     not ready: enrollment failed" in out
+    assert not (image / "etc/kiosk/terminal-token").exists()
+
+
+def test_status_prints_the_last_report_again(facility, image):
+    assert setup(image, facility, facility.code())[0] == 0
+    process = provision(image, "status")
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0 and NAME in out and "Result:     ready" in out
+    process = provision(image, "status", "--json")
+    out, _ = process.communicate(timeout=30)
+    assert json.loads(out)["terminal"]["name"] == NAME
