@@ -160,6 +160,14 @@ def create_app(
             terminal_id=terminal_id, token=token, facility=facility, housing_unit=unit, facility_ca_pem=facility_ca_pem
         )
 
+    @app.post(f"{API_PREFIX}/terminal/leave", status_code=204, responses=errors)
+    def leave(terminal_id: Annotated[int, Depends(terminal)]) -> Response:
+        """A factory reset: the terminal's token (and key) are refused from now on."""
+        now = time.time()
+        store.retire_terminal(terminal_id, now)
+        store.add_audit_event(str(uuid.uuid4()), terminal_id, None, "terminal_left", now, {})
+        return Response(status_code=204)
+
     @app.post(f"{API_PREFIX}/terminal/identify", responses=errors)
     def identify(body: IdentifyRequest, terminal_id: Annotated[int, Depends(terminal)]) -> ResidentSession:
         return visits.identify(terminal_id, body.resident_id, body.pin)

@@ -31,6 +31,7 @@ terminals = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     # An enrolled terminal's Ed25519 public key (base64): its token is then valid only on requests it signs.
     Column("public_key", String(44)),
+    Column("retired_at", Float),  # it left (a factory reset): its token is no longer accepted
     Column("last_seen", Float),
     Column("health", JSON, nullable=False, default=dict),
     Column("version", String(50), nullable=False, default=""),

@@ -121,7 +121,9 @@ class Store:
         """The terminal holding `token`, and its public key if it enrolled with one."""
         with self.engine.begin() as db:
             terminals = t.terminals.c
-            query = select(terminals.id, terminals.public_key).where(terminals.token_hash == hash_token(token))
+            query = select(terminals.id, terminals.public_key).where(
+                terminals.token_hash == hash_token(token), terminals.retired_at.is_(None)
+            )
             found = db.execute(query).first()
             if found is None:
                 return None
@@ -164,6 +166,11 @@ class Store:
             if spent.rowcount != 1:  # another terminal spent it in the meantime: this one is rolled back
                 raise EnrollmentRefused(ErrorCode.ENROLLMENT_CODE_USED, "this enrollment code was used already")
             return terminal_id, token, row["housing_unit"]
+
+    def retire_terminal(self, terminal_id: int, now: float) -> None:
+        """The terminal left: its token is refused from now on; its row stays for the visits and audit."""
+        with self.engine.begin() as db:
+            db.execute(update(t.terminals).where(t.terminals.c.id == terminal_id).values(retired_at=now))
 
     def terminal(self, terminal_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as db:

@@ -121,6 +121,10 @@ class CentralClient:
         assert result is not None
         return result
 
+    def leave(self) -> None:
+        """A factory reset: central refuses this terminal's credentials from now on."""
+        self._call("POST", "/terminal/leave", None)
+
     def identify(self, resident_id: str, pin: str) -> ResidentSession:
         body = IdentifyRequest(resident_id=resident_id, pin=pin)
         result = self._call("POST", "/terminal/identify", ResidentSession, body=body)

@@ -3,10 +3,14 @@
     kiosk-provision setup [--root DIR] [--dry-run] [--answers FILE] [--central-url URL] [--code CODE]
                           [--name NAME] [--location TEXT] [--ca-file PEM] [--json]
     kiosk-provision status [--root DIR] [--json]
+    kiosk-provision diagnostics [--root DIR] [--output FILE]
+    kiosk-provision reset [--root DIR] [--yes] [--offline]
 
 `setup` asks only for what it was not given (at a keyboard; unattended, a missing answer is an error before
 anything changes), prints each step with its result, and ends with a one-screen report, kept as JSON in
 /var/lib/kiosk/provision-report.json. Exit status: 0 ready (or a dry run), 1 a step failed, 2 bad answers.
+`diagnostics` writes a support bundle without secrets or personal data; `reset` is the factory reset, and asks
+first.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from provisioning.answers import AnswersError, gather, read_answers_file
+from provisioning.diagnostics import write_bundle
 from provisioning.report import build_report, read_report, render, save_report
+from provisioning.reset import CONFIRMATION, ResetRefused, reset
 from provisioning.steps import Context, Outcome, Status, run_steps
 from provisioning.target import Target
 
@@ -29,9 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     setup = commands.add_parser("setup", help="enroll this terminal and set it up")
     status = commands.add_parser("status", help="print the last report again")
+    diagnostics = commands.add_parser("diagnostics", help="write a support bundle, without secrets or personal data")
+    reset = commands.add_parser("reset", help="factory reset: leave central, wipe identity, configuration and state")
+    for command in (setup, status, diagnostics, reset):
+        command.add_argument("--root", type=Path, default=Path("/"), help="work on this folder instead of /")
     for command in (setup, status):
-        command.add_argument("--root", type=Path, default=Path("/"), help="install into this folder instead of /")
         command.add_argument("--json", action="store_true", help="print the report as JSON")
+    default_bundle = f"kiosk-diagnostics-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
+    diagnostics.add_argument("--output", type=Path, default=Path(default_bundle), help="the bundle (tar.gz)")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation (unattended)")
+    reset.add_argument("--offline", action="store_true", help="wipe even though central cannot be told")
     setup.add_argument("--dry-run", action="store_true", help="show what would change, and change nothing")
     setup.add_argument("--answers", type=Path, help="a TOML file of answers, for unattended installs")
     for field, flag in _FLAGS.items():
@@ -71,9 +85,35 @@ def _status(args: argparse.Namespace) -> int:
     return 0 if report.get("result") == "ready" else 1
 
 
+def _diagnostics(args: argparse.Namespace) -> int:
+    names = write_bundle(Target(args.root.resolve()), args.output)
+    print(f"Wrote {args.output} ({', '.join(names)}), with secrets and personal data removed.")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    target = Target(args.root.resolve())
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("kiosk-provision: reset asks for confirmation: run it at the keyboard, or add --yes", file=sys.stderr)
+            return 2
+        print(f"This leaves central and wipes this terminal's identity, configuration and state in {target.root}.")
+        if input(f"Type {CONFIRMATION} to go on: ").strip() != CONFIRMATION:
+            print("Nothing was changed.")
+            return 1
+    try:
+        reset(target, args.offline, print)
+    except ResetRefused as exc:
+        print(f"kiosk-provision: {exc}", file=sys.stderr)
+        return 1
+    print("Reset: run `kiosk-provision setup` with a new enrollment code to set this terminal up again.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return _setup(args) if args.command == "setup" else _status(args)
+    commands = {"setup": _setup, "status": _status, "diagnostics": _diagnostics, "reset": _reset}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -169,3 +169,13 @@ def test_the_terminals_client_enrolls_over_https_and_signs_every_request_after(
     with pytest.raises(CentralError) as untrusted:
         CentralClient(central.url, None).enroll(request)  # the system's CAs do not know this facility's
     assert untrusted.value.code is None
+
+
+def test_a_terminal_that_left_is_refused_from_then_on(central, key):
+    grant = enroll(central, new_code(central), key).json()
+    leave = f"{TERMINAL}/leave"
+    headers = {"Authorization": f"Bearer {grant['token']}", HEADER: proof(key, int(time.time()), "POST", leave, b"")}
+    assert central.client.post(leave, headers=headers).status_code == 204
+    assert_error(signed(central, key, grant["token"], IDLE), 401, ErrorCode.TERMINAL_NOT_AUTHORISED)
+    assert central.store.terminal(grant["terminal_id"])["retired_at"] is not None, "kept, for its visits and audit"
+    assert "terminal_left" in [event["kind"] for event in central.store.audit_events()]

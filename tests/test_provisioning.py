@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +19,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.server_process import CentralProcess, TlsFiles
 from central.store import Store
-from kiosk.central_client import CentralClient
+from kiosk.audit_journal import AuditJournal
+from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import load_config
-from kiosk.protocol import EnrollmentRequest
+from kiosk.protocol import EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, public_key_text
 from provisioning.answers import AnswersError, gather
+from provisioning.diagnostics import scrub
 from tests.conftest import staff_call
 from tests.tls_authority import make_authority, server_certificate
 
@@ -294,3 +297,96 @@ def test_status_prints_the_last_report_again(facility, image):
     process = provision(image, "status", "--json")
     out, _ = process.communicate(timeout=30)
     assert json.loads(out)["terminal"]["name"] == NAME
+
+
+# -- diagnostics and reset ---------------------------------------------------------------------------------
+
+
+def test_the_diagnostics_bundle_holds_what_support_needs_and_no_secret(facility, image, tmp_path):
+    assert setup(image, facility, facility.code())[0] == 0
+    token = (image / "etc/kiosk/terminal-token").read_text().strip()
+    key_pem = (image / "etc/kiosk/terminal.key").read_text()
+    output = tmp_path / "bundle.tar.gz"
+    process = provision(image, "diagnostics", "--output", str(output))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert output.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(output) as bundle:
+        texts = {m.name.split("/")[-1]: bundle.extractfile(m).read().decode() for m in bundle.getmembers()}
+    assert set(texts) == {
+        "versions.txt",
+        "kiosk.toml",
+        "identity.json",
+        "provision-report.json",
+        "devices.txt",
+        "logs.txt",
+    }
+    assert NAME in texts["identity.json"] and "kiosk 0.1.0" in texts["versions.txt"]
+    everything = "\n".join(texts.values())
+    assert token not in everything and "PRIVATE KEY" not in everything and key_pem.splitlines()[1] not in everything
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "identify failed for pin=2468 on terminal 4",
+        'POST /terminal/identify body={"resident_id": "1001", "pin": "2468"}',
+        "headers: Authorization: Bearer 3x4mpl3-t0k3n_value",
+        '{"display_name": "Daniel", "visitors": ["Maria", "Rosa"]}',
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIN0tAr3alKeyJustForThisTest\n-----END PRIVATE KEY-----",
+    ],
+)
+def test_the_bundle_scrubs_a_secret_or_a_name_that_a_log_line_carried(line):
+    scrubbed = scrub(line, secrets=[])
+    for leaked in ("2468", "1001", "3x4mpl3", "Daniel", "Maria", "Rosa", "N0tAr3alKey", "t0k3n"):
+        assert leaked not in scrubbed, scrubbed
+    assert "[removed]" in scrubbed
+
+
+def test_a_reset_leaves_central_after_handing_over_the_audit_and_wipes_the_terminal(facility, image):
+    assert setup(image, facility, facility.code())[0] == 0
+    config = load_config(image / "etc/kiosk/kiosk.toml")
+    token = (image / "etc/kiosk/terminal-token").read_text().strip()
+    key = load_private_key(image / "etc/kiosk/terminal.key")
+    AuditJournal(image / "var/lib/kiosk/audit").record("handset_lifted", visit_id=None)
+
+    refused = provision(image, "reset")  # no keyboard and no --yes: it asks, so it cannot go on
+    _, err = refused.communicate(timeout=30)
+    assert refused.returncode == 2 and "--yes" in err
+    assert (image / "etc/kiosk/terminal-token").exists()
+
+    process = provision(image, "reset", "--yes")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert "handing over 1 audit event it still held" in out
+    for gone in (
+        "etc/kiosk/kiosk.toml",
+        "etc/kiosk/terminal-token",
+        "etc/kiosk/terminal.key",
+        "etc/udev/rules.d/70-kiosk.rules",
+    ):
+        assert not (image / gone).exists(), gone
+    assert list((image / "var/lib/kiosk").iterdir()) == []
+    assert "kiosk:" in (image / "etc/passwd").read_text(), "the image's user stays"
+
+    with pytest.raises(CentralError) as left:
+        CentralClient(config.central.url, token, verify=str(facility.ca), key=key).idle_info()
+    assert left.value.code is ErrorCode.TERMINAL_NOT_AUTHORISED
+    audit = staff_call(facility.central, "GET", "/audit", verify=str(facility.ca)).json()
+    kinds = [event["kind"] for event in audit]
+    assert "handset_lifted" in kinds and "terminal_left" in kinds
+    assert setup(image, facility, facility.code())[0] == 0, "set up again from scratch with a new code"
+
+
+def test_a_reset_with_central_unreachable_wipes_nothing_unless_told_to_go_offline(facility, image):
+    assert setup(image, facility, facility.code())[0] == 0
+    facility.central.stop()
+    process = provision(image, "reset", "--yes")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and "nothing was wiped" in out + err
+    assert (image / "etc/kiosk/terminal-token").exists()
+    process = provision(image, "reset", "--yes", "--offline")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert "ask the admin to retire terminal" in out
+    assert not (image / "etc/kiosk/terminal-token").exists()
