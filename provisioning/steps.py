@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import parse_config
-from kiosk.protocol import EnrollmentRequest, ErrorCode
+from kiosk.protocol import EnrollmentGrant, EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, new_private_key, public_key_text
 from kiosk.technician import CENTRAL, network_check
 from provisioning.answers import Answers
@@ -26,6 +27,7 @@ from provisioning.target import (
     KEY,
     KIOSK_GROUPS,
     KIOSK_USER,
+    PENDING_GRANT,
     STATE,
     TOKEN,
     Target,
@@ -139,9 +141,16 @@ def _run(command: list[str]) -> None:
 # -- 2. the network ---------------------------------------------------------------------------------
 
 
+def _trusted_ca(answers: Answers, target: Target) -> Path | None:
+    """The CA central's certificate is checked against: the one pinned at enrollment, else the answer's."""
+    pinned = target.path(FACILITY_CA)
+    return pinned if pinned.exists() else answers.ca_file
+
+
 def check_network(context: Context) -> tuple[Status, str]:
     answers = context.answers
-    results = [r for r in network_check(answers.central_url, None, answers.ca_file) if r.target == CENTRAL]
+    trusted = _trusted_ca(answers, context.target)
+    results = [r for r in network_check(answers.central_url, None, trusted) if r.target == CENTRAL]
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         raise StepFailed(failed.line())
@@ -152,14 +161,39 @@ def check_network(context: Context) -> tuple[Status, str]:
 
 
 def _verify(answers: Answers, target: Target) -> bool | str:
-    pinned = target.path(FACILITY_CA)
-    if pinned.exists():
-        return str(pinned)
-    return str(answers.ca_file) if answers.ca_file else True
+    trusted = _trusted_ca(answers, target)
+    return str(trusted) if trusted else True
+
+
+def _settle(target: Target, pending: dict[str, Any]) -> Identity:
+    """Puts an enrollment central has answered into place: the token (0600, the kiosk user's), the facility CA
+    and the identity; then forgets the pending answer."""
+    grant = EnrollmentGrant.model_validate(pending["grant"])
+    target.write(TOKEN, f"{grant.token}\n".encode(), 0o600, target.kiosk_account())
+    ca_pem = grant.facility_ca_pem or pending.get("ca_pem")
+    if ca_pem:
+        target.write(FACILITY_CA, ca_pem.encode(), 0o644)
+    identity = Identity(
+        grant.terminal_id, pending["name"], pending["location"], grant.facility, grant.housing_unit, pending["url"]
+    )
+    target.write(IDENTITY, identity.json(), 0o644)
+    target.path(PENDING_GRANT).unlink()
+    return identity
 
 
 def ensure_enrolled(context: Context) -> tuple[Status, str]:
     target, answers = context.target, context.answers
+    if target.path(PENDING_GRANT).exists():
+        if context.dry_run:
+            return Status.WOULD_CHANGE, "finish the enrollment a cut-off run began"
+        try:
+            pending = json.loads(target.path(PENDING_GRANT).read_text(encoding="utf-8"))
+            identity = _settle(target, pending)
+        except (ValueError, KeyError, TypeError):
+            raise StepFailed(
+                f"{PENDING_GRANT} is unreadable: run `kiosk-provision reset`, then use a new code"
+            ) from None
+        return Status.CHANGED, f"finished the enrollment of terminal {identity.terminal_id} a cut-off run began"
     identity = Identity.read(target)
     key_path, token_path = target.path(KEY), target.path(TOKEN)
     if identity is not None and key_path.exists() and token_path.exists():
@@ -189,15 +223,17 @@ def ensure_enrolled(context: Context) -> tuple[Status, str]:
         except CentralError as exc:
             sentence = _REFUSED.get(exc.code) if exc.code is not None else None
             raise StepFailed(sentence or f"central refused the enrollment: {exc}") from None
-        # The token first: it is what a cut-off run could not get again (the code is spent).
-        target.write(TOKEN, f"{grant.token}\n".encode(), 0o600, account)
-        ca_pem = grant.facility_ca_pem or (answers.ca_file.read_text() if answers.ca_file else None)
-        if ca_pem:
-            target.write(FACILITY_CA, ca_pem.encode(), 0o644)
-        enrolled = Identity(
-            grant.terminal_id, answers.name, answers.location, grant.facility, grant.housing_unit, answers.central_url
-        )
-        target.write(IDENTITY, enrolled.json(), 0o644)
+        # Central's answer is kept whole, in one write, before anything else: the code is spent, so a run cut
+        # off from here on must be able to finish without it.
+        pending = {
+            "grant": grant.model_dump(mode="json"),
+            "name": answers.name,
+            "location": answers.location,
+            "url": answers.central_url,
+            "ca_pem": answers.ca_file.read_text() if answers.ca_file else None,
+        }
+        target.write(PENDING_GRANT, json.dumps(pending).encode(), 0o600)
+        _settle(target, pending)
         return f"enrolled as terminal {grant.terminal_id} of {grant.facility}"
 
     return _changed(context, f'enroll at {answers.central_url} as "{answers.name}"', enroll)
@@ -281,6 +317,8 @@ def run_steps(context: Context, show: Callable[[Outcome], None]) -> list[Outcome
             status, detail = step(context)
         except StepFailed as exc:
             status, detail = Status.FAILED, str(exc)
+        except OSError as exc:  # a full disk, a read-only or wrong file: said, and the next run goes on from here
+            status, detail = Status.FAILED, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         outcome = Outcome(name, status, detail)
         outcomes.append(outcome)
         show(outcome)

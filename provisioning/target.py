@@ -20,6 +20,7 @@ KEY = "/etc/kiosk/terminal.key"
 FACILITY_CA = "/etc/kiosk/facility-ca.pem"
 STATE = "/var/lib/kiosk"
 IDENTITY = "/var/lib/kiosk/identity.json"
+PENDING_GRANT = "/var/lib/kiosk/enrollment-answer.json"  # central's answer, until it is put into place
 REPORT = "/var/lib/kiosk/provision-report.json"
 
 

@@ -188,6 +188,20 @@ def test_a_run_killed_half_way_is_finished_by_the_next(facility, image):
     assert len([t for t in facility.terminals() if t["name"] == NAME]) == 1
 
 
+def test_a_run_that_failed_after_central_answered_is_finished_without_the_spent_code(facility, image):
+    code = facility.code()
+    (image / "etc/kiosk/terminal-token").mkdir(parents=True)  # the token cannot be written: the run stops there
+    returncode, out, _ = setup(image, facility, code)
+    assert returncode == 1 and "failed  enrollment: Is a directory" in out, out
+    (image / "etc/kiosk/terminal-token").rmdir()
+
+    returncode, out, err = setup(image, facility, code)
+    assert returncode == 0, out + err
+    assert "finished the enrollment of terminal" in out, "from central's kept answer: the code is spent"
+    assert not (image / "var/lib/kiosk/enrollment-answer.json").exists()
+    assert len([t for t in facility.terminals() if t["name"] == NAME]) == 1
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "named"),
     [
