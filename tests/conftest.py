@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.janus_server import JanusServer, JanusSettings
 from central.private_network import PrivateNetwork, enter_private_network
@@ -127,11 +128,15 @@ def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
         devices: str = "",
         device_events: object = None,
         technician_pin: str | None = None,
+        key: Ed25519PrivateKey | None = None,
+        ca_file: Path | None = None,
         **timeouts: float,
     ) -> KioskApp:
+        """`key`, `ca_file`: an enrolled terminal's key, and the facility CA it pins."""
         config = kiosk_config(central_url, token_file, devices, **timeouts)
+        config = config.model_copy(update={"central": config.central.model_copy(update={"ca_file": ca_file})})
         token = token_file.read_text().strip()
-        kiosk = KioskApp(config, token, device_events, technician_pin)  # type: ignore[arg-type]
+        kiosk = KioskApp(config, token, device_events, technician_pin, key=key)  # type: ignore[arg-type]
         qapp.installEventFilter(kiosk.window.activity_filter())  # type: ignore[attr-defined]
         started.append(kiosk)
         kiosk.start()

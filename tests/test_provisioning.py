@@ -145,6 +145,24 @@ def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facili
     assert token not in json.dumps(report), "the report holds no secret"
 
 
+@pytest.mark.ui
+def test_the_kiosk_set_up_this_way_is_served_by_central_with_its_own_credentials(facility, image, start_kiosk, qtbot):
+    assert setup(image, facility, facility.code())[0] == 0
+    identity = json.loads((image / "var/lib/kiosk/identity.json").read_text())
+    kiosk = start_kiosk(
+        facility.central.url,
+        image / "etc/kiosk/terminal-token",
+        key=load_private_key(image / "etc/kiosk/terminal.key"),
+        ca_file=image / "etc/kiosk/facility-ca.pem",
+    )
+
+    def heard() -> bool:  # its first heartbeat: a signed request with a body, over HTTPS to the pinned CA
+        return any(t["id"] == identity["terminal_id"] and t["version"] for t in facility.terminals())
+
+    qtbot.waitUntil(heard, timeout=20_000)
+    assert kiosk.window.isVisible()
+
+
 def test_a_second_run_changes_nothing(facility, image):
     code = facility.code()
     assert setup(image, facility, code)[0] == 0
