@@ -30,6 +30,7 @@ class Answers:
     name: str
     location: str
     ca_file: Path | None = None  # the facility CA (PEM) that signs central's certificate; None: the system's CAs
+    devices: str = "detect"  # or "simulated": a training terminal without the hardware
 
 
 def _code_problem(code: str) -> str | None:
@@ -57,19 +58,26 @@ def _ca_problem(path: str) -> str | None:
     return None if "-----BEGIN CERTIFICATE-----" in text else f"{path} holds no PEM certificate"
 
 
+def _devices_problem(choice: str) -> str | None:
+    return None if choice in ("detect", "simulated") else "must be detect or simulated"
+
+
 PROBLEMS: dict[str, Callable[[str], str | None]] = {
     "central_url": lambda url: central_url_problem(url.strip()),
     "enrollment_code": _code_problem,
     "name": _text_problem,
     "location": _text_problem,
     "ca_file": _ca_problem,
+    "devices": _devices_problem,
 }
+NOT_ASKED = {"devices": "detect"}  # taken as this unless given
 QUESTIONS = {
     "central_url": "Central's address (https://…)",
     "enrollment_code": "Enrollment code from the facility's admin",
     "name": "This terminal's name (as staff will see it)",
     "location": "Where it stands (building, unit, room)",
     "ca_file": "The facility CA file (PEM), or Enter for the system's CAs",
+    "devices": "Devices: detect, or simulated for a training terminal",
 }
 
 
@@ -94,7 +102,7 @@ def gather(given: dict[str, str], ask: Callable[[str], str] | None) -> Answers:
     wrong answer is an AnswersError naming it."""
     found: dict[str, str] = {}
     for field in fields(Answers):
-        value = given.get(field.name)
+        value = given.get(field.name, NOT_ASKED.get(field.name))
         problem = None if value is None else PROBLEMS[field.name](value)
         while value is None or problem:
             if ask is None:
@@ -113,4 +121,5 @@ def gather(given: dict[str, str], ask: Callable[[str], str] | None) -> Answers:
         name=found["name"],
         location=found["location"],
         ca_file=Path(found["ca_file"]).resolve() if found.get("ca_file") else None,
+        devices=found["devices"],
     )

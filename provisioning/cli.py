@@ -1,7 +1,8 @@
 """`kiosk-provision`: takes a freshly imaged terminal to an enrolled kiosk in one command.
 
     kiosk-provision setup [--root DIR] [--dry-run] [--answers FILE] [--central-url URL] [--code CODE]
-                          [--name NAME] [--location TEXT] [--ca-file PEM] [--json]
+                          [--name NAME] [--location TEXT] [--ca-file PEM] [--devices detect|simulated]
+                          [--json]
     kiosk-provision status [--root DIR] [--json]
     kiosk-provision diagnostics [--root DIR] [--output FILE]
     kiosk-provision reset [--root DIR] [--yes] [--offline]
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     for field, flag in _FLAGS.items():
         setup.add_argument(f"--{flag}", dest=field)
     setup.add_argument("--ca-file", dest="ca_file", help="the facility CA (PEM) that signs central's certificate")
+    setup.add_argument(
+        "--devices", choices=["detect", "simulated"], help="detect (default), or simulated for a training terminal"
+    )
     return parser
 
 
@@ -61,7 +65,9 @@ def _show(outcome: Outcome) -> None:
 def _setup(args: argparse.Namespace) -> int:
     try:
         given = read_answers_file(args.answers) if args.answers else {}
-        given |= {field: value for field in (*_FLAGS, "ca_file") if (value := getattr(args, field)) is not None}
+        given |= {
+            field: value for field in (*_FLAGS, "ca_file", "devices") if (value := getattr(args, field)) is not None
+        }
         answers = gather(given, input if sys.stdin.isatty() else None)
     except AnswersError as exc:
         print(f"kiosk-provision: {exc}", file=sys.stderr)

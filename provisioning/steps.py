@@ -9,17 +9,20 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from drivers.hotplug import PyudevSource
 from kiosk.central_client import CentralClient, CentralError
-from kiosk.config import parse_config
+from kiosk.config import DevicesSection, parse_config
+from kiosk.device_watch import device_rules
 from kiosk.protocol import EnrollmentGrant, EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, new_private_key, public_key_text
 from kiosk.technician import CENTRAL, network_check
 from provisioning.answers import Answers
+from provisioning.devices import Detected, detect
 from provisioning.target import (
     CONFIG,
     FACILITY_CA,
@@ -32,7 +35,7 @@ from provisioning.target import (
     TOKEN,
     Target,
 )
-from provisioning.udev_rules import device_rules
+from provisioning.udev_rules import rules_files
 
 # Sentences for the technician, per refusal from central.
 _REFUSED = {
@@ -61,11 +64,17 @@ class StepFailed(Exception):
     """A step that cannot go on, with a sentence saying what to do."""
 
 
+def _live_devices() -> Detected:
+    return detect(PyudevSource(), device_rules(DevicesSection()))  # the kiosk's own defaults find them
+
+
 @dataclass(frozen=True)
 class Context:
     target: Target
     answers: Answers
     dry_run: bool
+    find_devices: Callable[[], Detected] = _live_devices
+    devices: dict[str, str] = field(default_factory=dict)  # [devices] as the devices step found them
 
 
 @dataclass(frozen=True)
@@ -239,10 +248,20 @@ def ensure_enrolled(context: Context) -> tuple[Status, str]:
     return _changed(context, f'enroll at {answers.central_url} as "{answers.name}"', enroll)
 
 
-# -- 4. configuration and device rules ------------------------------------------------------------
+# -- 4. devices, configuration and device rules -----------------------------------------------------
 
 
-def kiosk_config(target: Target, identity: Identity) -> bytes:
+def find_devices(context: Context) -> tuple[Status, str]:
+    if context.answers.devices == "simulated":
+        return Status.OK, "simulated devices: a training terminal, with nothing to find"
+    detected = context.find_devices()
+    if detected.missing:
+        raise StepFailed(f"not found: {'; '.join(detected.missing)}. Check their cables, then run this again")
+    context.devices.update(detected.settings)
+    return Status.OK, "; ".join(detected.found)
+
+
+def kiosk_config(target: Target, identity: Identity, devices: dict[str, str]) -> bytes:
     """The kiosk's configuration file for this identity, checked by the kiosk's own parser before it is used."""
 
     def quoted(text: str) -> str:
@@ -262,6 +281,8 @@ def kiosk_config(target: Target, identity: Identity) -> bytes:
         f"key_file = {quoted(KEY)}\n"
         f"{ca_line}"
     )
+    if devices:
+        text += "\n[devices]\n" + "".join(f"{key} = {quoted(value)}\n" for key, value in devices.items())
     parse_config(text, "the configuration kiosk-provision wrote")
     return text.encode()
 
@@ -286,7 +307,7 @@ def ensure_config(context: Context) -> tuple[Status, str]:
         if context.dry_run:
             return Status.WOULD_CHANGE, f"write {CONFIG} once enrolled"
         raise StepFailed("not enrolled, so there is no configuration to write")
-    return _file_step(context, {CONFIG: kiosk_config(context.target, identity)}, 0o644)
+    return _file_step(context, {CONFIG: kiosk_config(context.target, identity, context.devices)}, 0o644)
 
 
 def ensure_device_rules(context: Context) -> tuple[Status, str]:
@@ -296,7 +317,7 @@ def ensure_device_rules(context: Context) -> tuple[Status, str]:
         if context.dry_run:
             return Status.WOULD_CHANGE, "write the device rules once configured"
         raise StepFailed(f"no {CONFIG} to take the devices from") from None
-    return _file_step(context, device_rules(parse_config(config_text, CONFIG).devices), 0o644)
+    return _file_step(context, rules_files(parse_config(config_text, CONFIG).devices), 0o644)
 
 
 STEPS: list[tuple[str, Callable[[Context], tuple[Status, str]]]] = [
@@ -304,6 +325,7 @@ STEPS: list[tuple[str, Callable[[Context], tuple[Status, str]]]] = [
     ("kiosk user", ensure_kiosk_user),
     ("network", check_network),
     ("enrollment", ensure_enrolled),
+    ("devices", find_devices),
     ("configuration", ensure_config),
     ("device rules", ensure_device_rules),
 ]

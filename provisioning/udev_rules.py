@@ -20,7 +20,7 @@ SUBSYSTEM=="hidraw", GROUP="input", MODE="0660"
 """
 
 
-def device_rules(devices: DevicesSection) -> dict[str, bytes]:
+def rules_files(devices: DevicesSection) -> dict[str, bytes]:
     """Each rules file (as the terminal sees its path) and its content."""
     touchscreen = calibration_rule(
         devices.touchscreen_name, int(devices.touchscreen_rotation), devices.touchscreen_calibration

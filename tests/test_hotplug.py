@@ -4,7 +4,6 @@ real kernel events through pyudev, the touchscreen's udev rule, and the device h
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import threading
@@ -28,26 +27,13 @@ from drivers.udev_devices import (
     no_devices,
 )
 from kiosk.device_health import DeviceHealth, DeviceState
-from tests.udev_recordings import DATA, recorded_devices, recorded_events, replay, unplugged
+from tests.udev_recordings import recorded_devices, recorded_events, replay, table_after, unplugged
 from tests.waiting import wait_for
 
 H340_CARD = "/sys/devices/platform/ocp/47400000.target-module/47401c00.usb/musb-hdrc.1/usb1/1-1/1-1:1.0/sound/card0"
 
 
 # -- recordings -----------------------------------------------------------------------------------
-
-
-def table_after(*names: str, skip_last: int = 0) -> DeviceTable:
-    table = DeviceTable()
-    for name in names:
-        if "devices" in json.loads((DATA / name).read_text()):
-            for device in recorded_devices(name):
-                table.apply("add", device)
-        else:
-            events = recorded_events(name)
-            for _, event in events[: len(events) - skip_last]:
-                table.apply(event.action, event.device)
-    return table
 
 
 def h340_rules(**changes: object) -> DeviceRules:

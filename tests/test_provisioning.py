@@ -19,15 +19,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central.server_process import CentralProcess, TlsFiles
 from central.store import Store
+from drivers.hotplug import RecordedSource
+from drivers.udev_devices import DeviceRules
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import load_config
 from kiosk.protocol import EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, public_key_text
 from provisioning.answers import AnswersError, gather
+from provisioning.devices import detect
 from provisioning.diagnostics import scrub
+from provisioning.steps import Context, Status, run_steps
+from provisioning.target import Target
 from tests.conftest import staff_call
 from tests.tls_authority import make_authority, server_certificate
+from tests.udev_recordings import table_after
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +93,8 @@ def provision(root: Path, *args: str) -> subprocess.Popen[str]:
 def start_setup(root: Path, facility: Facility, code: str, *extra: str) -> subprocess.Popen[str]:
     """`kiosk-provision setup` with every answer given as a flag."""
     answers = {"--central-url": facility.central.url, "--code": code, "--name": NAME, "--location": LOCATION}
-    flags = [part for flag, value in {**answers, "--ca-file": str(facility.ca)}.items() for part in (flag, value)]
+    answers |= {"--ca-file": str(facility.ca), "--devices": "simulated"}  # this machine has none of them
+    flags = [part for flag, value in answers.items() for part in (flag, value)]
     return provision(root, "setup", *flags, *extra)
 
 
@@ -110,7 +117,7 @@ def tree(root: Path) -> dict[str, tuple[bytes, int, int, int]]:
 def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facility, image):
     returncode, out, err = setup(image, facility, facility.code())
     assert returncode == 0, out + err
-    for step in ("system", "kiosk user", "network", "enrollment", "configuration", "device rules"):
+    for step in ("system", "kiosk user", "network", "enrollment", "devices", "configuration", "device rules"):
         assert f"changed  {step}" in out or f"ok  {step}" in out, out
     assert "Result:     ready" in out
 
@@ -250,7 +257,8 @@ def test_an_answers_file_sets_up_a_terminal_unattended_and_a_wrong_one_changes_n
     answers = tmp_path / "answers.toml"
     answers.write_text(
         f'central_url = "{facility.central.url}"\nenrollment_code = "{facility.code()}"\n'
-        f'name = "{NAME}"\nlocation = "{LOCATION}"\nca_file = "{facility.ca}"\nlanguage = "es"\n'
+        f'name = "{NAME}"\nlocation = "{LOCATION}"\nca_file = "{facility.ca}"\ndevices = "simulated"\n'
+        'language = "es"\n'
     )
     before = tree(image)
     process = provision(image, "setup", "--answers", str(answers))
@@ -422,3 +430,73 @@ def test_a_reset_with_central_unreachable_wipes_nothing_unless_told_to_go_offlin
     assert process.returncode == 0, out + err
     assert "ask the admin to retire terminal" in out
     assert not (image / "etc/kiosk/terminal-token").exists()
+
+
+# -- the devices, found as the kiosk finds them ----------------------------------------------------------
+
+
+def recorded_terminal(*names: str) -> RecordedSource:
+    return RecordedSource(list(table_after(*names)))
+
+
+H340_HOOK = DeviceRules(has_hook_switch=lambda device: device.devnode == "/dev/hidraw0")  # its HID descriptor's
+
+
+def test_each_device_found_is_written_as_real_with_a_name_that_survives_replugging():
+    source = recorded_terminal("camera_c615.json", "handset_h340_plug.json", "touchscreen_epson_plug.json")
+    detected = detect(source, H340_HOOK)
+    assert detected.missing == []
+    assert detected.settings == {
+        "camera": "real",
+        "camera_source": "/dev/v4l/by-id/usb-046d_HD_Webcam_C615_1563CF40-video-index0",
+        "handset": "real",
+        "hook": "real",
+        "touchscreen": "real",
+        "touchscreen_name": detected.settings["touchscreen_name"],
+    }
+    assert "EPSON" in detected.settings["touchscreen_name"].upper()
+    assert detected.found[0] == "camera HD Webcam C615 at /dev/v4l/by-id/usb-046d_HD_Webcam_C615_1563CF40-video-index0"
+
+
+def test_a_terminal_missing_a_device_is_told_which_and_its_configuration_is_not_written(facility, image):
+    camera_only = detect(recorded_terminal("camera_c615.json"), H340_HOOK)
+    assert camera_only.missing == [
+        "handset sound card (a USB sound card)",
+        "hook switch (a HID device reporting one)",
+        "touchscreen",
+    ]
+    answers = gather(
+        {
+            "central_url": facility.central.url,
+            "enrollment_code": facility.code(),
+            "name": NAME,
+            "location": LOCATION,
+            "ca_file": str(facility.ca),
+        },
+        None,
+    )
+    shown: list[str] = []
+    outcomes = run_steps(Context(Target(image), answers, False, lambda: camera_only), lambda o: shown.append(o.step))
+    assert outcomes[-1].status is Status.FAILED and outcomes[-1].step == "devices"
+    assert "handset sound card" in outcomes[-1].detail and "Check their cables" in outcomes[-1].detail
+    assert not (image / "etc/kiosk/kiosk.toml").exists()
+
+
+def test_the_devices_found_go_into_the_configuration_and_a_second_run_keeps_it(facility, image):
+    found = detect(
+        recorded_terminal("camera_c615.json", "handset_h340_plug.json", "touchscreen_epson_plug.json"), H340_HOOK
+    )
+    given = {
+        "central_url": facility.central.url,
+        "enrollment_code": facility.code(),
+        "name": NAME,
+        "location": LOCATION,
+        "ca_file": str(facility.ca),
+    }
+    for run in ("first", "second"):
+        outcomes = run_steps(Context(Target(image), gather(given, None), False, lambda: found), lambda _o: None)
+        assert [o.status for o in outcomes if o.status is Status.FAILED] == [], (run, outcomes)
+    devices = load_config(image / "etc/kiosk/kiosk.toml").devices
+    assert (devices.camera.value, devices.camera_source) == ("real", found.settings["camera_source"])
+    assert (devices.handset.value, devices.hook.value, devices.touchscreen.value) == ("real", "real", "real")
+    assert outcomes[-2].detail.startswith("unchanged"), "the second run found the same devices"

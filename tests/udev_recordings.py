@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from drivers.hotplug import RecordedSource, UdevEvent
-from drivers.udev_devices import UdevDevice
+from drivers.udev_devices import DeviceTable, UdevDevice
 
 DATA = Path(__file__).parent / "data" / "udev"
 
@@ -21,6 +21,20 @@ def recorded_events(name: str) -> list[tuple[float, UdevEvent]]:
     """(seconds after the first event, event) as udev timed them."""
     events = json.loads((DATA / name).read_text())["events"]
     return [(e["t"], UdevEvent(e["action"], UdevDevice(e["properties"]))) for e in events]
+
+
+def table_after(*names: str, skip_last: int = 0) -> DeviceTable:
+    """udev's table after these recordings: devices already there, or events replayed (but the last `skip_last`)."""
+    table = DeviceTable()
+    for name in names:
+        if "devices" in json.loads((DATA / name).read_text()):
+            for device in recorded_devices(name):
+                table.apply("add", device)
+        else:
+            events = recorded_events(name)
+            for _, event in events[: len(events) - skip_last]:
+                table.apply(event.action, event.device)
+    return table
 
 
 def unplugged(events: Iterable[tuple[float, UdevEvent]]) -> list[UdevEvent]:
