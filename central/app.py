@@ -157,7 +157,12 @@ def create_app(
         detail = {"name": body.name, "location": body.location}
         store.add_audit_event(str(uuid.uuid4()), terminal_id, None, "terminal_enrolled", now, detail)
         return EnrollmentGrant(
-            terminal_id=terminal_id, token=token, facility=facility, housing_unit=unit, facility_ca_pem=facility_ca_pem
+            terminal_id=terminal_id,
+            token=token,
+            facility=facility,
+            housing_unit=unit,
+            janus_url=visits.janus_public_url,
+            facility_ca_pem=facility_ca_pem,
         )
 
     @app.post(f"{API_PREFIX}/terminal/leave", status_code=204, responses=errors)

@@ -304,6 +304,7 @@ class EnrollmentGrant(Message):
     token: str
     facility: str = Field(min_length=1, max_length=200)
     housing_unit: str
+    janus_url: str = Field(description="The media server's HTTP API as terminals reach it, for the set-up to check.")
     facility_ca_pem: str | None = Field(
         description="The CA that signs central's and Janus's TLS certificates, for the terminal to pin; none when "
         "central serves plain HTTP (only to its own machine)."

@@ -20,7 +20,7 @@ from kiosk.config import DevicesSection, parse_config
 from kiosk.device_watch import device_rules
 from kiosk.protocol import EnrollmentGrant, EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, new_private_key, public_key_text
-from kiosk.technician import CENTRAL, network_check
+from kiosk.technician import CENTRAL, JANUS, CheckResult, network_check
 from provisioning.answers import Answers
 from provisioning.devices import Detected, detect
 from provisioning.target import (
@@ -87,6 +87,7 @@ class Identity:
     facility: str
     housing_unit: str
     central_url: str
+    janus_url: str
 
     @staticmethod
     def read(target: Target) -> Identity | None:
@@ -156,14 +157,29 @@ def _trusted_ca(answers: Answers, target: Target) -> Path | None:
     return pinned if pinned.exists() else answers.ca_file
 
 
-def check_network(context: Context) -> tuple[Status, str]:
-    answers = context.answers
-    trusted = _trusted_ca(answers, context.target)
-    results = [r for r in network_check(answers.central_url, None, trusted) if r.target == CENTRAL]
+def _reached(results: list[CheckResult]) -> tuple[Status, str]:
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         raise StepFailed(failed.line())
     return Status.OK, ", ".join(f"{r.step.value} {r.ms:.0f} ms" for r in results)
+
+
+def check_network(context: Context) -> tuple[Status, str]:
+    answers = context.answers
+    trusted = _trusted_ca(answers, context.target)
+    return _reached([r for r in network_check(answers.central_url, None, trusted) if r.target == CENTRAL])
+
+
+def check_media_server(context: Context) -> tuple[Status, str]:
+    """Janus, at the address central gave at enrollment (known only once enrolled)."""
+    identity = Identity.read(context.target)
+    if identity is None:
+        if context.dry_run:
+            return Status.OK, "its address comes with the enrollment: checked then"
+        raise StepFailed("not enrolled, so the media server's address is not known")
+    trusted = _trusted_ca(context.answers, context.target)
+    checked = [r for r in network_check(identity.central_url, identity.janus_url, trusted) if r.target == JANUS]
+    return _reached(checked)
 
 
 # -- 3. enrollment ----------------------------------------------------------------------------------
@@ -183,7 +199,13 @@ def _settle(target: Target, pending: dict[str, Any]) -> Identity:
     if ca_pem:
         target.write(FACILITY_CA, ca_pem.encode(), 0o644)
     identity = Identity(
-        grant.terminal_id, pending["name"], pending["location"], grant.facility, grant.housing_unit, pending["url"]
+        grant.terminal_id,
+        pending["name"],
+        pending["location"],
+        grant.facility,
+        grant.housing_unit,
+        pending["url"],
+        grant.janus_url,
     )
     target.write(IDENTITY, identity.json(), 0o644)
     target.path(PENDING_GRANT).unlink()
@@ -325,6 +347,7 @@ STEPS: list[tuple[str, Callable[[Context], tuple[Status, str]]]] = [
     ("kiosk user", ensure_kiosk_user),
     ("network", check_network),
     ("enrollment", ensure_enrolled),
+    ("media server", check_media_server),
     ("devices", find_devices),
     ("configuration", ensure_config),
     ("device rules", ensure_device_rules),

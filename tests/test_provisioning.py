@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from central.server_process import CentralProcess, TlsFiles
+from central.server_process import CentralProcess, TlsFiles, free_port
 from central.store import Store
 from drivers.hotplug import RecordedSource
 from drivers.udev_devices import DeviceRules
@@ -117,7 +117,8 @@ def tree(root: Path) -> dict[str, tuple[bytes, int, int, int]]:
 def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facility, image):
     returncode, out, err = setup(image, facility, facility.code())
     assert returncode == 0, out + err
-    for step in ("system", "kiosk user", "network", "enrollment", "devices", "configuration", "device rules"):
+    steps = ("system", "kiosk user", "network", "enrollment", "media server", "devices", "configuration")
+    for step in (*steps, "device rules"):
         assert f"changed  {step}" in out or f"ok  {step}" in out, out
     assert "Result:     ready" in out
 
@@ -168,6 +169,16 @@ def test_the_kiosk_set_up_this_way_is_served_by_central_with_its_own_credentials
 
     qtbot.waitUntil(heard, timeout=20_000)
     assert kiosk.window.isVisible()
+
+
+def test_a_media_server_out_of_reach_stops_the_set_up_saying_where(start_central, image, tmp_path):
+    authority = make_authority(tmp_path, "Facility CA")
+    cert, key = server_certificate(tmp_path, authority, "127.0.0.1")
+    closed = f"http://127.0.0.1:{free_port()}/janus"  # where central says Janus is, and nothing listens
+    facility = Facility(start_central(janus_url=closed, tls=TlsFiles(cert, key, authority.pem)), authority.pem)
+    returncode, out, _ = setup(image, facility, facility.code())
+    assert returncode == 1
+    assert "changed  enrollment" in out and "failed  media server: Janus TCP: failed" in out, out
 
 
 def test_a_second_run_changes_nothing(facility, image):
