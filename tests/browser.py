@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,17 @@ def shown_frame(page: Page, selector: str) -> ShownFrame | None:
     if stamp is None:
         return None
     return ShownFrame(stamp, age_ms(stamp.sent_ms, int(grabbed["at"]) % (1 << 32)))
+
+
+def stamped_frame(page: Page, selector: str, timeout_s: float) -> ShownFrame:
+    """The first frame the `<video>` element shows with a readable stamp, within `timeout_s`: VP8 can blur one
+    frame's stamp beyond reading (the call bench counts about one in thirty), which is no fault of the video."""
+    deadline = time.monotonic() + timeout_s
+    while (frame := shown_frame(page, selector)) is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no stamped frame in {selector} within {timeout_s:.0f} s")
+        time.sleep(0.05)
+    return frame
 
 
 @pytest.fixture

@@ -19,7 +19,16 @@ from central.server_process import CentralProcess
 from central.store import Store
 from kiosk.janus_client import JanusSession
 from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
-from tests.browser import CHROMIUM, VIEWPORT, ChromiumMissing, chromium_args, fake_camera_file, hook, shown, shown_frame
+from tests.browser import (
+    CHROMIUM,
+    VIEWPORT,
+    ChromiumMissing,
+    chromium_args,
+    fake_camera_file,
+    hook,
+    shown,
+    stamped_frame,
+)
 from tests.test_e2e_visit import enter_visit
 from tests.waiting import wait_for
 
@@ -157,8 +166,7 @@ def test_an_officer_watches_unseen_sends_a_message_and_ends_the_visit_for_everyo
     wait_for(lambda: frames(officer, "Resident") > 60, 15, "the resident's video on the officer's page")
     wait_for(lambda: frames(officer, "Maria") > 60, 10, "the visitor's video on the officer's page")
     resident_video = '.tile[data-display="Resident"] video'
-    seen = shown_frame(officer, resident_video)
-    assert seen is not None, "the officer's page does not show the terminal's stamped video"
+    seen = stamped_frame(officer, resident_video, timeout_s=5)
     print(f"terminal camera to the officer's video element: {seen.age_ms} ms")
     text = shown(officer)
     assert "Daniel (ID 1001) with Maria" in text and "Silent — they cannot see or hear you" in text
