@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.request_proof import PUBLIC_KEY_PATTERN
+
 API_PREFIX = "/api/v1"
 
 # Ids are 32-bit in every database central supports; anything larger is refused as invalid input.
@@ -294,7 +296,7 @@ class EnrollmentRequest(Message):
     code: str = Field(pattern=r"^[A-Za-z0-9 -]{12,20}$", description="Case, spaces and dashes do not matter.")
     name: str = Field(min_length=1, max_length=200, pattern=_LINE)
     location: str = Field(min_length=1, max_length=200, pattern=_LINE)
-    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="The terminal's Ed25519 key, base64.")
+    public_key: str = Field(pattern=PUBLIC_KEY_PATTERN, description="The terminal's Ed25519 key, base64.")
 
 
 class EnrollmentGrant(Message):

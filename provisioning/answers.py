@@ -70,7 +70,7 @@ PROBLEMS: dict[str, Callable[[str], str | None]] = {
     "ca_file": _ca_problem,
     "devices": _devices_problem,
 }
-NOT_ASKED = {"devices": "detect"}  # taken as this unless given
+NOT_ASKED = ("devices",)  # at the keyboard, taken as their default unless given
 QUESTIONS = {
     "central_url": "Central's address (https://…)",
     "enrollment_code": "Enrollment code from the facility's admin",
@@ -102,7 +102,7 @@ def gather(given: dict[str, str], ask: Callable[[str], str] | None) -> Answers:
     wrong answer is an AnswersError naming it."""
     found: dict[str, str] = {}
     for field in fields(Answers):
-        value = given.get(field.name, NOT_ASKED.get(field.name))
+        value = given.get(field.name, field.default if field.name in NOT_ASKED else None)
         problem = None if value is None else PROBLEMS[field.name](value)
         while value is None or problem:
             if ask is None:

@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 from drivers.touchscreen import RULES_PATH as TOUCHSCREEN_RULES
 from kiosk.audit_journal import AuditJournal
-from kiosk.central_client import CentralClient, CentralError
+from kiosk.central_client import CentralError
 from kiosk.protocol import AuditBatch
-from kiosk.request_proof import load_private_key
-from provisioning.steps import Identity
+from provisioning.steps import Identity, enrolled_client
 from provisioning.target import CONFIG, FACILITY_CA, KEY, STATE, TOKEN, Target
 from provisioning.udev_rules import PERMISSIONS_RULES
 
@@ -27,9 +26,7 @@ class ResetRefused(Exception):
 
 def _leave_central(target: Target, identity: Identity) -> int:
     """Hands central the audit events not sent yet, then leaves it; the number of events handed over."""
-    verify = str(target.path(FACILITY_CA)) if target.path(FACILITY_CA).exists() else True
-    token = target.path(TOKEN).read_text(encoding="ascii").strip()
-    client = CentralClient(identity.central_url, token, verify=verify, key=load_private_key(target.path(KEY)))
+    client = enrolled_client(target, identity, None)
     journal = AuditJournal(target.path(STATE) / "audit")
     sent = 0
     try:

@@ -151,10 +151,10 @@ def _run(command: list[str]) -> None:
 # -- 2. the network ---------------------------------------------------------------------------------
 
 
-def _trusted_ca(answers: Answers, target: Target) -> Path | None:
+def _trusted_ca(target: Target, ca_file: Path | None) -> Path | None:
     """The CA central's certificate is checked against: the one pinned at enrollment, else the answer's."""
     pinned = target.path(FACILITY_CA)
-    return pinned if pinned.exists() else answers.ca_file
+    return pinned if pinned.exists() else ca_file
 
 
 def _reached(results: list[CheckResult]) -> tuple[Status, str]:
@@ -166,7 +166,7 @@ def _reached(results: list[CheckResult]) -> tuple[Status, str]:
 
 def check_network(context: Context) -> tuple[Status, str]:
     answers = context.answers
-    trusted = _trusted_ca(answers, context.target)
+    trusted = _trusted_ca(context.target, answers.ca_file)
     return _reached([r for r in network_check(answers.central_url, None, trusted) if r.target == CENTRAL])
 
 
@@ -177,7 +177,7 @@ def check_media_server(context: Context) -> tuple[Status, str]:
         if context.dry_run:
             return Status.OK, "its address comes with the enrollment: checked then"
         raise StepFailed("not enrolled, so the media server's address is not known")
-    trusted = _trusted_ca(context.answers, context.target)
+    trusted = _trusted_ca(context.target, context.answers.ca_file)
     checked = [r for r in network_check(identity.central_url, identity.janus_url, trusted) if r.target == JANUS]
     return _reached(checked)
 
@@ -185,9 +185,16 @@ def check_media_server(context: Context) -> tuple[Status, str]:
 # -- 3. enrollment ----------------------------------------------------------------------------------
 
 
-def _verify(answers: Answers, target: Target) -> bool | str:
-    trusted = _trusted_ca(answers, target)
+def _verify(target: Target, ca_file: Path | None) -> bool | str:
+    trusted = _trusted_ca(target, ca_file)
     return str(trusted) if trusted else True
+
+
+def enrolled_client(target: Target, identity: Identity, ca_file: Path | None) -> CentralClient:
+    """The client the kiosk will be: its token, signed with its key, trusting the pinned CA (else `ca_file`)."""
+    token = target.path(TOKEN).read_text(encoding="ascii").strip()
+    key = load_private_key(target.path(KEY))
+    return CentralClient(identity.central_url, token, verify=_verify(target, ca_file), key=key)
 
 
 def _settle(target: Target, pending: dict[str, Any]) -> Identity:
@@ -228,9 +235,8 @@ def ensure_enrolled(context: Context) -> tuple[Status, str]:
     identity = Identity.read(target)
     key_path, token_path = target.path(KEY), target.path(TOKEN)
     if identity is not None and key_path.exists() and token_path.exists():
-        key, token = load_private_key(key_path), token_path.read_text(encoding="ascii").strip()
         try:
-            CentralClient(identity.central_url, token, verify=_verify(answers, target), key=key).idle_info()
+            enrolled_client(target, identity, answers.ca_file).idle_info()
         except CentralError as exc:
             if exc.code is ErrorCode.TERMINAL_NOT_AUTHORISED:
                 raise StepFailed(
@@ -250,7 +256,7 @@ def ensure_enrolled(context: Context) -> tuple[Status, str]:
             code=answers.enrollment_code, name=answers.name, location=answers.location, public_key=public_key_text(key)
         )
         try:
-            grant = CentralClient(answers.central_url, None, verify=_verify(answers, target)).enroll(request)
+            grant = CentralClient(answers.central_url, None, verify=_verify(target, answers.ca_file)).enroll(request)
         except CentralError as exc:
             sentence = _REFUSED.get(exc.code) if exc.code is not None else None
             raise StepFailed(sentence or f"central refused the enrollment: {exc}") from None
