@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(
-  python3-venv python3-dev gcc linux-libc-dev iproute2 util-linux
+  python3-venv python3-dev gcc linux-libc-dev iproute2 util-linux systemd
   janus janus-tools libjs-janus-gateway libjs-webrtc-adapter
   chromium chromium-driver postgresql
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils

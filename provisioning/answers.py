@@ -31,6 +31,7 @@ class Answers:
     location: str
     ca_file: Path | None = None  # the facility CA (PEM) that signs central's certificate; None: the system's CAs
     devices: str = "detect"  # or "simulated": a training terminal without the hardware
+    touchscreen_rotation: int = 0  # degrees clockwise the panel is mounted turned
 
 
 def _code_problem(code: str) -> str | None:
@@ -62,6 +63,10 @@ def _devices_problem(choice: str) -> str | None:
     return None if choice in ("detect", "simulated") else "must be detect or simulated"
 
 
+def _rotation_problem(degrees: str) -> str | None:
+    return None if degrees in ("0", "90", "180", "270") else "must be 0, 90, 180 or 270 (degrees clockwise)"
+
+
 PROBLEMS: dict[str, Callable[[str], str | None]] = {
     "central_url": lambda url: central_url_problem(url.strip()),
     "enrollment_code": _code_problem,
@@ -69,8 +74,9 @@ PROBLEMS: dict[str, Callable[[str], str | None]] = {
     "location": _text_problem,
     "ca_file": _ca_problem,
     "devices": _devices_problem,
+    "touchscreen_rotation": _rotation_problem,
 }
-NOT_ASKED = ("devices",)  # at the keyboard, taken as their default unless given
+NOT_ASKED = ("devices", "touchscreen_rotation")  # at the keyboard, taken as their default unless given
 QUESTIONS = {
     "central_url": "Central's address (https://…)",
     "enrollment_code": "Enrollment code from the facility's admin",
@@ -78,6 +84,7 @@ QUESTIONS = {
     "location": "Where it stands (building, unit, room)",
     "ca_file": "The facility CA file (PEM), or Enter for the system's CAs",
     "devices": "Devices: detect, or simulated for a training terminal",
+    "touchscreen_rotation": "How far the touchscreen is turned, clockwise: 0, 90, 180 or 270",
 }
 
 
@@ -102,7 +109,7 @@ def gather(given: dict[str, str], ask: Callable[[str], str] | None) -> Answers:
     wrong answer is an AnswersError naming it."""
     found: dict[str, str] = {}
     for field in fields(Answers):
-        value = given.get(field.name, field.default if field.name in NOT_ASKED else None)
+        value = given.get(field.name, str(field.default) if field.name in NOT_ASKED else None)
         problem = None if value is None else PROBLEMS[field.name](value)
         while value is None or problem:
             if ask is None:
@@ -122,4 +129,5 @@ def gather(given: dict[str, str], ask: Callable[[str], str] | None) -> Answers:
         location=found["location"],
         ca_file=Path(found["ca_file"]).resolve() if found.get("ca_file") else None,
         devices=found["devices"],
+        touchscreen_rotation=int(found["touchscreen_rotation"]),
     )

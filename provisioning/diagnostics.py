@@ -1,7 +1,7 @@
 """`kiosk-provision diagnostics`: a support bundle a technician can hand on, with nothing secret or personal in
-it: versions, the configuration, what the terminal is, the last report, the devices udev sees, and recent
-logs. The token and the key are never read into it; every text in it is also scrubbed of anything that looks
-like a secret, a PIN or a person's name, in case a log line carried one.
+it: versions, the configuration, what the terminal is, the last report and self-test, the devices udev sees, and
+recent logs. The token and the key are never read into it; every text in it is also scrubbed of anything that
+looks like a secret, a PIN or a person's name, in case a log line carried one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pyudev
 
 from kiosk import __version__
-from provisioning.target import CONFIG, IDENTITY, REPORT, TOKEN, Target
+from provisioning.target import CONFIG, IDENTITY, REPORT, SELF_TEST, TOKEN, Target
 
 LOG_HOURS = 24
 SUBSYSTEMS = ("video4linux", "sound", "input", "hidraw")
@@ -99,6 +99,7 @@ def write_bundle(target: Target, output: Path) -> list[str]:
         "kiosk.toml": _read(target, CONFIG),
         "identity.json": _read(target, IDENTITY),
         "provision-report.json": _read(target, REPORT),
+        "self-test.json": _read(target, SELF_TEST),
         "devices.txt": _devices(),
         "logs.txt": _logs(target),
     }

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk import __version__
+from provisioning.self_test import Verdict
+from provisioning.self_test_record import SelfTestRecord
 from provisioning.steps import Identity, Outcome, Status
 from provisioning.target import FACILITY_CA, KEY, REPORT, TOKEN, Target
 
@@ -25,6 +27,10 @@ def build_report(target: Target, outcomes: list[Outcome], dry_run: bool) -> dict
         result = f"dry run: would change {', '.join(pending)}"
     else:
         result = "ready"
+        record = SelfTestRecord.read(target)
+        untested = [c.part for c in record.checks if c.verdict is Verdict.NOT_CHECKED] if record else []
+        if untested:
+            result += f"; at the terminal, `kiosk-provision self-test` checks the {', '.join(untested)}"
     return {
         "result": result,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -38,7 +44,13 @@ def build_report(target: Target, outcomes: list[Outcome], dry_run: bool) -> dict
             "facility_ca": target.path(FACILITY_CA).exists(),
         },
         "steps": [{"step": o.step, "status": o.status.value, "detail": o.detail} for o in outcomes],
+        "self_test": self_test_json(target),
     }
+
+
+def self_test_json(target: Target) -> dict[str, Any] | None:
+    record = SelfTestRecord.read(target)
+    return record.as_json() if record else None
 
 
 def save_report(target: Target, report: dict[str, Any]) -> None:
@@ -62,6 +74,9 @@ def render(report: dict[str, Any], with_steps: bool) -> str:
     have = report.get("credentials", {})
     steps = [f"  {s['status']:>12}  {s['step']}: {s['detail']}" for s in report.get("steps", [])]
     credentials = [f"{_CREDENTIALS.get(name, name)} {'present' if ok else 'missing'}" for name, ok in have.items()]
+    tested = report.get("self_test") or {}
+    checks = [f"  {c['verdict']:>12}  {c['part']}: {c['detail']}" for c in tested.get("checks", [])]
+    self_test = [f"Self-test:  {tested.get('mode', '')} test, {tested.get('when', '')}", *checks] if tested else []
     lines = [
         "",
         f"Terminal:   {terminal.get('name', '(not enrolled)')}",
@@ -71,6 +86,7 @@ def render(report: dict[str, Any], with_steps: bool) -> str:
         f"Identity:   {', '.join(credentials)}",
         f"Software:   kiosk {report.get('version', '?')}",
         *(["", *steps] if with_steps else []),
+        *(["", *self_test] if self_test else []),
         "",
         f"Result:     {report.get('result', '?')}  ({report.get('when', '')})",
     ]

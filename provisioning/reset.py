@@ -1,6 +1,6 @@
-"""`kiosk-provision reset`: the factory reset. The terminal leaves central (after handing over the audit
-events it still holds), then its identity, configuration and local state are wiped, so the next
-`kiosk-provision setup` starts from a freshly imaged terminal. The kiosk user and the OS stay.
+"""`kiosk-provision reset`: the factory reset. The kiosk is stopped and disabled, the terminal leaves central
+(after handing over the audit events it still holds), then its identity, configuration and local state are
+wiped, so the next `kiosk-provision setup` starts from a freshly imaged terminal. The kiosk user and the OS stay.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from drivers.touchscreen import RULES_PATH as TOUCHSCREEN_RULES
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralError
 from kiosk.protocol import AuditBatch
+from provisioning.services import ServiceError, manager_running, stop_and_disable
 from provisioning.steps import Identity, enrolled_client
 from provisioning.target import CONFIG, FACILITY_CA, KEY, STATE, TOKEN, Target
 from provisioning.udev_rules import PERMISSIONS_RULES
@@ -47,6 +48,13 @@ def _leave_central(target: Target, identity: Identity) -> int:
 
 
 def reset(target: Target, offline: bool, show: Callable[[str], None]) -> None:
+    # First, so that no audit event is written after the hand-over, and the kiosk does not start again
+    # without an identity.
+    try:
+        if stopped := stop_and_disable(target):
+            show(f"{'stopped and ' if manager_running(target) else ''}disabled {', '.join(stopped)}")
+    except ServiceError as exc:
+        raise ResetRefused(f"the kiosk could not be stopped ({exc}): nothing was wiped") from None
     identity = Identity.read(target)
     if identity is not None and not offline:
         sent = _leave_central(target, identity)

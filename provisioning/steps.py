@@ -18,11 +18,33 @@ from drivers.hotplug import PyudevSource
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.config import DevicesSection, parse_config
 from kiosk.device_watch import device_rules
+from kiosk.devices import DeviceMissing
 from kiosk.protocol import EnrollmentGrant, EnrollmentRequest, ErrorCode
 from kiosk.request_proof import load_private_key, new_private_key, public_key_text
 from kiosk.technician import CENTRAL, JANUS, CheckResult, network_check
 from provisioning.answers import Answers
 from provisioning.devices import Detected, detect
+from provisioning.self_test import (
+    ConsoleTechnician,
+    Technician,
+    TestDevices,
+    Verdict,
+    Waits,
+    open_test_devices,
+    run_self_test,
+)
+from provisioning.self_test_record import AUTOMATIC, FULL, SelfTestRecord
+from provisioning.services import (
+    UNITS,
+    ServiceError,
+    enable,
+    is_active,
+    is_enabled,
+    kiosk_paused,
+    manager_running,
+    not_installed,
+    start,
+)
 from provisioning.target import (
     CONFIG,
     FACILITY_CA,
@@ -74,7 +96,11 @@ class Context:
     answers: Answers
     dry_run: bool
     find_devices: Callable[[], Detected] = _live_devices
-    devices: dict[str, str] = field(default_factory=dict)  # [devices] as the devices step found them
+    devices: dict[str, str | int] = field(default_factory=dict)  # [devices] as the devices step found them
+    technician: Technician = field(default_factory=lambda: ConsoleTechnician(at_terminal=False))
+    open_devices: Callable[[DevicesSection], TestDevices] = open_test_devices
+    waits: Waits = field(default_factory=Waits)
+    changed: list[str] = field(default_factory=list)  # the steps that changed something in this run
 
 
 @dataclass(frozen=True)
@@ -140,6 +166,31 @@ def ensure_kiosk_user(context: Context) -> tuple[Status, str]:
         return f"user {KIOSK_USER} {made}" + (f", in {', '.join(missing)}" if missing else "")
 
     return _changed(context, f"create user {KIOSK_USER}" if account is None else f"add to {missing}", create)
+
+
+def ensure_state_folder(context: Context) -> tuple[Status, str]:
+    """The kiosk's own state (its audit journal above all) lives in STATE: the kiosk user's, and no one else's."""
+    target = context.target
+    folder = target.path(STATE)
+    account = target.kiosk_account()
+    try:
+        state = folder.stat()
+        owned = account is not None and (state.st_uid, state.st_gid) == (account.uid, account.gid)
+        if owned and state.st_mode & 0o7777 == 0o750:
+            return Status.OK, f"{STATE} is the kiosk user's"
+    except FileNotFoundError:
+        pass
+    if account is None and not context.dry_run:
+        raise StepFailed(f"no {KIOSK_USER} user to own {STATE}")
+
+    def own() -> str:
+        assert account is not None
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, account.uid, account.gid)
+        folder.chmod(0o750)
+        return f"{STATE} given to {KIOSK_USER}, mode 0750"
+
+    return _changed(context, f"give {STATE} to {KIOSK_USER}", own)
 
 
 def _run(command: list[str]) -> None:
@@ -280,6 +331,9 @@ def ensure_enrolled(context: Context) -> tuple[Status, str]:
 
 
 def find_devices(context: Context) -> tuple[Status, str]:
+    rotation = context.answers.touchscreen_rotation
+    if rotation:  # how the panel is mounted: the technician says so; nothing can detect it
+        context.devices["touchscreen_rotation"] = rotation
     if context.answers.devices == "simulated":
         return Status.OK, "simulated devices: a training terminal, with nothing to find"
     detected = context.find_devices()
@@ -289,11 +343,11 @@ def find_devices(context: Context) -> tuple[Status, str]:
     return Status.OK, "; ".join(detected.found)
 
 
-def kiosk_config(target: Target, identity: Identity, devices: dict[str, str]) -> bytes:
+def kiosk_config(target: Target, identity: Identity, devices: dict[str, str | int]) -> bytes:
     """The kiosk's configuration file for this identity, checked by the kiosk's own parser before it is used."""
 
-    def quoted(text: str) -> str:
-        return json.dumps(text, ensure_ascii=False)  # a TOML basic string
+    def quoted(value: str | int) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string, or a number
 
     ca_line = f"ca_file = {quoted(FACILITY_CA)}\n" if target.path(FACILITY_CA).exists() else ""
     text = (
@@ -348,15 +402,112 @@ def ensure_device_rules(context: Context) -> tuple[Status, str]:
     return _file_step(context, rules_files(parse_config(config_text, CONFIG).devices), 0o644)
 
 
+# -- 5. the self-test -------------------------------------------------------------------------------
+
+
+def configured_devices(target: Target) -> DevicesSection | None:
+    try:
+        return parse_config(target.path(CONFIG).read_text(encoding="utf-8"), CONFIG).devices
+    except FileNotFoundError:
+        return None
+
+
+def self_test_now(
+    target: Target,
+    devices: DevicesSection,
+    technician: Technician,
+    open_devices: Callable[[DevicesSection], TestDevices] = open_test_devices,
+    waits: Waits = Waits(),  # noqa: B008  (frozen: one shared default is safe)
+) -> SelfTestRecord:
+    """Runs the self-test on the configured devices now and keeps its results."""
+    try:
+        with kiosk_paused(target):
+            try:
+                opened = open_devices(devices)
+            except DeviceMissing as exc:
+                raise StepFailed(str(exc)) from None
+            try:
+                checks = run_self_test(opened, devices, technician, waits)
+            finally:
+                opened.close()
+    except ServiceError as exc:
+        raise StepFailed(f"the kiosk holds the devices and could not be paused: {exc}") from None
+    record = SelfTestRecord.new(FULL if technician.at_terminal else AUTOMATIC, devices, checks)
+    record.write(target)
+    return record
+
+
+def summary(record: SelfTestRecord) -> str:
+    """For example "passed: camera, microphone; not checked: earpiece"."""
+    groups = {verdict: [c.part for c in record.checks if c.verdict is verdict] for verdict in Verdict}
+    return "; ".join(f"{verdict.value}: {', '.join(parts)}" for verdict, parts in groups.items() if parts)
+
+
+def self_test(context: Context) -> tuple[Status, str]:
+    devices = configured_devices(context.target)
+    if devices is None:
+        if context.dry_run:
+            return Status.WOULD_CHANGE, "run the self-test once configured"
+        raise StepFailed(f"no {CONFIG} to take the devices from")
+    mode = FULL if context.technician.at_terminal else AUTOMATIC
+    previous = SelfTestRecord.read(context.target)
+    if previous is not None and previous.covers(mode, devices):
+        return Status.OK, f"passed on {previous.when}: {summary(previous)}"
+    if context.dry_run:
+        return Status.WOULD_CHANGE, f"run the self-test ({mode})"
+    record = self_test_now(context.target, devices, context.technician, context.open_devices, context.waits)
+    if record.failed:
+        raise StepFailed("; ".join(check.line() for check in record.failed))
+    return Status.CHANGED, summary(record)
+
+
+# -- 6. the services ---------------------------------------------------------------------------------
+
+
+def ensure_services(context: Context) -> tuple[Status, str]:
+    target = context.target
+    if missing := not_installed(target):
+        raise StepFailed(f"{', '.join(missing)} not installed: this is not the terminal's image (see build_image.sh)")
+    live = manager_running(target)
+    disabled = [unit for unit in UNITS if not is_enabled(target, unit)]
+    stopped = [unit for unit in UNITS if live and not is_active(target, unit)]
+    # A kiosk already running reads its configuration and device rules only when it starts.
+    reconfigured = bool({"configuration", "device rules"} & set(context.changed))
+    stale = [unit for unit in UNITS if live and unit not in stopped and reconfigured]
+    units = ", ".join(UNITS)
+    if not (disabled or stopped or stale):
+        return Status.OK, f"{units} enabled and running" if live else f"{units} enabled: they start at boot"
+
+    def enable_and_start() -> str:
+        try:
+            if disabled:
+                enable(target, disabled)
+            start(target, stopped, restart=False)
+            start(target, stale, restart=True)
+        except ServiceError as exc:
+            raise StepFailed(str(exc)) from None
+        done = [
+            f"enabled {', '.join(disabled)}" if disabled else "",
+            f"started {', '.join(stopped)}" if stopped else "",
+            f"restarted {', '.join(stale)} for its new configuration" if stale else "",
+        ]
+        return "; ".join(part for part in done if part)
+
+    return _changed(context, f"enable and start {units}", enable_and_start)
+
+
 STEPS: list[tuple[str, Callable[[Context], tuple[Status, str]]]] = [
     ("system", check_system),
     ("kiosk user", ensure_kiosk_user),
+    ("state folder", ensure_state_folder),
     ("network", check_network),
     ("enrollment", ensure_enrolled),
     ("media server", check_media_server),
     ("devices", find_devices),
     ("configuration", ensure_config),
     ("device rules", ensure_device_rules),
+    ("self-test", self_test),
+    ("services", ensure_services),
 ]
 
 
@@ -372,6 +523,8 @@ def run_steps(context: Context, show: Callable[[Outcome], None]) -> list[Outcome
             status, detail = Status.FAILED, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         outcome = Outcome(name, status, detail)
         outcomes.append(outcome)
+        if status is Status.CHANGED:
+            context.changed.append(name)
         show(outcome)
         if status is Status.FAILED:
             break

@@ -22,6 +22,7 @@ STATE = "/var/lib/kiosk"
 IDENTITY = "/var/lib/kiosk/identity.json"
 PENDING_GRANT = "/var/lib/kiosk/enrollment-answer.json"  # central's answer, until it is put into place
 REPORT = "/var/lib/kiosk/provision-report.json"
+SELF_TEST = "/var/lib/kiosk/self-test.json"
 
 
 @dataclass(frozen=True)

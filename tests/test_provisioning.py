@@ -32,6 +32,7 @@ from provisioning.diagnostics import scrub
 from provisioning.steps import Context, Status, run_steps
 from provisioning.target import Target
 from tests.conftest import staff_call
+from tests.simulated_terminal import ScriptedTechnician, SimulatedTerminal
 from tests.tls_authority import make_authority, server_certificate
 from tests.udev_recordings import table_after
 
@@ -80,7 +81,25 @@ def image(tmp_path: Path) -> Path:
     }
     for name, text in files.items():
         (root / "etc" / name).write_text(text)
+    units = root / "usr/lib/systemd/system"  # build_image.sh installs the units; setup enables them
+    units.mkdir(parents=True)
+    for unit in (Path(__file__).parents[1] / "systemd").glob("*.service"):
+        (units / unit.name).write_bytes(unit.read_bytes())
     return root
+
+
+ENABLED_KIOSK = "etc/systemd/system/graphical.target.wants/kiosk.service"
+
+
+def answers_for(facility: Facility) -> dict[str, str]:
+    """Every answer `setup` asks for, with a new code, as `gather` takes them."""
+    return {
+        "central_url": facility.central.url,
+        "enrollment_code": facility.code(),
+        "name": NAME,
+        "location": LOCATION,
+        "ca_file": str(facility.ca),
+    }
 
 
 def provision(root: Path, *args: str) -> subprocess.Popen[str]:
@@ -118,7 +137,7 @@ def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facili
     returncode, out, err = setup(image, facility, facility.code())
     assert returncode == 0, out + err
     steps = ("system", "kiosk user", "network", "enrollment", "media server", "devices", "configuration")
-    for step in (*steps, "device rules"):
+    for step in (*steps, "state folder", "device rules", "self-test", "services"):
         assert f"changed  {step}" in out or f"ok  {step}" in out, out
     assert "Result:     ready" in out
 
@@ -132,6 +151,9 @@ def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facili
             line.startswith(f"{group}:") and line.endswith("kiosk")
             for line in (image / "etc/group").read_text().splitlines()
         )
+    state = (image / "var/lib/kiosk").stat()
+    assert (state.st_uid, state.st_mode & 0o777) == (uid, 0o750), "the kiosk writes its audit journal there"
+    assert (image / ENABLED_KIOSK).readlink() == Path("/usr/lib/systemd/system/kiosk.service"), "starts at boot"
 
     config = load_config(image / "etc/kiosk/kiosk.toml")
     assert (config.terminal.name, config.terminal.location) == (NAME, LOCATION)
@@ -149,7 +171,10 @@ def test_a_first_run_enrolls_the_terminal_and_writes_what_the_kiosk_needs(facili
     client.idle_info()  # the kiosk, with what was written, is served by central
 
     report = json.loads((image / "var/lib/kiosk/provision-report.json").read_text())
-    assert report["result"] == "ready" and report["terminal"]["terminal_id"] == enrolled[0]["id"]
+    assert report["terminal"]["terminal_id"] == enrolled[0]["id"]
+    assert report["result"] == (
+        "ready; at the terminal, `kiosk-provision self-test` checks the earpiece, hook switch, touchscreen"
+    ), "unattended, the self-test checked what needs no one, and says what is left"
     assert token not in json.dumps(report), "the report holds no secret"
 
 
@@ -194,13 +219,22 @@ def test_a_second_run_changes_nothing(facility, image):
     assert len([t for t in facility.terminals() if t["name"] == NAME]) == 1
 
 
+def test_a_terminal_without_the_kiosk_units_is_not_ready(facility, image):
+    for unit in (image / "usr/lib/systemd/system").iterdir():
+        unit.unlink()
+    returncode, out, _ = setup(image, facility, facility.code())
+    assert returncode == 1
+    assert "failed  services: kiosk.service not installed: this is not the terminal's image" in out
+
+
 def test_a_dry_run_says_what_it_would_change_and_changes_nothing(facility, image):
     code = facility.code()
     before = tree(image)
     returncode, out, err = setup(image, facility, code, "--dry-run")
     assert returncode == 0, out + err
     assert "would change  kiosk user" in out and "would change  enrollment" in out
-    assert tree(image) == before
+    assert "would change  self-test" in out and "would change  services" in out
+    assert tree(image) == before and not (image / ENABLED_KIOSK).is_symlink()
     assert not [t for t in facility.terminals() if t["name"] == NAME], "central was not asked to enroll"
     assert setup(image, facility, code)[0] == 0, "the code is still good for the real run"
 
@@ -342,6 +376,10 @@ def test_a_used_expired_or_unknown_code_fails_the_enrollment_with_what_to_do(fac
 
 def test_status_prints_the_last_report_again(facility, image):
     assert setup(image, facility, facility.code())[0] == 0
+    process = provision(image, "self-test")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert "passed  camera: 640x480" in out and "not checked  earpiece: needs someone to listen" in out
     process = provision(image, "status")
     out, _ = process.communicate(timeout=30)
     assert process.returncode == 0 and NAME in out and "Result:     ready" in out
@@ -369,10 +407,13 @@ def test_the_diagnostics_bundle_holds_what_support_needs_and_no_secret(facility,
         "kiosk.toml",
         "identity.json",
         "provision-report.json",
+        "self-test.json",
         "devices.txt",
         "logs.txt",
     }
     assert NAME in texts["identity.json"] and "kiosk 0.1.0" in texts["versions.txt"]
+    camera = json.loads(texts["self-test.json"])["checks"][0]
+    assert (camera["part"], camera["verdict"]) == ("camera", "passed") and "640x480" in camera["detail"]
     everything = "\n".join(texts.values())
     assert token not in everything and "PRIVATE KEY" not in everything and key_pem.splitlines()[1] not in everything
 
@@ -410,6 +451,7 @@ def test_a_reset_leaves_central_after_handing_over_the_audit_and_wipes_the_termi
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, out + err
     assert "handing over 1 audit event it still held" in out
+    assert "disabled kiosk.service" in out and not (image / ENABLED_KIOSK).is_symlink()
     for gone in (
         "etc/kiosk/kiosk.toml",
         "etc/kiosk/terminal-token",
@@ -476,16 +518,7 @@ def test_a_terminal_missing_a_device_is_told_which_and_its_configuration_is_not_
         "hook switch (a HID device reporting one)",
         "touchscreen",
     ]
-    answers = gather(
-        {
-            "central_url": facility.central.url,
-            "enrollment_code": facility.code(),
-            "name": NAME,
-            "location": LOCATION,
-            "ca_file": str(facility.ca),
-        },
-        None,
-    )
+    answers = gather(answers_for(facility), None)
     shown: list[str] = []
     outcomes = run_steps(Context(Target(image), answers, False, lambda: camera_only), lambda o: shown.append(o.step))
     assert outcomes[-1].status is Status.FAILED and outcomes[-1].step == "devices"
@@ -497,17 +530,34 @@ def test_the_devices_found_go_into_the_configuration_and_a_second_run_keeps_it(f
     found = detect(
         recorded_terminal("camera_c615.json", "handset_h340_plug.json", "touchscreen_epson_plug.json"), H340_HOOK
     )
-    given = {
-        "central_url": facility.central.url,
-        "enrollment_code": facility.code(),
-        "name": NAME,
-        "location": LOCATION,
-        "ca_file": str(facility.ca),
-    }
+    given = answers_for(facility)
+    terminal = SimulatedTerminal()  # the self-test's devices: this machine has none of those found
     for run in ("first", "second"):
-        outcomes = run_steps(Context(Target(image), gather(given, None), False, lambda: found), lambda _o: None)
-        assert [o.status for o in outcomes if o.status is Status.FAILED] == [], (run, outcomes)
+        context = Context(Target(image), gather(given, None), False, lambda: found, open_devices=terminal.open)
+        outcomes = {o.step: o for o in run_steps(context, lambda _o: None)}
+        assert [o.status for o in outcomes.values() if o.status is Status.FAILED] == [], (run, outcomes)
     devices = load_config(image / "etc/kiosk/kiosk.toml").devices
     assert (devices.camera.value, devices.camera_source) == ("real", found.settings["camera_source"])
     assert (devices.handset.value, devices.hook.value, devices.touchscreen.value) == ("real", "real", "real")
-    assert outcomes[-2].detail.startswith("unchanged"), "the second run found the same devices"
+    assert outcomes["configuration"].detail.startswith("unchanged"), "the second run found the same devices"
+
+
+def test_a_passed_self_test_is_not_asked_again_until_the_devices_change(facility, image):
+    given = answers_for(facility) | {"devices": "simulated"}
+    terminal = SimulatedTerminal()
+    technicians = []
+    for rotation in ("0", "0", "180"):
+        technician = ScriptedTechnician(terminal, tap_at=(0.9, 0.9) if rotation == "180" else (0.1, 0.1))
+        technicians.append(technician)
+        answers = gather(given | {"touchscreen_rotation": rotation}, None)
+        context = Context(Target(image), answers, False, open_devices=terminal.open, technician=technician)
+        outcomes = {o.step: o for o in run_steps(context, lambda _o: None)}
+        assert outcomes["self-test"].status is not Status.FAILED, outcomes["self-test"]
+    first, second, turned = technicians
+    assert len(first.told) == 4
+    assert outcomes["self-test"].detail == "passed: camera, microphone, earpiece, hook switch, touchscreen"
+    assert second.told == [] and terminal.opened == 2, "the second run kept the passed test of the same devices"
+    assert turned.told[-1] == "Tap the top-left corner of the screen.", "a turned screen is tested again"
+    assert load_config(image / "etc/kiosk/kiosk.toml").devices.touchscreen_rotation == 180
+    rule = (image / "etc/udev/rules.d/99-kiosk-touchscreen.rules").read_text()
+    assert 'LIBINPUT_CALIBRATION_MATRIX}="-1 0 1 0 -1 1"' in rule
