@@ -29,7 +29,7 @@ from provisioning.answers import AnswersError, gather, read_answers_file
 from provisioning.diagnostics import write_bundle
 from provisioning.report import build_report, read_report, render, save_report, self_test_json
 from provisioning.reset import CONFIRMATION, ResetRefused, reset
-from provisioning.self_test import ConsoleTechnician
+from provisioning.self_test import NOBODY, ConsoleTechnician
 from provisioning.steps import Context, Outcome, Status, StepFailed, configured_devices, run_steps, self_test_now
 from provisioning.target import Target
 
@@ -87,7 +87,7 @@ def _setup(args: argparse.Namespace) -> int:
         return 2
     target = Target(args.root.resolve())
     print(f"Setting up {target.root}{' (dry run: nothing will change)' if args.dry_run else ''}", flush=True)
-    context = Context(target, answers, args.dry_run, technician=ConsoleTechnician(at_terminal=at_keyboard))
+    context = Context(target, answers, args.dry_run, technician=ConsoleTechnician() if at_keyboard else NOBODY)
     outcomes = run_steps(context, _show)
     report = build_report(target, outcomes, args.dry_run)
     if not args.dry_run:
@@ -106,7 +106,7 @@ def _self_test(args: argparse.Namespace) -> int:
     devices = configured_devices(target)
     if devices is None:
         return _not_set_up()
-    technician = ConsoleTechnician(at_terminal=sys.stdin.isatty())
+    technician = ConsoleTechnician() if sys.stdin.isatty() else NOBODY
     try:
         record = self_test_now(target, devices, technician)
     except StepFailed as exc:

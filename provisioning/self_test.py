@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from drivers.camera import Camera, Frame
 from drivers.handset import HookSwitch, Microphone
@@ -36,6 +36,7 @@ class Verdict(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_CHECKED = "not checked"
+    SIMULATED = "simulated"
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,27 @@ class Technician(Protocol):
         """A question; the answer as typed."""
 
 
+class _Nobody:
+    """No one at the terminal: the technician of an unattended run."""
+
+    at_terminal = False
+
+    def tell(self, text: str) -> None:
+        """Not shown: no one would read it."""
+
+    def ask(self, question: str) -> str:
+        raise RuntimeError(f"an unattended check asked {question!r}")
+
+
+NOBODY: Technician = _Nobody()
+
+
 @dataclass
 class ConsoleTechnician:
-    at_terminal: bool
+    """The technician at the terminal's keyboard."""
+
     read: Callable[[str], str] = input
+    at_terminal: ClassVar[bool] = True
 
     def tell(self, text: str) -> None:
         print(f"  >> {text}", flush=True)
@@ -276,28 +294,34 @@ def _hook_check(watch: HookWatch, technician: Technician, waits: Waits, lifted_o
 
 
 def run_self_test(devices: TestDevices, config: DevicesSection, technician: Technician, waits: Waits) -> list[Check]:
-    """Every check, in the order a technician does them (lift, speak, listen, hang up, tap)."""
+    """Every check, in the order a technician does them (lift, speak, listen, hang up, tap). A part configured
+    as simulated (a training terminal) is never asked of the technician: no one can lift or hear a simulation."""
+    handset, hook, touchscreen = devices.handset, config.hook, config.touchscreen
     checks = [check_camera(devices.camera, config, waits)]
-    if not technician.at_terminal:
-        return [
-            *checks,
-            check_microphone(devices.handset.microphone, technician, waits),
-            check_earpiece(devices.handset, technician),
-            Check(HOOK, Verdict.NOT_CHECKED, f"needs someone to lift the handset (now {_state(devices.handset)})"),
-            check_touchscreen(devices.touchscreen, config, technician, waits),
-        ]
-    watch = HookWatch(devices.handset.hook)
-    if watch.lifted:
-        technician.tell("Hang the handset up first.")
-        watch.wait_until(False, waits.action_s)
-    technician.tell("Lift the handset.")
-    lifted_ok = watch.wait_until(True, waits.action_s)
-    checks.append(check_microphone(devices.handset.microphone, technician, waits))
-    checks.append(check_earpiece(devices.handset, technician))
-    checks.append(_hook_check(watch, technician, waits, lifted_ok))
-    checks.append(check_touchscreen(devices.touchscreen, config, technician, waits))
+    watch = HookWatch(handset.hook)
+    lifted_ok = False
+    if hook is not DriverChoice.SIMULATED and technician.at_terminal:
+        if watch.lifted:
+            technician.tell("Hang the handset up first.")
+            watch.wait_until(False, waits.action_s)
+        technician.tell("Lift the handset.")
+        lifted_ok = watch.wait_until(True, waits.action_s)
+    simulated_handset = config.handset is DriverChoice.SIMULATED
+    checks.append(check_microphone(handset.microphone, NOBODY if simulated_handset else technician, waits))
+    checks.append(_simulated(EARPIECE) if simulated_handset else check_earpiece(handset, technician))
+    if hook is DriverChoice.SIMULATED:
+        checks.append(_simulated(HOOK))
+    elif technician.at_terminal:
+        checks.append(_hook_check(watch, technician, waits, lifted_ok))
+    else:
+        now = "lifted" if watch.lifted else "hung up"
+        checks.append(Check(HOOK, Verdict.NOT_CHECKED, f"needs someone to lift the handset (now {now})"))
+    if touchscreen is DriverChoice.SIMULATED:
+        checks.append(_simulated(TOUCHSCREEN))
+    else:
+        checks.append(check_touchscreen(devices.touchscreen, config, technician, waits))
     return checks
 
 
-def _state(handset: TerminalHandset) -> str:
-    return "lifted" if handset.hook.lifted else "hung up"
+def _simulated(part: str) -> Check:
+    return Check(part, Verdict.SIMULATED, "simulated on this training terminal: nothing to test by hand")

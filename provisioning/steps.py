@@ -25,7 +25,7 @@ from kiosk.technician import CENTRAL, JANUS, CheckResult, network_check
 from provisioning.answers import Answers
 from provisioning.devices import Detected, detect
 from provisioning.self_test import (
-    ConsoleTechnician,
+    NOBODY,
     Technician,
     TestDevices,
     Verdict,
@@ -97,7 +97,7 @@ class Context:
     dry_run: bool
     find_devices: Callable[[], Detected] = _live_devices
     devices: dict[str, str | int] = field(default_factory=dict)  # [devices] as the devices step found them
-    technician: Technician = field(default_factory=lambda: ConsoleTechnician(at_terminal=False))
+    technician: Technician = NOBODY
     open_devices: Callable[[DevicesSection], TestDevices] = open_test_devices
     waits: Waits = field(default_factory=Waits)
     changed: list[str] = field(default_factory=list)  # the steps that changed something in this run

@@ -28,7 +28,10 @@ from tests.pulse_server import tone
 from tests.simulated_terminal import ScriptedTechnician, SimulatedTerminal
 
 QUICK = Waits(first_frame_s=2.0, frames_s=1.0, speech_s=0.5, action_s=5.0)
-DEVICES = DevicesSection()
+# A real terminal's configuration; the devices behind it are simulated (tests.simulated_terminal).
+DEVICES = DevicesSection(
+    camera="real", camera_source="/dev/v4l/by-id/usb-cam-video-index0", handset="real", hook="real", touchscreen="real"
+)
 
 
 def run(terminal: SimulatedTerminal, technician, devices: DevicesSection = DEVICES, waits: Waits = QUICK):
@@ -98,7 +101,7 @@ def test_a_tap_in_the_wrong_corner_names_the_rotation_that_fits():
     assert check.verdict is Verdict.FAILED
     assert "reads as the bottom-left with rotation 0" in check.detail
     assert "--touchscreen-rotation 90" in check.detail
-    turned = DevicesSection(touchscreen_rotation=90)
+    turned = DEVICES.model_copy(update={"touchscreen_rotation": 90})
     assert run(terminal, ScriptedTechnician(terminal, tap_at=(0.1, 0.9)), turned)["touchscreen"].verdict is (
         Verdict.PASSED
     )
@@ -118,6 +121,16 @@ def test_unattended_a_microphone_that_delivers_only_silence_fails():
     terminal = SimulatedTerminal(microphone=SimulatedMicrophone(tone_hz=None))
     check = run(terminal, ScriptedTechnician(terminal, at_terminal=False))["microphone"]
     assert check.verdict is Verdict.FAILED and "silence" in check.detail
+
+
+def test_a_training_terminal_asks_nothing_of_its_simulations():
+    terminal = SimulatedTerminal()
+    technician = ScriptedTechnician(terminal)
+    checks = run(terminal, technician, DevicesSection())
+    assert [checks[part].verdict for part in ("camera", "microphone")] == [Verdict.PASSED, Verdict.PASSED]
+    for part in ("earpiece", "hook switch", "touchscreen"):
+        assert checks[part].verdict is Verdict.SIMULATED
+    assert technician.told == [] and technician.asked == [], "no one can lift or hear a simulation"
 
 
 def test_the_results_are_kept_and_a_failure_is_a_failed_step(tmp_path: Path):
