@@ -31,14 +31,17 @@ from kiosk.core_loop import CoreLoop
 from kiosk.device_list import list_devices, touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
+from kiosk.liveness import CORE_LOOP, Liveness, beat_forever
 from kiosk.logs import configure_logging
 from kiosk.process_settings import set_aside_startup_objects, tune_process
+from kiosk.service_notify import ServiceNotifier
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
 from ui.lockdown import Lockdown, apply_keyboard_environment, lock_window
 from ui.screens.technician import TechnicianScreen
+from ui.service_status import ServiceStatus
 from ui.theme import Scale
 from ui.ui_thread_priority import put_this_thread_first
 from ui.window import KioskWindow
@@ -85,6 +88,10 @@ class KioskApp:
             config, self.bridge, self.terminal.post, self._technician_screen if technician_pin else None
         )
         self.lockdown = Lockdown(self.window)
+        self.notifier = ServiceNotifier.from_environment()
+        watchdog_s = self.notifier.watchdog_s
+        self.liveness = Liveness(self.notifier, watchdog_s) if watchdog_s and self.notifier.enabled else None
+        self.service_status = ServiceStatus(self.notifier, self.liveness, self.bridge)  # after the window
 
     def _technician_screen(self, scale: Scale) -> TechnicianScreen:
         config = self.config
@@ -109,16 +116,23 @@ class KioskApp:
         put_this_thread_first()  # before the core thread starts, so that it and its media threads stay normal
         set_aside_startup_objects()
         self.core.start()
+        if self.liveness is not None:
+            self.liveness.start()
+            self.core.submit(beat_forever(self.liveness, CORE_LOOP))
         self.terminal.start()
         self.window.show()
 
     def stop(self) -> None:
+        self.notifier.stopping()
+        if self.liveness is not None:
+            self.liveness.stop()
         self.terminal.stop()
         self.core.stop()
         self.handset.stop()
         self.lockdown.release()
         self.window.allow_close()
         self.window.close()
+        self.notifier.close()
 
 
 def main(argv: list[str] | None = None) -> int:
