@@ -25,7 +25,8 @@ from kiosk.config import load_config, read_token
 from kiosk.logs import configure_logging
 from kiosk.pictures import luma_of
 from kiosk.visit_machine import Screen
-from ui.app import KioskApp, load_fonts
+from ui.app import KioskApp
+from ui.qt_process import load_fonts
 from ui.touch_script import tap, type_digits, wait_until
 
 

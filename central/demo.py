@@ -72,7 +72,8 @@ def _scripted_visit(config_path: Path, folder: Path) -> None:
 
     from kiosk.config import load_config, read_token
     from kiosk.visit_machine import Screen
-    from ui.app import KioskApp, load_fonts
+    from ui.app import KioskApp
+    from ui.qt_process import load_fonts
     from ui.touch_script import screenshot, tap, type_digits, visible_text, wait_until
 
     qt = QApplication([])

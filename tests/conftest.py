@@ -117,7 +117,8 @@ def screens_folder() -> Path:
 @pytest.fixture
 def start_kiosk(qapp: object, qtbot: object) -> Iterator[Callable[..., object]]:
     """Starts the whole terminal (window included) against a central; stops it after the test."""
-    from ui.app import KioskApp, load_fonts
+    from ui.app import KioskApp
+    from ui.qt_process import load_fonts
 
     load_fonts()
     started: list[KioskApp] = []

@@ -298,7 +298,7 @@ def terminal() -> Terminal:
 def build_screen(qtbot, terminal: Terminal, check):
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-    from ui.app import load_fonts
+    from ui.qt_process import load_fonts
     from ui.screens.technician import TechnicianScreen
     from ui.theme import Scale, style_sheet
 

@@ -6,13 +6,10 @@ The core runs on its own thread; this module only wires it to the Qt window and 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from drivers.hotplug import EventSource
@@ -39,7 +36,9 @@ from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone
 from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
-from ui.lockdown import Lockdown, apply_keyboard_environment, lock_window
+from ui.lockdown import Lockdown, lock_window
+from ui.out_of_service_app import OutOfServiceApp, lenient_config
+from ui.qt_process import exit_on_signals, start_qt
 from ui.screens.technician import TechnicianScreen
 from ui.service_status import ServiceStatus
 from ui.theme import Scale
@@ -47,13 +46,6 @@ from ui.ui_thread_priority import put_this_thread_first
 from ui.window import KioskWindow
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
-_FONT_FOLDERS = (Path("/usr/share/fonts/opentype/inter"),)
-
-
-def load_fonts() -> None:
-    for folder in _FONT_FOLDERS:
-        for path in sorted(folder.glob("Inter-*.otf")):
-            QFontDatabase.addApplicationFont(str(path))
 
 
 class KioskApp:
@@ -143,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "devices"],
+        choices=["run", "devices", "out-of-service"],
         default="run",
-        help="run the terminal (default), or list the devices it finds and their health",
+        help="run the terminal (default), list the devices it finds and their health, or show only the "
+        "out-of-service screen (what systemd falls back to when the terminal keeps failing)",
     )
     args = parser.parse_args(argv)
     configure_logging()
+    if args.command == "out-of-service":
+        return run_out_of_service(args.config)
     try:
         config = load_config(args.config)
         if args.command == "devices":
@@ -158,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
-    apply_keyboard_environment()  # before Qt starts: its keyboard handler reads it once
-    qt = QApplication(sys.argv[:1])
-    load_fonts()
+    qt = start_qt()
     try:
         kiosk = KioskApp(config, token, technician_pin=technician_pin, key=key)
     except DeviceMissing as exc:
@@ -175,21 +168,35 @@ def main(argv: list[str] | None = None) -> int:
         panel = SimulatorPanel(kiosk.handset.hook)
         kiosk.lockdown.allow_window(panel)  # the demo's own window beside the kiosk
         panel.show()
-    # Qt's loop does not run Python signal handlers by itself; a short timer lets SIGINT and
-    # SIGTERM (systemd's stop) quit cleanly, so the core and the call are closed properly. exit(), not
-    # quit(): quit() asks the windows first, and the kiosk window refuses to close.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: qt.exit(0))
-    wakeup = QTimer()
-    wakeup.timeout.connect(lambda: None)
-    wakeup.start(200)
+    wakeup = exit_on_signals(qt)
     kiosk.start()
     lock_window(kiosk.window, config.screen.output or None)
     try:
         return qt.exec()
     finally:
-        del activity, panel
+        del activity, panel, wakeup
         kiosk.stop()
+
+
+def run_out_of_service(config_path: Path) -> int:
+    config = lenient_config(config_path)
+    qt = start_qt()
+    fallback = OutOfServiceApp(config)
+    lockdown = Lockdown(fallback.window)
+    qt.installEventFilter(lockdown)
+    wakeup = exit_on_signals(qt)
+    notifier = ServiceNotifier.from_environment()
+    fallback.start()
+    lock_window(fallback.window, config.screen.output or None)
+    notifier.ready("Out of service: the kiosk failed to start, again and again")
+    try:
+        return qt.exec()
+    finally:
+        del wakeup
+        notifier.stopping()
+        lockdown.release()
+        fallback.window.allow_close()
+        fallback.window.close()
 
 
 if __name__ == "__main__":

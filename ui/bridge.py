@@ -87,7 +87,8 @@ class CoreBridge(QObject):
     remote_left = Signal(object)
     self_view_ready = Signal()
 
-    def __init__(self, camera: Camera) -> None:
+    def __init__(self, camera: Camera | None) -> None:
+        """`camera`: the self-view's; None where there is none (the out-of-service fallback)."""
         super().__init__()
         self._lock = threading.Lock()
         self._remote: dict[int, QImage] = {}
@@ -96,7 +97,8 @@ class CoreBridge(QObject):
         self._self_view: QImage | None = None
         self._screen = Screen.IDLE
         self._last_self_view = 0.0
-        camera.add_listener(self._on_camera_frame)
+        if camera is not None:
+            camera.add_listener(self._on_camera_frame)
 
     # -- called on the core thread (TerminalListener) ---------------------------------------------
 

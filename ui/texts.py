@@ -127,5 +127,6 @@ def out_of_service_sentence(missing: tuple[str, ...]) -> str:
         "camera": tr("The camera is not working."),
         "handset": tr("The handset is not working."),
         "touchscreen": tr("The touchscreen is not working."),
+        "software": tr("The terminal's software has stopped working."),
     }
     return sentences.get(missing[0], tr("Some of the terminal's equipment is not working."))

@@ -376,6 +376,10 @@
         <translation>La pantalla táctil no funciona.</translation>
     </message>
     <message>
+        <source>The terminal's software has stopped working.</source>
+        <translation>El programa de la terminal dejó de funcionar.</translation>
+    </message>
+    <message>
         <source>Clear</source>
         <translation>Borrar</translation>
     </message>
