@@ -16,6 +16,7 @@ from pathlib import Path
 from provisioning.target import Target
 
 KIOSK_UNIT = "kiosk.service"
+FALLBACK_UNIT = "kiosk-out-of-service.service"  # started by kiosk.service's OnFailure=, never enabled
 UNITS = (KIOSK_UNIT,)
 UNIT_FOLDERS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
@@ -62,10 +63,13 @@ def start(target: Target, units: list[str], restart: bool) -> None:
 
 
 def stop_and_disable(target: Target) -> list[str]:
-    """Stops (when running) and disables every installed unit; the units that were enabled."""
+    """Stops (when running) and disables every installed unit, the fallback screen too; the units that were
+    enabled."""
     units = [unit for unit in UNITS if unit not in not_installed(target) and is_enabled(target, unit)]
     if units:
         _must(target, "disable", *(["--now"] if manager_running(target) else []), *units)
+    if is_active(target, FALLBACK_UNIT):
+        _must(target, "stop", FALLBACK_UNIT)
     return units
 
 
