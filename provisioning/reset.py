@@ -12,7 +12,7 @@ from drivers.touchscreen import RULES_PATH as TOUCHSCREEN_RULES
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralError
 from kiosk.protocol import AuditBatch
-from provisioning.services import ServiceError, manager_running, stop_and_disable
+from provisioning.services import ServiceError, manager_running, start_setup_screen, stop_and_disable
 from provisioning.steps import Identity, enrolled_client
 from provisioning.target import CONFIG, FACILITY_CA, KEY, STATE, TOKEN, Target
 from provisioning.udev_rules import PERMISSIONS_RULES
@@ -72,3 +72,8 @@ def reset(target: Target, offline: bool, show: Callable[[str], None]) -> None:
         for entry in sorted(state.iterdir()):
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         show(f"emptied {STATE}")
+    try:
+        if start_setup_screen(target):
+            show("tty1 offers the set-up again")
+    except ServiceError as exc:
+        show(f"the set-up screen did not start ({exc}): it comes with the next boot")

@@ -17,6 +17,7 @@ from provisioning.target import Target
 
 KIOSK_UNIT = "kiosk.service"
 FALLBACK_UNIT = "kiosk-out-of-service.service"  # started by kiosk.service's OnFailure=, never enabled
+SETUP_UNIT = "kiosk-setup.service"  # enabled by the image; runs only while the terminal is not set up
 UNITS = (KIOSK_UNIT,)
 UNIT_FOLDERS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 
@@ -41,8 +42,12 @@ def _must(target: Target, *args: str) -> None:
         raise ServiceError(f"systemctl {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
 
 
+def not_installed_units(target: Target, units: tuple[str, ...]) -> list[str]:
+    return [unit for unit in units if not any(target.path(f"{folder}/{unit}").exists() for folder in UNIT_FOLDERS)]
+
+
 def not_installed(target: Target) -> list[str]:
-    return [unit for unit in UNITS if not any(target.path(f"{folder}/{unit}").exists() for folder in UNIT_FOLDERS)]
+    return not_installed_units(target, UNITS)
 
 
 def is_enabled(target: Target, unit: str) -> bool:
@@ -58,8 +63,18 @@ def enable(target: Target, units: list[str]) -> None:
 
 
 def start(target: Target, units: list[str], restart: bool) -> None:
-    if manager_running(target):
-        _must(target, "restart" if restart else "start", *units)
+    """Queues the start: run from kiosk-setup.service, the kiosk's start waits for the set-up to end (it holds
+    tty1), so waiting for it here would never end."""
+    if manager_running(target) and units:
+        _must(target, "restart" if restart else "start", "--no-block", *units)
+
+
+def start_setup_screen(target: Target) -> bool:
+    """After a factory reset, tty1 offers the set-up again (kiosk-setup.service); whether it was started."""
+    if not manager_running(target) or SETUP_UNIT in not_installed_units(target, (SETUP_UNIT,)):
+        return False
+    _must(target, "start", "--no-block", SETUP_UNIT)
+    return True
 
 
 def stop_and_disable(target: Target) -> list[str]:

@@ -488,7 +488,7 @@ def ensure_services(context: Context) -> tuple[Status, str]:
             raise StepFailed(str(exc)) from None
         done = [
             f"enabled {', '.join(disabled)}" if disabled else "",
-            f"started {', '.join(stopped)}" if stopped else "",
+            f"starting {', '.join(stopped)}" if stopped else "",
             f"restarted {', '.join(stale)} for its new configuration" if stale else "",
         ]
         return "; ".join(part for part in done if part)
