@@ -26,9 +26,9 @@ SUITE=bookworm
 # What the kiosk needs at run time, beside Python: cage and Mesa for the screen, the libraries Qt's wheel
 # loads, PortAudio, fonts, and logind (pam_systemd) for the session's seat.
 PACKAGES=(
-  systemd systemd-sysv udev dbus libpam-systemd kmod kbd iproute2 ca-certificates
+  systemd systemd-sysv udev dbus libpam-systemd kmod iproute2 ca-certificates
   python3 python3-venv
-  cage libgl1 libegl1 libgl1-mesa-dri libegl-mesa0 libgbm1 libwayland-client0 libwayland-cursor0
+  cage seatd xwayland libgl1 libegl1 libgl1-mesa-dri libegl-mesa0 libgbm1 libwayland-client0 libwayland-cursor0
   libwayland-egl1 libxkbcommon0 libfontconfig1 libdbus-1-3
   libportaudio2 fonts-inter fonts-dejavu-core
 )

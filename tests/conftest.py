@@ -25,14 +25,23 @@ from tests.pulse_server import PulseServer
 pytest_plugins = ["tests.central_harness", "tests.browser"]
 
 _network: PrivateNetwork | None = None
+_machine_network: int | None = None  # a descriptor of the namespace the suite left
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     # Before any thread exists: every thread and process started later inherits the namespace,
     # so no test can reach anything outside this machine.
-    global _network
+    global _network, _machine_network
+    _machine_network = os.open("/proc/self/ns/net", os.O_RDONLY)
     _network = enter_private_network()
+
+
+def machine_network() -> str:
+    """The machine's own network namespace, as `nsenter --net=` takes it: for the one test that must download
+    packages (the image build), and nothing else."""
+    assert _machine_network is not None
+    return f"/proc/{os.getpid()}/fd/{_machine_network}"
 
 
 @pytest.fixture(scope="session")
