@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +174,45 @@ def pulse() -> Iterator[PulseServer]:
     server.start()
     yield server
     server.stop()
+
+
+# -- systemd's notify socket, as the kiosk's unit has it ------------------------------------------------
+
+
+@dataclass
+class Received:
+    """Every datagram the socket receives, with when it came (monotonic seconds)."""
+
+    messages: list[tuple[float, str]] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        return [text for _at, text in list(self.messages)]
+
+    def pings_between(self, start: float, end: float) -> int:
+        return sum(1 for at, text in list(self.messages) if start <= at <= end and text == "WATCHDOG=1")
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[str, Received]]:
+    """A bound datagram socket, as systemd's, and what arrives on it."""
+    path = str(tmp_path / "notify")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(0.1)
+    received = Received()
+    stop = threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():
+            try:
+                data = server.recv(4096)
+            except TimeoutError:
+                continue
+            received.messages.append((time.monotonic(), data.decode()))
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    yield path, received
+    stop.set()
+    thread.join()
+    server.close()

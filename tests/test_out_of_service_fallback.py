@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from kiosk.visit_machine import Screen
+from tests.waiting import wait_for
 from ui.out_of_service_app import OutOfServiceApp, lenient_config
 from ui.touch_script import screenshot, tap, visible_text
 
@@ -45,19 +45,17 @@ def test_the_screen_says_the_software_stopped_and_its_languages_work(qapp, qtbot
     assert fallback.window.current is Screen.OUT_OF_SERVICE
 
 
-def test_the_program_tells_systemd_it_is_ready_and_stops_on_sigterm(tmp_path: Path):
-    path = str(tmp_path / "notify")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(path)
-    server.settimeout(30)
+def test_the_program_tells_systemd_it_is_ready_and_stops_on_sigterm(tmp_path: Path, notify_socket):
+    path, received = notify_socket
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": path}
     command = [sys.executable, "-m", "ui.app", "--config", str(tmp_path / "missing.toml"), "out-of-service"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert server.recv(4096) == b"READY=1\nSTATUS=Out of service: the kiosk failed to start, again and again"
+        ready = "READY=1\nSTATUS=Out of service: the kiosk failed to start, again and again"
+        wait_for(lambda: ready in received.texts(), 30, "READY=1 from the out-of-service program")
         process.send_signal(signal.SIGTERM)
-        assert server.recv(4096) == b"STOPPING=1"
         assert process.wait(timeout=30) == 0
+        wait_for(lambda: "STOPPING=1" in received.texts(), 5, "STOPPING=1")
     finally:
         process.kill()
-        server.close()
+        process.wait()

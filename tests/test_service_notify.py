@@ -9,8 +9,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -20,45 +18,6 @@ from kiosk.service_notify import ServiceNotifier
 from kiosk.service_status import status_line
 from kiosk.visit_machine import Screen, TerminalState
 from tests.waiting import wait_for
-
-
-@dataclass
-class Received:
-    """Every datagram the socket receives, with when it came (monotonic seconds)."""
-
-    messages: list[tuple[float, str]] = field(default_factory=list)
-
-    def texts(self) -> list[str]:
-        return [text for _at, text in list(self.messages)]
-
-    def pings_between(self, start: float, end: float) -> int:
-        return sum(1 for at, text in list(self.messages) if start <= at <= end and text == "WATCHDOG=1")
-
-
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[tuple[str, Received]]:
-    """A bound datagram socket, as systemd's, and what arrives on it."""
-    path = str(tmp_path / "notify")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(path)
-    server.settimeout(0.1)
-    received = Received()
-    stop = threading.Event()
-
-    def listen() -> None:
-        while not stop.is_set():
-            try:
-                data = server.recv(4096)
-            except TimeoutError:
-                continue
-            received.messages.append((time.monotonic(), data.decode()))
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    yield path, received
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_ready_status_and_pings_reach_the_socket(notify_socket):

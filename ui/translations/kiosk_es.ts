@@ -376,7 +376,7 @@
         <translation>La pantalla táctil no funciona.</translation>
     </message>
     <message>
-        <source>The terminal's software has stopped working.</source>
+        <source>The terminal&apos;s software has stopped working.</source>
         <translation>El programa de la terminal dejó de funcionar.</translation>
     </message>
     <message>
