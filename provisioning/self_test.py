@@ -251,13 +251,15 @@ def _corner(x: float, y: float) -> str:
     return f"{'top' if y < 0.5 else 'bottom'}-{'left' if x < 0.5 else 'right'}"
 
 
+def _on_screen(tap: Tap, rotation: int, devices: DevicesSection) -> tuple[float, float]:
+    """Where libinput puts the tap on the screen, with this rotation and the configured calibration."""
+    a, b, c, d, e, f = calibration_matrix(rotation, devices.touchscreen_calibration)
+    return a * tap.x + b * tap.y + c, d * tap.x + e * tap.y + f
+
+
 def _rotation_for(tap: Tap, devices: DevicesSection) -> int | None:
     """The rotation that would put this tap in the top-left corner, keeping the calibration."""
-    for rotation in (0, 90, 180, 270):
-        a, b, c, d, e, f = calibration_matrix(rotation, devices.touchscreen_calibration)
-        if _corner(a * tap.x + b * tap.y + c, d * tap.x + e * tap.y + f) == "top-left":
-            return rotation
-    return None
+    return next((r for r in (0, 90, 180, 270) if _corner(*_on_screen(tap, r, devices)) == "top-left"), None)
 
 
 def check_touchscreen(touchscreen: TapSource, devices: DevicesSection, technician: Technician, waits: Waits) -> Check:
@@ -268,8 +270,7 @@ def check_touchscreen(touchscreen: TapSource, devices: DevicesSection, technicia
     if tap is None:
         return Check(TOUCHSCREEN, Verdict.FAILED, f"no tap within {waits.action_s:g} s: check its USB cable")
     rotation = int(devices.touchscreen_rotation)
-    a, b, c, d, e, f = calibration_matrix(rotation, devices.touchscreen_calibration)
-    x, y = a * tap.x + b * tap.y + c, d * tap.x + e * tap.y + f
+    x, y = _on_screen(tap, rotation, devices)
     if _corner(x, y) == "top-left":
         return Check(TOUCHSCREEN, Verdict.PASSED, f"a tap in the top-left corner, at ({x:.2f}, {y:.2f})")
     fix = _rotation_for(tap, devices)

@@ -42,12 +42,8 @@ def _must(target: Target, *args: str) -> None:
         raise ServiceError(f"systemctl {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
 
 
-def not_installed_units(target: Target, units: tuple[str, ...]) -> list[str]:
+def not_installed(target: Target, units: tuple[str, ...] = UNITS) -> list[str]:
     return [unit for unit in units if not any(target.path(f"{folder}/{unit}").exists() for folder in UNIT_FOLDERS)]
-
-
-def not_installed(target: Target) -> list[str]:
-    return not_installed_units(target, UNITS)
 
 
 def is_enabled(target: Target, unit: str) -> bool:
@@ -71,7 +67,7 @@ def start(target: Target, units: list[str], restart: bool) -> None:
 
 def start_setup_screen(target: Target) -> bool:
     """After a factory reset, tty1 offers the set-up again (kiosk-setup.service); whether it was started."""
-    if not manager_running(target) or SETUP_UNIT in not_installed_units(target, (SETUP_UNIT,)):
+    if not manager_running(target) or not_installed(target, (SETUP_UNIT,)):
         return False
     _must(target, "start", "--no-block", SETUP_UNIT)
     return True
@@ -80,7 +76,8 @@ def start_setup_screen(target: Target) -> bool:
 def stop_and_disable(target: Target) -> list[str]:
     """Stops (when running) and disables every installed unit, the fallback screen too; the units that were
     enabled."""
-    units = [unit for unit in UNITS if unit not in not_installed(target) and is_enabled(target, unit)]
+    missing = not_installed(target)
+    units = [unit for unit in UNITS if unit not in missing and is_enabled(target, unit)]
     if units:
         _must(target, "disable", *(["--now"] if manager_running(target) else []), *units)
     if is_active(target, FALLBACK_UNIT):
