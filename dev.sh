@@ -10,7 +10,7 @@ APT_PACKAGES=(
   chromium chromium-driver postgresql
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
   xvfb fonts-inter fonts-dejavu-core
-  systemd debootstrap mtools dosfstools fdisk e2fsprogs qemu-system-x86 ovmf
+  cage xwayland systemd debootstrap mtools dosfstools fdisk e2fsprogs qemu-system-x86 ovmf
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1

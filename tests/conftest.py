@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,12 +193,12 @@ class Received:
         return sum(1 for at, text in list(self.messages) if start <= at <= end and text == "WATCHDOG=1")
 
 
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[tuple[str, Received]]:
-    """A bound datagram socket, as systemd's, and what arrives on it."""
-    path = str(tmp_path / "notify")
+@contextmanager
+def notifications(path: Path) -> Iterator[Received]:
+    """A datagram socket bound at `path`, as systemd's, and what arrives on it (read on a thread of its own: a
+    blocking recv on the test's thread was seen to miss a datagram)."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    server.bind(path)
+    server.bind(str(path))
     server.settimeout(0.1)
     received = Received()
     stop = threading.Event()
@@ -212,7 +213,16 @@ def notify_socket(tmp_path: Path) -> Iterator[tuple[str, Received]]:
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
-    yield path, received
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield received
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[str, Received]]:
+    """A bound datagram socket, as systemd's, and what arrives on it."""
+    with notifications(tmp_path / "notify") as received:
+        yield str(tmp_path / "notify"), received

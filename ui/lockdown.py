@@ -180,14 +180,14 @@ class Lockdown(QObject):
             log.warning("something tried to close the kiosk window; refused")
             return True
         if kind == QEvent.Type.WindowStateChange:
-            if self._window.isVisible() and not _only_full_screen(self._window):
+            if self._window.isVisible() and not _full_screen(self._window):
                 QTimer.singleShot(0, self._full_screen_again)
         elif kind == QEvent.Type.WindowDeactivate:
             QTimer.singleShot(0, self._activate_again)
         return False
 
     def _full_screen_again(self) -> None:
-        if not self._released and not _only_full_screen(self._window):
+        if not self._released and not _full_screen(self._window):
             log.warning("the kiosk window left full screen; put back")
             self._window.setWindowState(Qt.WindowState.WindowFullScreen)  # minimized and maximized cleared too
             self._window.show()
@@ -201,7 +201,9 @@ class Lockdown(QObject):
         self._window.activateWindow()
 
 
-def _only_full_screen(window: QWidget) -> bool:
-    """Full screen and nothing else: a minimized or maximized window can still carry the full-screen flag."""
-    state = window.windowState() & ~Qt.WindowState.WindowActive
-    return state == Qt.WindowState.WindowFullScreen
+def _full_screen(window: QWidget) -> bool:
+    """Full screen and not minimized (a minimized window can still carry the full-screen flag). Maximized beside
+    full screen is how cage shows its only window: full screen wins there, and undoing it would start a tug of
+    war with the compositor, which maximizes the window again at once."""
+    state = window.windowState()
+    return bool(state & Qt.WindowState.WindowFullScreen) and not state & Qt.WindowState.WindowMinimized
