@@ -16,6 +16,7 @@ from fastapi import APIRouter, Cookie, Depends, Header, Request, Response
 
 from central.api_types import OptionalIdQuery, VisitPath
 from central.store import Store, Visit
+from central.terminal_attention import attention
 from central.visits import VisitError, Visits
 from kiosk.protocol import (
     API_PREFIX,
@@ -187,7 +188,9 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
 
     @router.get("/terminals")
     def terminals(_: Actor) -> list[dict[str, Any]]:
-        return store.terminals()
+        """Every terminal, with what staff must know about it (`attention`: sentences, none when all is well)."""
+        now = time.time()
+        return [{**row, "attention": attention(row, now)} for row in store.terminals()]
 
     @router.post("/enrollment-codes")
     def new_enrollment_code(body: EnrollmentCodeRequest, who: Actor) -> EnrollmentCode:

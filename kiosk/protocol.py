@@ -132,10 +132,15 @@ class VisitorStatus(Message):
     message: str = Field(default="", description="The reason staff gave, when staff ended the visit.")
 
 
+SOFTWARE_PART = "software"  # beside the devices in a heartbeat's health: the terminal's own program
+
+
 class Heartbeat(Message):
     version: str = Field(max_length=50)
     health: dict[str, str] = Field(
-        default_factory=dict, max_length=20, description="Device to state: ok, degraded, lost (stopped) or missing."
+        default_factory=dict,
+        max_length=20,
+        description="Part (a device, or `software`) to state: ok, degraded, lost (stopped) or missing.",
     )
 
 

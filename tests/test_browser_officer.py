@@ -17,8 +17,10 @@ from playwright.sync_api import Page, Route, ViewportSize, sync_playwright
 from central.demo_data import DEMO_OFFICER, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import CentralProcess
 from central.store import Store
+from kiosk import __version__
+from kiosk.central_client import CentralClient
 from kiosk.janus_client import JanusSession
-from kiosk.protocol import API_PREFIX, EndReason, VisitorStatus
+from kiosk.protocol import API_PREFIX, EndReason, Heartbeat, VisitorStatus
 from tests.browser import (
     CHROMIUM,
     VIEWPORT,
@@ -30,6 +32,7 @@ from tests.browser import (
     stamped_frame,
 )
 from tests.test_e2e_visit import enter_visit
+from tests.test_out_of_service_report import config_file, report
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
@@ -378,3 +381,26 @@ def test_central_serves_the_officer_page_which_may_never_use_a_camera_or_microph
         assert response.status_code == 200, (path, response.text[:200])
     # The visitor's page keeps its own policy: it needs the camera.
     assert "camera=(self)" in requests.get(f"{central.url}/visit", timeout=5).headers["permissions-policy"]
+
+
+def test_staff_see_a_terminal_whose_software_keeps_failing(start_central, browsers, screens_folder, tmp_path):
+    central = start_central()
+    demo_terminal = CentralClient(central.url, central.secret("terminal-token"))
+    demo_terminal.heartbeat(Heartbeat(version=__version__, health={"camera": "ok", "handset": "ok", "hook": "ok"}))
+    officer = browsers.officer
+    sign_in(officer, central)
+    wait_for(lambda: officer.locator("#visit-rows tr").count() > 0, 10, "today's visits")
+    wait_for(lambda: officer.evaluate("window.terminalsNeedingAttention") == [], 5, "the terminals' list")
+    assert not officer.locator("#terminals-attention").is_visible(), "a terminal that is fine needs no word"
+
+    # Its kiosk keeps failing; the out-of-service screen's helper tells central, as its unit runs it.
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "terminal-token").write_text(central.secret("terminal-token"))
+    (credentials / "terminal-token").chmod(0o400)
+    told = report(config_file(tmp_path, central.url, key=False), credentials)
+    assert told.returncode == 0, told.stderr
+    wait_for(lambda: officer.locator("#terminals-attention").is_visible(), 15, "the terminal in need of attention")
+    card = officer.locator("#terminals-attention").inner_text()
+    assert "B North terminal 1" in card and "Its software keeps failing" in card and "call a technician" in card
+    snap(officer, screens_folder / "officer-terminal-out-of-service.png")

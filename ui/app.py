@@ -30,6 +30,7 @@ from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
 from kiosk.liveness import CORE_LOOP, Liveness, beat_forever
 from kiosk.logs import configure_logging
+from kiosk.out_of_service_report import report_out_of_service
 from kiosk.process_settings import set_aside_startup_objects, tune_process
 from kiosk.service_notify import ServiceNotifier
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
@@ -135,15 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["run", "devices", "out-of-service"],
+        choices=["run", "devices", "out-of-service", "report-out-of-service"],
         default="run",
-        help="run the terminal (default), list the devices it finds and their health, or show only the "
-        "out-of-service screen (what systemd falls back to when the terminal keeps failing)",
+        help="run the terminal (default), list the devices it finds and their health, show only the "
+        "out-of-service screen (what systemd falls back to when the terminal keeps failing), or tell central "
+        "the terminal is out of service",
     )
     args = parser.parse_args(argv)
     configure_logging()
     if args.command == "out-of-service":
         return run_out_of_service(args.config)
+    if args.command == "report-out-of-service":
+        return report_out_of_service(args.config)
     try:
         config = load_config(args.config)
         if args.command == "devices":

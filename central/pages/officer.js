@@ -18,6 +18,7 @@
   const VIDEOROOM = "janus.plugin.videoroom";
   const RESIDENT_DISPLAY = "Resident";
   const REFRESH_MS = 2000;
+  const TERMINALS_EVERY = 5; // refreshes: the terminals' list every 10 s (a heartbeat is every 30 s)
   const PARTICIPANTS_MS = 1000;
   const MAX_BACKOFF_MS = 5000;
   const TOAST_MS = 6000;
@@ -59,6 +60,7 @@
     watch: null, // the watch in progress, see startWatching
     toastTimer: null,
     janusReady: false,
+    refreshes: 0, // counts refreshes of the visits; the terminals are fetched every TERMINALS_EVERY of them
   };
 
   window.officerView = "loading";
@@ -286,15 +288,37 @@
     $("officer-name").textContent = name || "Signed in";
     $("bar-officer").hidden = false;
     setView("dashboard");
-    showPlace();
+    page.refreshes = 0; // the terminals come with the first refresh
     refreshLoop();
   }
 
-  async function showPlace() {
+  // -- the terminals: where they are, and the ones staff must know about ---------------------------------
+
+  async function refreshTerminals() {
     const answer = await api("GET", "/terminals");
     if (!answer.ok || !Array.isArray(answer.data)) return;
-    const places = [...new Set(answer.data.map((terminal) => terminal.location).filter(Boolean))];
+    const current = answer.data.filter((terminal) => terminal.retired_at == null);
+    const places = [...new Set(current.map((terminal) => terminal.location).filter(Boolean))];
     $("bar-place").textContent = places.join(" · ");
+    renderAttention(current.filter((terminal) => (terminal.attention || []).length > 0));
+  }
+
+  function renderAttention(terminals) {
+    window.terminalsNeedingAttention = terminals.map((terminal) => terminal.name);
+    const list = $("attention-list");
+    list.replaceChildren(
+      ...terminals.map((terminal) => {
+        const item = element("li");
+        item.dataset.terminalId = terminal.id;
+        const name = element("div", "attention-terminal", terminal.name);
+        if (terminal.location) name.append(element("span", "sub", terminal.location));
+        const text = element("div", "attention-text");
+        text.append(...terminal.attention.map((sentence) => element("p", undefined, sentence)));
+        item.append(name, text);
+        return item;
+      }),
+    );
+    $("terminals-attention").hidden = terminals.length === 0;
   }
 
   // -- today's visits -----------------------------------------------------------------------------
@@ -325,6 +349,7 @@
     }
     showConnection("");
     renderVisits(answer.data);
+    if (page.refreshes++ % TERMINALS_EVERY === 0) await refreshTerminals();
   }
 
   function renderVisits(list) {
