@@ -23,10 +23,11 @@ CONFIG_DIR=""
 MIRROR=""
 SIZE_GIB=4
 SUITE=bookworm
-# What the kiosk needs at run time, beside Python: cage and Mesa for the screen, the libraries Qt's wheel
-# loads, PortAudio, fonts, and logind (pam_systemd) for the session's seat.
+# What the kiosk needs at run time, beside Python: cage, seatd and Mesa for the screen, the libraries Qt's wheel
+# loads, PortAudio, fonts, and the network: systemd-networkd (in systemd) for DHCP, resolved for names and
+# timesyncd for the clock (central refuses a request signed more than 60 s off its own time).
 PACKAGES=(
-  systemd systemd-sysv udev dbus libpam-systemd kmod iproute2 ca-certificates
+  systemd systemd-sysv systemd-resolved systemd-timesyncd udev dbus libpam-systemd kmod iproute2 ca-certificates
   python3 python3-venv
   cage seatd xwayland libgl1 libegl1 libgl1-mesa-dri libegl-mesa0 libgbm1 libwayland-client0 libwayland-cursor0
   libwayland-egl1 libxkbcommon0 libfontconfig1 libdbus-1-3
@@ -143,6 +144,7 @@ configure_system() {
   # has started the kiosk, whose compositor then allows no VT switching.
   systemctl --root="$ROOT" mask getty@tty1.service ctrl-alt-del.target >/dev/null 2>&1
   printf 'kernel.sysrq = 0\n' >"$ROOT/etc/sysctl.d/90-kiosk.conf"
+  configure_network
   printf 'kiosk\n' >"$ROOT/etc/hostname"
   if [ -n "$CONFIG_DIR" ]; then
     cp -r "$CONFIG_DIR"/. "$ROOT/etc/kiosk/"
@@ -152,6 +154,18 @@ configure_system() {
     find "$ROOT/etc/kiosk" -type f \( -name '*token*' -o -name '*.key' -o -name '*pin*' \) \
       -exec chmod 0600 {} + -exec chown "$owner" {} +
   fi
+}
+
+configure_network() {
+  # DHCP on any wired port; names from the DHCP server's DNS servers (resolved's stub, not the build machine's
+  # resolv.conf); the time from the DHCP server's NTP servers or Debian's pool. No waiting for the network at
+  # boot: the kiosk shows its screen at once and says so while central cannot be reached.
+  install -d "$ROOT/etc/systemd/network"
+  printf '[Match]\nType=ether\n\n[Network]\nDHCP=yes\n' >"$ROOT/etc/systemd/network/20-wired.network"
+  systemctl --root="$ROOT" enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+    >/dev/null 2>&1
+  systemctl --root="$ROOT" disable systemd-networkd-wait-online.service >/dev/null 2>&1
+  ln -sfn ../run/systemd/resolve/stub-resolv.conf "$ROOT/etc/resolv.conf"
 }
 
 write_manifest() {

@@ -1,7 +1,9 @@
-"""build_image.sh, run for real: a rootfs-only build into a temporary folder (debootstrap from the Debian mirror
-this machine's apt uses, the kiosk from a wheel of this checkout), then, inside it with chroot: the app imports
-and `kiosk --version` runs, the units are enabled, tty1 has no getty, and the kiosk user exists and owns only
-its state. And the script names what is missing before it starts."""
+"""build_image.sh, run for real: a disk image (debootstrap from the Debian mirror this machine's apt uses, the
+kiosk from a wheel of this checkout) of a terminal enrolled with a real central, then, inside its root file system
+with chroot: the app imports and `kiosk --version` runs, the units are enabled, tty1 has no getty, the network
+comes up by itself, and the kiosk user exists and owns only its state. Then the image boots under qemu until the
+kiosk is up and central hears its heartbeat over the virtual network. And the script names what is missing before
+it starts."""
 
 from __future__ import annotations
 
@@ -10,13 +12,19 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from central.server_process import CentralProcess, TlsFiles
 from kiosk import __version__
-from tests.conftest import machine_network
+from kiosk.central_client import CentralClient
+from kiosk.protocol import EnrollmentRequest
+from kiosk.request_proof import new_private_key, public_key_text
+from tests.conftest import machine_network, staff_call
+from tests.tls_authority import make_authority, server_certificate
 
 CHECKOUT = Path(__file__).parents[1]
 OVMF = Path("/usr/share/OVMF")  # the UEFI firmware for qemu (apt ovmf)
@@ -26,26 +34,57 @@ TEST_BOOT_OPTIONS = "systemd.setenv=WLR_RENDERER=pixman systemd.journald.forward
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # a build, then a boot under emulation
 
 
-TRAINING_CONFIG = """\
+VM_HOST = "10.0.2.2"  # this machine, as qemu's user-mode network shows it to the guest
+TERMINAL = "Bench terminal"
+SOFTWARE_FAILING = "Its software keeps failing"  # what the officers' page says (central.terminal_attention)
+
+
+def enrolled_config(central: CentralProcess, ca: Path, folder: Path) -> None:
+    """What `kiosk-provision setup` leaves in /etc/kiosk, made here against the real central: the terminal's key,
+    its token, the facility CA and the configuration, which reaches central at the address the guest sees."""
+    code = staff_call(central, "POST", "/enrollment-codes", json={}, verify=str(ca)).json()["code"]
+    key = new_private_key(folder / "terminal.key")
+    request = EnrollmentRequest(code=code, name=TERMINAL, location="Technician bench", public_key=public_key_text(key))
+    grant = CentralClient(central.url, None, verify=str(ca)).enroll(request)
+    (folder / "terminal-token").write_text(f"{grant.token}\n")
+    (folder / "facility-ca.pem").write_text(grant.facility_ca_pem or "")
+    (folder / "kiosk.toml").write_text(
+        f"""\
 [terminal]
-name = "Training terminal"
-facility = "Training"
+name = "{TERMINAL}"
+facility = "Harbor County Detention Center"
 location = "Technician bench"
 
 [central]
-url = "http://127.0.0.1:8000"
+url = "https://{VM_HOST}:{central.port}"
 token_file = "/etc/kiosk/terminal-token"
+key_file = "/etc/kiosk/terminal.key"
+ca_file = "/etc/kiosk/facility-ca.pem"
 """
+    )
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Iterator[Path]:
-    """One build serves every test: the disk image of a training terminal (its configuration baked in, so the
-    kiosk starts at boot), with the root file system kept beside it for the chroot checks."""
+def central(janus, tmp_path_factory) -> Iterator[tuple[CentralProcess, Path]]:
+    """A real central over HTTPS, its certificate naming both addresses it is reached by; and its CA."""
+    folder = tmp_path_factory.mktemp("central")
+    authority = make_authority(folder, "Harbor County Facility CA")
+    cert, key = server_certificate(folder, authority, "127.0.0.1", VM_HOST)
+    process = CentralProcess(
+        folder / "state", janus.url, janus.settings.admin_key, tls=TlsFiles(cert, key, authority.pem)
+    )
+    process.start()
+    yield process, authority.pem
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def built(central, tmp_path_factory) -> Iterator[Path]:
+    """One build serves every test: the disk image of a terminal enrolled with `central` (its configuration baked
+    in, so the kiosk starts at boot), with the root file system kept beside it for the chroot checks."""
     output = tmp_path_factory.mktemp("image")
-    config = tmp_path_factory.mktemp("training")
-    (config / "kiosk.toml").write_text(TRAINING_CONFIG)
-    (config / "terminal-token").write_text("training-token\n")
+    config = tmp_path_factory.mktemp("enrolled")
+    enrolled_config(*central, config)
     # The suite runs in a private network namespace (tests.conftest); the build alone needs the Debian mirror
     # and the Python package index, so it runs in the machine's own.
     build = [str(CHECKOUT / "build_image.sh"), "--keep-rootfs", "--config", str(config), "--output", str(output)]
@@ -96,9 +135,23 @@ def test_the_kiosk_user_exists_and_owns_only_its_state(built: Path):
         for path in root.rglob("*")
         if not path.is_symlink() and path.lstat().st_uid == int(uid)
     ]
-    assert owned == ["/etc/kiosk/terminal-token", "/var/lib/kiosk"], "the training image's token, and the state"
-    assert (root / "etc/kiosk/terminal-token").stat().st_mode & 0o777 == 0o600
+    assert owned == ["/etc/kiosk/terminal-token", "/etc/kiosk/terminal.key", "/var/lib/kiosk"], "secrets, state"
+    for secret in ("terminal-token", "terminal.key"):
+        assert (root / "etc/kiosk" / secret).stat().st_mode & 0o777 == 0o600
     assert (root / "var/lib/kiosk").stat().st_mode & 0o777 == 0o750
+
+
+def test_the_network_comes_up_by_itself(built: Path):
+    root = built / "rootfs"
+    wired = (root / "etc/systemd/network/20-wired.network").read_text()
+    assert "Type=ether" in wired and "DHCP=yes" in wired
+    systemd = root / "etc/systemd/system"
+    # The links point into the image's /lib, which this machine may not have: look at the links, not their targets.
+    wants = list(systemd.glob("*.wants"))
+    for unit in ("systemd-networkd.service", "systemd-resolved.service", "systemd-timesyncd.service"):
+        assert any((folder / unit).is_symlink() for folder in wants), f"{unit} is enabled"
+    assert not any((folder / "systemd-networkd-wait-online.service").is_symlink() for folder in wants)
+    assert (root / "etc/resolv.conf").readlink() == Path("../run/systemd/resolve/stub-resolv.conf")
 
 
 def test_the_manifest_lists_the_versions(built: Path):
@@ -132,46 +185,110 @@ def software_rendering_copy(image: Path, copy: Path) -> Path:
     return copy
 
 
-def test_the_image_boots_under_qemu_and_the_kiosk_comes_up(built: Path, tmp_path: Path):
-    """Software emulation (TCG), UEFI firmware, the serial console as the only output."""
-    serial = tmp_path / "serial.log"
-    variables = tmp_path / "vars.fd"
-    shutil.copy(OVMF / "OVMF_VARS_4M.fd", variables)
-    image = software_rendering_copy(built / "kiosk.img", tmp_path / "kiosk.img")
-    qemu = subprocess.Popen(
-        [
-            "qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", "max", "-m", "2048", "-smp", "2",
-            "-no-reboot", "-display", "none", "-monitor", "none", "-serial", f"file:{serial}",
-            # A GPU whose kernel driver imports buffers (PRIME), as a terminal's GPU does; qemu's default VGA
-            # cannot, and cage refuses it.
-            "-vga", "none", "-device", "virtio-vga",
-            "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF / 'OVMF_CODE_4M.fd'}",
-            "-drive", f"if=pflash,format=raw,file={variables}",
-            "-drive", f"file={image},format=raw,if=virtio",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    started = time.monotonic()
+class Guest:
+    """The image running under qemu: software emulation (TCG), UEFI firmware, a virtio GPU (its kernel driver
+    imports buffers, PRIME, as a terminal's GPU does; qemu's default VGA cannot, and cage refuses it), qemu's
+    user-mode network (the guest reaches this machine at 10.0.2.2), and the serial console as the only output."""
 
-    def console() -> str:
-        return serial.read_text(errors="replace") if serial.exists() else ""
+    def __init__(self, image: Path, folder: Path) -> None:
+        self.serial = folder / "serial.log"
+        variables = folder / "vars.fd"
+        shutil.copy(OVMF / "OVMF_VARS_4M.fd", variables)
+        self.qemu = subprocess.Popen(
+            [
+                "qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", "max", "-m", "2048", "-smp", "2",
+                "-no-reboot", "-display", "none", "-monitor", "none", "-serial", f"file:{self.serial}",
+                "-vga", "none", "-device", "virtio-vga",
+                "-nic", "user,model=virtio-net-pci",
+                "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF / 'OVMF_CODE_4M.fd'}",
+                "-drive", f"if=pflash,format=raw,file={variables}",
+                "-drive", f"file={image},format=raw,if=virtio",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.started = time.monotonic()
 
+    def console(self) -> str:
+        return self.serial.read_text(errors="replace") if self.serial.exists() else ""
+
+    def wait_until(self, done: Callable[[], object], within_s: float, refused: str = "\0") -> float:
+        """Seconds since power-on when `done()` came true; fails if `refused` shows on the console first."""
+        while not done():
+            assert self.qemu.poll() is None, self.qemu.stderr.read().decode() if self.qemu.stderr else ""
+            assert refused not in self.console(), self.console()[-3000:]
+            assert time.monotonic() - self.started < within_s, self.console()[-3000:]
+            time.sleep(1)
+        return time.monotonic() - self.started
+
+    def on_console(self, text: str, within_s: float, refused: str = "\0") -> float:
+        return self.wait_until(lambda: text in self.console(), within_s, refused)
+
+    def stop(self) -> None:
+        self.qemu.kill()
+        self.qemu.wait()
+
+
+def staff_view(central: tuple[CentralProcess, Path]) -> dict[str, Any]:
+    """The enrolled terminal as the officers' page gets it."""
+    process, ca = central
+    return next(t for t in staff_call(process, "GET", "/terminals", verify=str(ca)).json() if t["name"] == TERMINAL)
+
+
+def test_the_image_boots_under_qemu_the_kiosk_comes_up_and_central_hears_it(built: Path, central, tmp_path: Path):
+    guest = Guest(software_rendering_copy(built / "kiosk.img", tmp_path / "kiosk.img"), tmp_path)
     try:
         # "Started" for a Type=notify unit means the app inside cage sent READY=1, which it does once its first
         # screen is drawn; systemd hears it only from a process in the unit (no PAM session took it away).
-        while "systemd[1]: Started kiosk.service" not in console():
-            assert qemu.poll() is None, qemu.stderr.read().decode() if qemu.stderr else ""
-            assert "Failed to start kiosk.service" not in console(), console()[-3000:]
-            assert time.monotonic() - started < 420, console()[-3000:]
-            time.sleep(1)
-        print(f"the kiosk was ready {time.monotonic() - started:.0f} s after power-on")
-        shown = console()
+        ready = guest.on_console("systemd[1]: Started kiosk.service", 420, refused="Failed to start kiosk.service")
+        print(f"the kiosk was ready {ready:.0f} s after power-on")
+        shown = guest.console()
         assert "UI thread at real-time priority 1" in shown, "the unit's LimitRTPRIO=1 reached the app"
         assert "left full screen" not in shown, "the app does not fight cage over its window"
+        # DHCP, the facility CA pinned, every request signed with the terminal's key, and a clock central accepts.
+        heard = guest.wait_until(lambda: staff_view(central)["version"] == __version__, 480)
+        assert staff_view(central)["attention"] == []
+        print(f"central heard the terminal {heard:.0f} s after power-on")
     finally:
-        qemu.kill()
-        qemu.wait()
+        guest.stop()
+
+
+def test_a_kiosk_that_keeps_failing_gives_way_to_the_out_of_service_screen_and_staff_are_told(
+    built: Path, central, tmp_path: Path
+):
+    image = software_rendering_copy(built / "kiosk.img", tmp_path / "kiosk.img")
+    # A configuration the kiosk refuses at every start (a technician PIN file that is not there), which neither
+    # the out-of-service screen nor its helper reads.
+    config = (built / "rootfs/etc/kiosk/kiosk.toml").read_text() + '\n[technician]\npin_file = "/etc/kiosk/no-pin"\n'
+    replace_in_root_partition(image, "/etc/kiosk/kiosk.toml", config, tmp_path)
+    guest = Guest(image, tmp_path)
+    try:
+        guest.on_console("kiosk.service: Start request repeated too quickly", 420)
+        shown = guest.on_console("systemd[1]: Started kiosk-out-of-service.service", 480)
+        print(f"the out-of-service screen was up {shown:.0f} s after power-on")
+        assert "cannot read the technician PIN /etc/kiosk/no-pin" in guest.console(), "the kiosk said why"
+        # Its helper, a user systemd made up, told central with the token and key it got as credentials.
+        told = guest.wait_until(lambda: SOFTWARE_FAILING in " ".join(staff_view(central)["attention"]), 540)
+        assert "kiosk-report-out-of-service.service: Deactivated successfully" in guest.console()
+        print(f"staff were told {told:.0f} s after power-on")
+    finally:
+        guest.stop()
+
+
+def replace_in_root_partition(image: Path, path: str, text: str, folder: Path) -> None:
+    """Writes `text` as `path` (root's, 0644) into the image's root file system, in place, with debugfs."""
+    table = json.loads(subprocess.run(["sfdisk", "--json", str(image)], capture_output=True, text=True).stdout)
+    root = table["partitiontable"]["partitions"][1]["start"] * 512
+    local = folder / Path(path).name
+    local.write_text(text)
+    commands = folder / "debugfs.commands"
+    commands.write_text(
+        f"rm {path}\nwrite {local} {path}\nsif {path} uid 0\nsif {path} gid 0\nsif {path} mode 0100644\n"
+    )
+    done = subprocess.run(
+        ["debugfs", "-w", "-f", str(commands), f"{image}?offset={root}"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "error" not in done.stderr.lower(), done.stderr
 
 
 def test_a_missing_tool_is_named_before_anything_starts(tmp_path: Path):

@@ -51,17 +51,22 @@ def make_authority(folder: Path, name: str) -> Authority:
     return Authority(key, cert, pem)
 
 
-def server_certificate(folder: Path, authority: Authority, host: str) -> tuple[Path, Path]:
-    """A certificate for `host` (a name or an IP address) signed by `authority`: its PEM file and its key's."""
+def _alternative_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def server_certificate(folder: Path, authority: Authority, host: str, *more_hosts: str) -> tuple[Path, Path]:
+    """A certificate for `host` and `more_hosts` (names or IP addresses) signed by `authority`: its PEM file and its
+    key's."""
     key = ec.generate_private_key(ec.SECP256R1())
     issuer = authority.cert.subject.rfc4514_string().removeprefix("CN=")
-    try:
-        alternative: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        alternative = x509.DNSName(host)
+    names = [_alternative_name(name) for name in (host, *more_hosts)]
     cert = (
         _builder(host, issuer, key)
-        .add_extension(x509.SubjectAlternativeName([alternative]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()), critical=False)
         .sign(authority.key, hashes.SHA256())
