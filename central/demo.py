@@ -121,7 +121,7 @@ def _scripted_visit(config_path: Path, folder: Path) -> None:
 
 
 def _windowed_kiosk(config_path: Path) -> int:
-    from ui.app import main as kiosk_main
+    from ui.cli import main as kiosk_main
 
     return kiosk_main(["--config", str(config_path), "--simulator-panel"])
 

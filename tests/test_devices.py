@@ -77,7 +77,7 @@ def test_auto_takes_the_real_camera_when_it_is_there_and_the_simulation_otherwis
 
 
 def kiosk_devices(config: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "import sys; from ui.app import main; sys.exit(main())", "--config", str(config)]
+    command = [sys.executable, "-c", "import sys; from ui.cli import main; sys.exit(main())", "--config", str(config)]
     return subprocess.run([*command, "devices"], capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -131,7 +131,7 @@ def test_auto_uses_the_simulated_hook_and_sound_when_the_handset_is_not_there(tm
 def test_the_kiosk_does_not_start_without_its_real_handset_and_says_what_to_check(tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text(config_text("simulated", "", tmp_path) + 'handset = "real"\nhandset_audio = "No Such Handset"\n')
-    command = [sys.executable, "-c", "import sys; from ui.app import main; sys.exit(main())", "--config", str(config)]
+    command = [sys.executable, "-c", "import sys; from ui.cli import main; sys.exit(main())", "--config", str(config)]
     started = subprocess.run(
         command,
         capture_output=True,

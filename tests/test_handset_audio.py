@@ -148,6 +148,6 @@ def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):
 
 def test_portaudio_is_only_ever_started_in_the_audio_process_not_in_the_terminals():
     # Importing sounddevice initialises PortAudio, whose ALSA back end is what must stay killable.
-    check = "import sys, ui.app, kiosk.devices, drivers.portaudio_handset; print('sounddevice' in sys.modules)"
+    check = "import sys, ui.cli, ui.app, kiosk.devices, drivers.portaudio_handset; print('sounddevice' in sys.modules)"
     terminal = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=60)
     assert terminal.stdout.strip() == "False"

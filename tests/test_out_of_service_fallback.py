@@ -48,7 +48,7 @@ def test_the_screen_says_the_software_stopped_and_its_languages_work(qapp, qtbot
 def test_the_program_tells_systemd_it_is_ready_and_stops_on_sigterm(tmp_path: Path, notify_socket):
     path, received = notify_socket
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": path}
-    command = [sys.executable, "-m", "ui.app", "--config", str(tmp_path / "missing.toml"), "out-of-service"]
+    command = [sys.executable, "-m", "ui.cli", "--config", str(tmp_path / "missing.toml"), "out-of-service"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = "READY=1\nSTATUS=Out of service: the kiosk failed to start, again and again"

@@ -1,36 +1,24 @@
-"""`kiosk`: builds the terminal (drivers, core loop, central client, window) and runs it.
+"""The terminal: builds it (drivers, core loop, central client, window) and runs it, for `kiosk run` (ui/cli.py).
 
 The core runs on its own thread; this module only wires it to the Qt window and starts both.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PySide6.QtWidgets import QApplication
 
 from drivers.hotplug import EventSource
 from drivers.simulated_handset import SimulatedHookSwitch
-from kiosk import __version__
 from kiosk.central_client import CentralClient
-from kiosk.config import (
-    ConfigError,
-    KioskConfig,
-    load_config,
-    read_private_key,
-    read_technician_pin,
-    read_token,
-)
+from kiosk.config import KioskConfig
 from kiosk.core_loop import CoreLoop
-from kiosk.device_list import list_devices, touchscreen_report
+from kiosk.device_list import touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
 from kiosk.liveness import CORE_LOOP, Liveness, beat_forever
-from kiosk.logs import configure_logging
-from kiosk.out_of_service_report import report_out_of_service
 from kiosk.process_settings import set_aside_startup_objects, tune_process
 from kiosk.service_notify import ServiceNotifier
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
@@ -38,15 +26,12 @@ from kiosk.terminal import Terminal
 from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
 from ui.lockdown import Lockdown, lock_window
-from ui.out_of_service_app import OutOfServiceApp, lenient_config
 from ui.qt_process import exit_on_signals, start_qt
 from ui.screens.technician import TechnicianScreen
 from ui.service_status import ServiceStatus
 from ui.theme import Scale
 from ui.ui_thread_priority import put_this_thread_first
 from ui.window import KioskWindow
-
-DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
 
 
 class KioskApp:
@@ -128,35 +113,14 @@ class KioskApp:
         self.notifier.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kiosk", description="The video-visitation terminal.")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    parser.add_argument("--simulator-panel", action="store_true", help="show buttons for the simulated handset")
-    parser.add_argument(
-        "command",
-        nargs="?",
-        choices=["run", "devices", "out-of-service", "report-out-of-service"],
-        default="run",
-        help="run the terminal (default), list the devices it finds and their health, show only the "
-        "out-of-service screen (what systemd falls back to when the terminal keeps failing), or tell central "
-        "the terminal is out of service",
-    )
-    args = parser.parse_args(argv)
-    configure_logging()
-    if args.command == "out-of-service":
-        return run_out_of_service(args.config)
-    if args.command == "report-out-of-service":
-        return report_out_of_service(args.config)
-    try:
-        config = load_config(args.config)
-        if args.command == "devices":
-            return list_devices(config)
-        token, key = read_token(config), read_private_key(config)
-        technician_pin = read_technician_pin(config)
-    except ConfigError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return 2
+def run_kiosk(
+    config: KioskConfig,
+    token: str,
+    key: Ed25519PrivateKey | None,
+    technician_pin: str | None,
+    simulator_panel: bool = False,
+) -> int:
+    """Runs the terminal until Qt quits; 3 when a device the configuration requires is missing."""
     qt = start_qt()
     try:
         kiosk = KioskApp(config, token, technician_pin=technician_pin, key=key)
@@ -166,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     qt.installEventFilter(activity := kiosk.window.activity_filter())
     qt.installEventFilter(kiosk.lockdown)
     panel = None
-    if args.simulator_panel and isinstance(kiosk.handset.hook, SimulatedHookSwitch):
+    if simulator_panel and isinstance(kiosk.handset.hook, SimulatedHookSwitch):
         from ui.simulator_panel import SimulatorPanel
 
         panel = SimulatorPanel(kiosk.handset.hook)
@@ -180,28 +144,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         del activity, panel, wakeup
         kiosk.stop()
-
-
-def run_out_of_service(config_path: Path) -> int:
-    config = lenient_config(config_path)
-    qt = start_qt()
-    fallback = OutOfServiceApp(config)
-    lockdown = Lockdown(fallback.window)
-    qt.installEventFilter(lockdown)
-    wakeup = exit_on_signals(qt)
-    notifier = ServiceNotifier.from_environment()
-    fallback.start()
-    lock_window(fallback.window, config.screen.output or None)
-    notifier.ready("Out of service: the kiosk failed to start, again and again")
-    try:
-        return qt.exec()
-    finally:
-        del wakeup
-        notifier.stopping()
-        lockdown.release()
-        fallback.window.allow_close()
-        fallback.window.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,8 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from kiosk.config import CentralSection, ConfigError, KioskConfig, TerminalSection, load_config
+from kiosk.service_notify import ServiceNotifier
 from kiosk.visit_machine import LanguageChosen, LargeTextToggled, Screen, TerminalState
 from ui.bridge import CoreBridge
+from ui.lockdown import Lockdown, lock_window
+from ui.qt_process import exit_on_signals, start_qt
 from ui.window import KioskWindow
 
 log = logging.getLogger(__name__)
@@ -52,3 +55,25 @@ class OutOfServiceApp:
     def start(self) -> None:
         self.window.show()
         self.bridge.state_changed.emit(self.state)
+
+
+def run_out_of_service(config_path: Path) -> int:
+    """`kiosk out-of-service`: the screen until systemd stops it; READY=1 once it is up."""
+    config = lenient_config(config_path)
+    qt = start_qt()
+    fallback = OutOfServiceApp(config)
+    lockdown = Lockdown(fallback.window)
+    qt.installEventFilter(lockdown)
+    wakeup = exit_on_signals(qt)
+    notifier = ServiceNotifier.from_environment()
+    fallback.start()
+    lock_window(fallback.window, config.screen.output or None)
+    notifier.ready("Out of service: the kiosk failed to start, again and again")
+    try:
+        return qt.exec()
+    finally:
+        del wakeup
+        notifier.stopping()
+        lockdown.release()
+        fallback.window.allow_close()
+        fallback.window.close()
