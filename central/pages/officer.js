@@ -18,7 +18,7 @@
   const VIDEOROOM = "janus.plugin.videoroom";
   const RESIDENT_DISPLAY = "Resident";
   const REFRESH_MS = 2000;
-  const TERMINALS_EVERY = 5; // refreshes: the terminals' list every 10 s (a heartbeat is every 30 s)
+  const TERMINALS_EVERY = 3; // refreshes: the terminals' list every 6 s (a heartbeat is every 30 s)
   const PARTICIPANTS_MS = 1000;
   const MAX_BACKOFF_MS = 5000;
   const TOAST_MS = 6000;
