@@ -11,7 +11,7 @@ from typing import Any
 from kiosk.protocol import SOFTWARE_PART
 
 SILENT_AFTER_S = 120.0  # four missed heartbeats: a terminal sends one every 30 s
-_PARTS = {"camera": "camera", "handset": "handset", "hook": "handset's hook switch", "touchscreen": "touchscreen"}
+_NAMES = {"hook": "handset's hook switch"}  # a part's name for staff, where its key is not that already
 
 
 def _ago(seconds: float) -> str:
@@ -44,7 +44,7 @@ def attention(terminal: dict[str, Any], now: float) -> list[str]:
     for part, state in sorted(health.items()):
         if part == SOFTWARE_PART or state == "ok":
             continue
-        name = _PARTS.get(part, part)
+        name = _NAMES.get(part, part)
         how = "is not working well" if state == "degraded" else "is not working"
         sentences.append(f"The {name} {how}.")
     return sentences

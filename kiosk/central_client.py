@@ -14,6 +14,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ValidationError
 
+from kiosk.config import CentralSection
 from kiosk.pinned_session import PinnedSession
 from kiosk.protocol import (
     API_PREFIX,
@@ -79,6 +80,12 @@ class CentralClient:
             self._http.headers["Authorization"] = f"Bearer {token}"
         if key is not None:
             self._http.auth = SignedByKey(key)
+
+    @classmethod
+    def for_terminal(cls, central: CentralSection, token: str, key: Ed25519PrivateKey | None) -> CentralClient:
+        """The client of a terminal set up by its configuration's [central] section (its CA pinned if it names one)."""
+        verify: bool | str = str(central.ca_file) if central.ca_file else True
+        return cls(central.url, token, verify=verify, timeout_s=central.timeout_s, key=key)
 
     def _call(
         self,

@@ -44,11 +44,9 @@ def report_out_of_service(config_path: Path, environ: Mapping[str, str] = os.env
     except ConfigError as exc:
         log.error("cannot tell central the terminal is out of service: %s", exc)
         return 2
-    central = config.central
-    verify: bool | str = str(central.ca_file) if central.ca_file else True
-    client = CentralClient(central.url, token, verify=verify, timeout_s=central.timeout_s, key=key)
     try:
-        client.heartbeat(Heartbeat(version=__version__, health={SOFTWARE_PART: STOPPED}))
+        report = Heartbeat(version=__version__, health={SOFTWARE_PART: STOPPED})
+        CentralClient.for_terminal(config.central, token, key).heartbeat(report)
     except CentralError as exc:
         log.warning("central could not be told the terminal is out of service: %s", exc)
         return 1

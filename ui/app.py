@@ -56,8 +56,7 @@ class KioskApp:
         if watches_anything(config.devices):
             watch = DeviceWatch(config.devices, self.camera, self.handset, device_events)
         self.core = CoreLoop()
-        verify: bool | str = str(config.central.ca_file) if config.central.ca_file else True
-        central = CentralClient(config.central.url, token, verify=verify, timeout_s=config.central.timeout_s, key=key)
+        central = CentralClient.for_terminal(config.central, token, key)
         self.bridge = CoreBridge(self.camera)
         self.terminal = Terminal(
             config, central, self.camera, self.handset, self.core, self.bridge, watch, technician_pin
