@@ -26,7 +26,7 @@ from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import CentralProcess
 from central.simulated_visitor import SimulatedVisitor
 from kiosk.central_client import CentralClient
-from kiosk.protocol import EndReason
+from kiosk.protocol import EndReason, EndVisitRequest
 from tests.browser import HeadlessChromium, fake_camera_file
 from tests.pulse_server import PulseServer
 
@@ -115,7 +115,7 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
         speaker.stop()
         chromium.stop()
         visitor.stop()
-        control.end_visit(session, visit_id, EndReason.ENDED_BY_RESIDENT, 0.0)
+        control.end_visit(visit_id, EndVisitRequest(reason=EndReason.ENDED_BY_RESIDENT))
     in_window = [s for s in shown if start * 1000 <= s[2] <= end * 1000]
     stamped = [s for s in in_window if s[0] >= 0]
     # Capture to decoded, as the terminal's figure; arrivals at showing, for the frame rate and freezes.

@@ -187,11 +187,11 @@ def create_app(
 
     @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/end", status_code=204, responses=errors)
     def end_visit(
-        visit_id: VisitPath,
-        body: EndVisitRequest,
-        who: Resident,
+        visit_id: VisitPath, body: EndVisitRequest, terminal_id: Annotated[int, Depends(terminal)]
     ) -> Response:
-        visits.end_by_terminal(who[0], who[1], visit_id, body.reason, body.media_lost_s)
+        """How a visit live on this terminal ended. No resident session is needed (one can expire mid-visit, and
+        the report is retried until central has it); a repeated report changes nothing more."""
+        visits.end_by_terminal(terminal_id, visit_id, body.reason, body.media_lost_s)
         return Response(status_code=204)
 
     @app.post(f"{API_PREFIX}/terminal/logout", status_code=204, responses=errors)
@@ -220,8 +220,10 @@ def create_app(
         wait: Annotated[float, Query(ge=0, le=_MAX_POLL_S)] = 0.0,
     ) -> EventBatch:
         """Long poll. `after=-1` starts from now (no replay of old events)."""
-        if after < 0:
-            return EventBatch(events=[], next_after=store.last_event_seq(terminal_id))
+        last = store.last_event_seq(terminal_id)
+        if after < 0 or after > last:
+            # From now on; or the terminal is ahead of this database (restored from a backup): it resyncs to here.
+            return EventBatch(events=[], next_after=last)
         deadline = time.monotonic() + wait
         while True:
             seen = visits.generation

@@ -1,14 +1,14 @@
 """What staff must know about a terminal that cannot take visits as it should, in sentences for the officers'
 page: a terminal central has stopped hearing from, and a part (the camera, the handset, its hook switch, the
-touchscreen, or the terminal's software itself) that its last heartbeat reported as not working. A terminal that
-is fine needs no sentence; a retired one is gone and needs none either.
+touchscreen, its disk, or the terminal's software itself) that its last heartbeat reported as not working. A
+terminal that is fine needs no sentence; a retired one is gone and needs none either.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kiosk.protocol import SOFTWARE_PART
+from kiosk.protocol import SOFTWARE_PART, STORAGE_PART
 
 SILENT_AFTER_S = 120.0  # four missed heartbeats: a terminal sends one every 30 s
 _NAMES = {"hook": "handset's hook switch"}  # a part's name for staff, where its key is not that already
@@ -43,6 +43,12 @@ def attention(terminal: dict[str, Any], now: float) -> list[str]:
         return sentences  # what its devices last said is out of date
     for part, state in sorted(health.items()):
         if part == SOFTWARE_PART or state == "ok":
+            continue
+        if part == STORAGE_PART:
+            sentences.append(
+                "Its disk is full or failing. Visits go on and its records still reach central; "
+                "call a technician to free space."
+            )
             continue
         name = _NAMES.get(part, part)
         how = "is not working well" if state == "degraded" else "is not working"

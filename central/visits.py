@@ -27,6 +27,7 @@ from kiosk.protocol import (
 )
 
 log = logging.getLogger(__name__)
+RETRY_S = 0.5  # how soon the visit clock looks again after the database failed it
 
 
 @dataclass(frozen=True)
@@ -260,11 +261,10 @@ class Visits:
         self._poke()
         return True
 
-    def end_by_terminal(
-        self, terminal_id: int, resident: str, visit_id: int, reason: EndReason, media_lost_s: float
-    ) -> None:
+    def end_by_terminal(self, terminal_id: int, visit_id: int, reason: EndReason, media_lost_s: float) -> None:
+        """The terminal's report of how a visit live on it ended; a repeated report changes nothing more."""
         visit = self._store.visit(visit_id)
-        if visit is None or visit.resident != resident or visit.terminal_id != terminal_id:
+        if visit is None or visit.terminal_id != terminal_id:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
         # A retried report must not count the lost media twice; one report per visit counts.
         self._store.record_terminal_report(visit_id, media_lost_s)
@@ -339,10 +339,16 @@ class VisitClock:
 
     def _run(self) -> None:
         while True:
-            self._visits.end_due(time.time())
-            next_end = self._store.next_open_visit_end()
+            try:
+                self._visits.end_due(time.time())
+                next_end = self._store.next_open_visit_end()
+                wait = 60.0 if next_end is None else max(0.0, min(60.0, next_end - time.time()))
+            except Exception:
+                # The database is restarting, locked or gone for a moment: visits must still end once it is
+                # back, so the clock never dies; it looks again shortly.
+                log.exception("visit clock: the visits due could not be ended; trying again")
+                wait = RETRY_S
             with self._visits.changed:
                 if self._stopping:
                     return
-                wait = 60.0 if next_end is None else max(0.0, min(60.0, next_end - time.time()))
                 self._visits.changed.wait(wait)

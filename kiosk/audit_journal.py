@@ -1,12 +1,16 @@
 """The terminal's audit journal: every audit event is written to disk (fsync) before anything else,
 then uploaded to central at least once; central stores each event id once, so retries are harmless.
 
-It holds no names, IDs or PINs of residents: a visit id and what happened, nothing more.
+It holds no names, IDs or PINs of residents: a visit id and what happened, nothing more. When the disk
+refuses a write (full, or failing) the events wait in memory, in order, until the disk takes them again
+or central has them: a full disk costs no event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 import uuid
@@ -18,27 +22,114 @@ from pydantic import ValidationError
 from kiosk.protocol import AuditEvent
 
 _COMPACT_BYTES = 1 << 20
+log = logging.getLogger(__name__)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _truncate(path: Path, size: int) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class AuditJournal:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._folder = folder
         self._lines = folder / "audit.jsonl"
         self._cursor = folder / "audit.uploaded"
         self._lock = threading.Lock()
+        self._held: list[AuditEvent] = []  # recorded, but the disk refused them: oldest first
+        self._cut_torn_tail()
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def _cut_torn_tail(self) -> None:
+        """Power lost mid-write leaves a last line without its newline; the next event appended to it would
+        be lost with it. The torn part is cut off (and the cut made durable) before anything is appended."""
+        try:
+            data = self._lines.read_bytes()
+        except FileNotFoundError:
+            return
+        if not data or data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        log.warning("audit journal: a torn last line (%d bytes) was cut off", len(data) - keep)
+        _truncate(self._lines, keep)
 
     def record(self, kind: str, visit_id: int | None = None, **detail: str | int | float | bool) -> None:
         event = AuditEvent(
             event_id=str(uuid.uuid4()), kind=kind, at=datetime.now(UTC), visit_id=visit_id, detail=detail
         )
-        line = event.model_dump_json() + "\n"
         with self._lock:
+            self._held.append(event)
+            self._write_held()
+
+    def write_held(self) -> bool:
+        """Tries again to write what the disk refused; True when nothing is held any more."""
+        with self._lock:
+            return self._write_held()
+
+    def _write_held(self) -> bool:
+        if not self._held:
+            return True
+        data = "".join(e.model_dump_json() + "\n" for e in self._held).encode()
+        try:
             fd = os.open(self._lines, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            return self._refused(exc)
+        try:
+            size = os.fstat(fd).st_size
             try:
-                os.write(fd, line.encode())
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(28, "short write")
                 os.fsync(fd)
-            finally:
-                os.close(fd)
+            except OSError as exc:
+                # A part written before the disk filled would be a torn line: take it back.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                return self._refused(exc)
+        finally:
+            os.close(fd)
+        if len(self._held) > 1:
+            log.info("audit journal: %d held events written", len(self._held))
+        self._held.clear()
+        return True
+
+    def _refused(self, exc: OSError) -> bool:
+        if len(self._held) == 1:  # once per episode: a full disk must not flood the log
+            log.warning("audit journal: the disk refused a write (%s); events are held in memory", exc.strerror)
+        return False
+
+    @property
+    def storage_ok(self) -> bool:
+        """False while the disk refuses the journal's writes."""
+        with self._lock:
+            return not self._held
+
+    def held(self) -> list[AuditEvent]:
+        """Events the disk refused, oldest first: newer than every event on disk."""
+        with self._lock:
+            return list(self._held)
+
+    def forget_held(self, uploaded: list[AuditEvent]) -> None:
+        """Central has these held events: they need not wait for the disk any more."""
+        ids = {e.event_id for e in uploaded}
+        with self._lock:
+            self._held = [e for e in self._held if e.event_id not in ids]
+
+    # -- uploading --------------------------------------------------------------------------------
 
     def _uploaded(self) -> int:
         try:
@@ -48,12 +139,18 @@ class AuditJournal:
 
     def _write_cursor(self, value: int) -> None:
         temporary = self._cursor.with_suffix(".tmp")
-        temporary.write_text(str(value))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, str(value).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temporary, self._cursor)
+        _fsync_folder(self._folder)
 
     def pending(self, limit: int = 100) -> tuple[list[AuditEvent], int]:
-        """Events not yet uploaded, oldest first, and how many journal lines they span (for
-        `mark_uploaded`). A line torn by a crash mid-write is skipped."""
+        """Events on disk not yet uploaded, oldest first, and how many journal lines they span (for
+        `mark_uploaded`). A line that cannot be read (torn before this version cut torn tails) is skipped."""
         with self._lock:
             try:
                 lines = self._lines.read_text().splitlines()
@@ -69,15 +166,16 @@ class AuditJournal:
         return events, len(window)
 
     def mark_uploaded(self, count: int) -> None:
-        """Moves the cursor past `count` more lines; compacts the file once everything is uploaded."""
+        """Moves the cursor past `count` more lines; compacts the file once everything is uploaded.
+        Both steps are durable: a power cut after either re-uploads (harmless), never skips."""
         with self._lock:
             uploaded = self._uploaded() + count
-            self._write_cursor(uploaded)
             try:
+                self._write_cursor(uploaded)
                 lines = self._lines.read_text().splitlines()
-            except OSError:
-                return
-            if uploaded >= len(lines) and self._lines.stat().st_size > _COMPACT_BYTES:
-                # Cursor first: a crash between the two steps re-uploads (harmless), never skips.
-                self._write_cursor(0)
-                self._lines.write_text("")
+                if uploaded >= len(lines) and self._lines.stat().st_size > _COMPACT_BYTES:
+                    self._write_cursor(0)
+                    _truncate(self._lines, 0)
+            except OSError as exc:
+                # A full disk keeps the old cursor: those events are sent again later, and central drops repeats.
+                log.warning("audit journal: the upload cursor was not saved (%s)", exc.strerror)

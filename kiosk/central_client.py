@@ -7,6 +7,7 @@ state machine turns into a screen, and never carry a PIN or a name.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, TypeVar
 
@@ -20,7 +21,6 @@ from kiosk.protocol import (
     API_PREFIX,
     AuditBatch,
     AuditReceipt,
-    EndReason,
     EndVisitRequest,
     EnrollmentGrant,
     EnrollmentRequest,
@@ -32,12 +32,22 @@ from kiosk.protocol import (
     IdleInfo,
     ResidentSession,
     RoomGrant,
+    TerminalEvent,
     VisitList,
+    WireMessage,
 )
 from kiosk.request_proof import HEADER as PROOF_HEADER
 from kiosk.request_proof import proof
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
+
+
+class _ReceivedEvents(WireMessage):
+    """An event batch as it arrives, before each event is read on its own."""
+
+    events: list[dict[str, Any]]
+    next_after: int
 
 
 class CentralError(Exception):
@@ -148,9 +158,10 @@ class CentralClient:
         assert result is not None
         return result
 
-    def end_visit(self, session: str, visit_id: int, reason: EndReason, media_lost_s: float) -> None:
-        body = EndVisitRequest(reason=reason, media_lost_s=round(media_lost_s, 3))
-        self._call("POST", f"/terminal/visits/{visit_id}/end", None, body=body, session=session)
+    def end_visit(self, visit_id: int, report: EndVisitRequest) -> None:
+        """How a visit live on this terminal ended. It needs no resident session (one can expire mid-visit), and
+        central takes a repeated report as the same one."""
+        self._call("POST", f"/terminal/visits/{visit_id}/end", None, body=report)
 
     def logout(self, session: str) -> None:
         self._call("POST", "/terminal/logout", None, session=session)
@@ -170,12 +181,21 @@ class CentralClient:
         return result
 
     def events(self, after: int, wait_s: float) -> EventBatch:
+        """Central's events after `after`. One this terminal cannot read (a type from a newer central) is logged
+        and skipped: the events after it still arrive."""
         result = self._call(
             "GET",
             "/terminal/events",
-            EventBatch,
+            _ReceivedEvents,
             params={"after": after, "wait": wait_s},
             timeout=wait_s + self._timeout,
         )
         assert result is not None
-        return result
+        events = []
+        for body in result.events:
+            try:
+                events.append(TerminalEvent.model_validate(body))
+            except ValidationError:
+                kind, seq = str(body.get("type"))[:40], body.get("seq")
+                log.warning("central sent an event this terminal cannot read (type %r, seq %r): skipped", kind, seq)
+        return EventBatch(events=events, next_after=result.next_after)

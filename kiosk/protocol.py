@@ -25,6 +25,13 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class WireMessage(BaseModel):
+    """A message between terminals and central, which are updated at different times: a field the reader
+    does not know (sent by a newer version) is skipped, never a reason to refuse the whole message."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 class VisitStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     READY = "ready"
@@ -59,18 +66,18 @@ class ErrorCode(enum.StrEnum):
     ENROLLMENT_CODE_EXPIRED = "enrollment_code_expired"
 
 
-class ErrorBody(Message):
+class ErrorBody(WireMessage):
     code: ErrorCode
     message: str = Field(description="A sentence for logs; the terminal shows its own text per code.")
     retry_after_s: int | None = Field(default=None, description="With `locked`: seconds until sign-in opens again.")
 
 
-class IdentifyRequest(Message):
+class IdentifyRequest(WireMessage):
     resident_id: str = Field(pattern=r"^[0-9]{1,12}$")
     pin: str = Field(pattern=r"^[0-9]{4,8}$")
 
 
-class VisitSummary(Message):
+class VisitSummary(WireMessage):
     visit_id: RecordId
     visitors: list[str] = Field(description="First names the facility allows the terminal to show.")
     starts_at: datetime
@@ -83,18 +90,18 @@ class VisitSummary(Message):
     place: str = Field(default="", description="Where the visit takes place: a housing unit or a terminal.")
 
 
-class ResidentSession(Message):
+class ResidentSession(WireMessage):
     session_token: str
     display_name: str
     language: str = Field(default="en", description="The resident's preferred language (IETF tag).")
     visits: list[VisitSummary]
 
 
-class VisitList(Message):
+class VisitList(WireMessage):
     visits: list[VisitSummary]
 
 
-class RoomGrant(Message):
+class RoomGrant(WireMessage):
     """Everything a participant needs to join the visit's media room; never the room's secret."""
 
     visit_id: RecordId
@@ -109,7 +116,7 @@ class RoomGrant(Message):
     visitors: list[str]
 
 
-class EndVisitRequest(Message):
+class EndVisitRequest(WireMessage):
     reason: EndReason
     media_lost_s: float = Field(default=0.0, ge=0, description="Seconds of lost media, for credit.")
 
@@ -133,9 +140,10 @@ class VisitorStatus(Message):
 
 
 SOFTWARE_PART = "software"  # beside the devices in a heartbeat's health: the terminal's own program
+STORAGE_PART = "storage"  # and its disk: degraded while the audit journal's writes are refused
 
 
-class Heartbeat(Message):
+class Heartbeat(WireMessage):
     version: str = Field(max_length=50)
     health: dict[str, str] = Field(
         default_factory=dict,
@@ -144,7 +152,7 @@ class Heartbeat(Message):
     )
 
 
-class AuditEvent(Message):
+class AuditEvent(WireMessage):
     event_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$", description="Unique per event; a retried upload reuses it.")
     kind: str = Field(pattern=r"^[a-z_]{3,50}$")
     at: datetime
@@ -152,11 +160,11 @@ class AuditEvent(Message):
     detail: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
 
 
-class AuditBatch(Message):
+class AuditBatch(WireMessage):
     events: list[AuditEvent] = Field(min_length=1, max_length=100)
 
 
-class AuditReceipt(Message):
+class AuditReceipt(WireMessage):
     stored: int
     duplicates: int
 
@@ -209,7 +217,7 @@ class TerminalEventType(enum.StrEnum):
     STAFF_MESSAGE = "staff_message"
 
 
-class TerminalEvent(Message):
+class TerminalEvent(WireMessage):
     seq: int
     type: TerminalEventType
     visit_id: RecordId
@@ -217,7 +225,7 @@ class TerminalEvent(Message):
     message: str = Field(default="", description="Staff's words: the reason for an end, or a message to show.")
 
 
-class EventBatch(Message):
+class EventBatch(WireMessage):
     events: list[TerminalEvent]
     next_after: int = Field(description="Pass as `after` on the next poll.")
 
@@ -252,7 +260,7 @@ class FacilitySettings(Message):
     callout_privacy: CalloutPrivacy = CalloutPrivacy.INITIALS
 
 
-class VisitCallout(Message):
+class VisitCallout(WireMessage):
     """A visit that is ready (or live) at this terminal's place, with no more about the resident than allowed."""
 
     starts_at: datetime
@@ -266,7 +274,7 @@ class VisitCallout(Message):
     )
 
 
-class IdleInfo(Message):
+class IdleInfo(WireMessage):
     """What a terminal's idle screen shows: the facility's notices and the visits ready at this terminal."""
 
     notices: list[Notice] = Field(max_length=MAX_NOTICES)

@@ -26,8 +26,9 @@ from kiosk.config import LANGUAGES, KioskConfig
 from kiosk.core_loop import CoreLoop
 from kiosk.device_watch import DeviceWatch
 from kiosk.devices import TerminalHandset, device_reports
+from kiosk.end_reports import EndReports
 from kiosk.process_settings import release_freed_memory
-from kiosk.protocol import TerminalEventType
+from kiosk.protocol import EndVisitRequest, TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     VOLUME_GAINS,
@@ -99,7 +100,10 @@ class Terminal:
         self._media_lost_s = 0.0
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
-        self.upkeep = Upkeep(central, self.journal, self.health, lambda info: self.post(IdleInfoArrived(info)))
+        self.end_reports = EndReports(config.terminal.state_dir / "end-reports")
+        self.upkeep = Upkeep(
+            central, self.journal, self.end_reports, self.health, lambda info: self.post(IdleInfoArrived(info))
+        )
         handset.hook.add_listener(lambda lifted: self.post(HookChanged(lifted)))
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -191,8 +195,9 @@ class Terminal:
         elif isinstance(command, StopCall):
             self._stop_call()
         elif isinstance(command, ReportEnd):
-            lost = self._media_lost_s
-            self._request(lambda: self._central.end_visit(command.session, command.visit_id, command.reason, lost))
+            report = EndVisitRequest(reason=command.reason, media_lost_s=round(self._media_lost_s, 3))
+            self.end_reports.add(command.visit_id, report)
+            self.upkeep.upload_soon()
         elif isinstance(command, Logout):
             self._request(lambda: self._central.logout(command.session))
         elif isinstance(command, CheckTechnicianPin):
@@ -237,6 +242,9 @@ class Terminal:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
+            if batch.next_after < after:
+                # Central's sequence went back (its database was restored or replaced): follow it from where it is.
+                log.warning("central's event sequence went back from %d to %d: resynchronised", after, batch.next_after)
             after = batch.next_after
             for event in batch.events:
                 if event.type is TerminalEventType.STAFF_MESSAGE:

@@ -1,5 +1,5 @@
-"""The terminal's upkeep thread: uploads the audit journal, sends heartbeats with device health, and fetches
-what the idle screen shows (the facility's notices, the visits ready here).
+"""The terminal's upkeep thread: sends the end reports of visits, uploads the audit journal, sends heartbeats with
+device health, and fetches what the idle screen shows (the facility's notices, the visits ready here).
 
 It never blocks the visit: it has its own thread and retries quietly while central is away.
 """
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from kiosk import __version__
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralClient, CentralError
-from kiosk.protocol import AuditBatch, Heartbeat, IdleInfo
+from kiosk.end_reports import EndReports
+from kiosk.protocol import STORAGE_PART, AuditBatch, Heartbeat, IdleInfo
 
 log = logging.getLogger(__name__)
+MAX_BATCH = 100  # events in one upload, as central takes them
 
 
 class Upkeep:
@@ -23,6 +26,7 @@ class Upkeep:
         self,
         central: CentralClient,
         journal: AuditJournal,
+        end_reports: EndReports,
         health: Callable[[], dict[str, str]],
         idle_info: Callable[[IdleInfo], None] = lambda _info: None,
         upload_every_s: float = 5.0,
@@ -30,7 +34,8 @@ class Upkeep:
     ) -> None:
         self._central = central
         self._journal = journal
-        self._health = health
+        self._end_reports = end_reports
+        self._device_health = health
         self._idle_info = idle_info
         self._upload_every_s = upload_every_s
         self._heartbeat_every_s = heartbeat_every_s
@@ -55,21 +60,49 @@ class Upkeep:
         self._wake.set()
 
     def upload_pending(self) -> int:
-        """Uploads what the journal holds; returns how many events central took (new or repeated)."""
+        """Uploads what the journal holds, on disk and (while the disk refuses writes) in memory; returns how
+        many events central took (new or repeated)."""
+        self._journal.write_held()
         sent = 0
         while True:
             events, lines = self._journal.pending()
             if lines == 0:
-                return sent
+                break
             if events:
                 self._central.upload_audit(AuditBatch(events=events))
             self._journal.mark_uploaded(lines)
             sent += len(events)
+        held = self._journal.held()[:MAX_BATCH]
+        while held:
+            self._central.upload_audit(AuditBatch(events=held))
+            self._journal.forget_held(held)
+            sent += len(held)
+            held = self._journal.held()[:MAX_BATCH]
+        return sent
+
+    def send_end_reports(self) -> None:
+        for visit_id, report in self._end_reports.due():
+            try:
+                self._central.end_visit(visit_id, report)
+            except CentralError as exc:
+                if exc.code is None:  # not reached, or no sense made: it may work next time
+                    self._end_reports.failed(visit_id)
+                    raise
+                # Central answered and refused it (the visit is not this terminal's): sending again changes nothing.
+                log.warning("central refused the end report of visit %d: %s", visit_id, exc.code.value)
+            self._end_reports.done(visit_id)
+
+    def _health(self) -> dict[str, str]:
+        health = self._device_health()
+        if not self._journal.storage_ok:
+            health[STORAGE_PART] = "degraded"
+        return health
 
     def _run(self) -> None:
         since_heartbeat = self._heartbeat_every_s
         while not self._stopping.is_set():
             try:
+                self.send_end_reports()
                 self.upload_pending()
                 if since_heartbeat >= self._heartbeat_every_s or self._beat_now.is_set():
                     self._beat_now.clear()
@@ -78,6 +111,11 @@ class Upkeep:
                     self._idle_info(self._central.idle_info())
             except CentralError as exc:
                 log.warning("upkeep: %s", exc)
-            self._wake.wait(self._upload_every_s)
+            except Exception:
+                # Whatever else went wrong (a full disk, a bug), heartbeats and uploads must go on.
+                log.exception("upkeep round failed")
+            started = time.monotonic()
+            report_due = self._end_reports.next_due_in()
+            self._wake.wait(self._upload_every_s if report_due is None else min(report_due, self._upload_every_s))
             self._wake.clear()
-            since_heartbeat += self._upload_every_s
+            since_heartbeat += time.monotonic() - started

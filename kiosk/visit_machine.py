@@ -280,7 +280,6 @@ class StopCall:
 
 @dataclass(frozen=True)
 class ReportEnd:
-    session: str = field(repr=False)
     visit_id: int
     reason: EndReason
 
@@ -683,7 +682,7 @@ class VisitMachine:
         self._ended_until = now + self._timeouts.ended_screen_s
         commands: list[Command] = [StopCall()]
         if report:
-            commands.append(ReportEnd(self._session, live.visit_id, reason))
+            commands.append(ReportEnd(live.visit_id, reason))
         return commands
 
     def _on_ended(self, event: Event, now: float) -> list[Command]:

@@ -3,7 +3,12 @@ until central has them (at least once, never a torn line, nothing personal)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
+import subprocess
+
+import pytest
 
 from kiosk.audit_journal import AuditJournal
 from kiosk.audit_trail import audit_entries
@@ -79,6 +84,49 @@ def test_a_line_torn_by_a_crash_is_skipped_and_the_next_events_still_go(tmp_path
     assert [e.kind for e in events] == ["terminal_started", "signed_in"] and lines == 3
     journal.mark_uploaded(lines)
     assert journal.pending() == ([], 0)
+
+
+def test_power_lost_mid_write_never_swallows_the_next_event(tmp_path):
+    journal = AuditJournal(tmp_path / "audit")
+    journal.record("terminal_started")
+    with open(tmp_path / "audit" / "audit.jsonl", "a") as f:
+        f.write('{"event_id": "abc')  # power lost mid-write: no newline after it
+    after_restart = AuditJournal(tmp_path / "audit")
+    after_restart.record("signed_in")
+    after_restart.record("visit_opened", 4)
+    events, lines = after_restart.pending()
+    assert [e.kind for e in events] == ["terminal_started", "signed_in", "visit_opened"] and lines == 3
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 KiB file system (tmpfs), to fill up."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=True)
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def _fill(folder):
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b"x" * 512)
+    os.close(fd)
+
+
+def test_a_full_disk_holds_events_in_memory_and_writes_them_when_space_returns(small_disk):
+    journal = AuditJournal(small_disk / "audit")
+    journal.record("terminal_started")
+    _fill(small_disk)
+    for visit_id in range(1, 61):  # more than the room left in the journal's last page
+        journal.record("call_status", visit_id, status="connected")
+    assert not journal.storage_ok and journal.held()[-1].visit_id == 60
+    (small_disk / "filler").unlink()
+    assert journal.write_held() and journal.storage_ok
+    events, _ = AuditJournal(small_disk / "audit").pending()
+    assert [e.visit_id for e in events] == [None, *range(1, 61)]
 
 
 def test_ids_are_unique_so_central_can_drop_repeats(tmp_path):

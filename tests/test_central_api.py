@@ -8,9 +8,11 @@ import threading
 import time
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
 from central.server_process import free_port
+from central.store import Visit
 from central.visits import VisitClock
 from kiosk.protocol import API_PREFIX, EndReason, ErrorCode, VisitStatus
 from tests.central_harness import TERMINAL, VISIT_SECONDS, assert_error, room_exists, store_unchanged
@@ -99,7 +101,6 @@ MALFORMED_IDENTIFY = {
     "3-digit PIN": b'{"resident_id": "1001", "pin": "246"}',
     "9-digit PIN": b'{"resident_id": "1001", "pin": "246824682"}',
     "letters in the ID": b'{"resident_id": "10O1", "pin": "2468"}',
-    "extra field": b'{"resident_id": "1001", "pin": "2468", "admin": true}',
     "numbers instead of strings": b'{"resident_id": 1001, "pin": 2468}',
     "null values": b'{"resident_id": null, "pin": null}',
     "a list": b'["1001", "2468"]',
@@ -130,11 +131,9 @@ def second_terminal_token(central) -> str:
 
 
 @pytest.mark.parametrize("session_kind", ["missing", "unknown", "another terminal's"])
-@pytest.mark.parametrize("action", ["visits", "open", "end"])
-def test_visits_open_and_end_need_this_terminals_resident_session(central, second_terminal_token, session_kind, action):
+@pytest.mark.parametrize("action", ["visits", "open"])
+def test_visits_and_open_need_this_terminals_resident_session(central, second_terminal_token, session_kind, action):
     session = central.identify()
-    if action == "end":  # a live visit, so only the session can be wrong
-        assert central.open(session, central.ready_visit).status_code == 200
     token = central.terminal_token
     if session_kind == "missing":
         session = None
@@ -146,13 +145,21 @@ def test_visits_open_and_end_need_this_terminals_resident_session(central, secon
     with store_unchanged(central):
         if action == "visits":
             response = central.client.get(f"{TERMINAL}/visits", headers=headers)
-        elif action == "open":
-            response = central.client.post(f"{TERMINAL}/visits/{central.ready_visit}/open", headers=headers)
         else:
-            response = central.client.post(
-                f"{TERMINAL}/visits/{central.ready_visit}/end", json={"reason": "hung_up"}, headers=headers
-            )
+            response = central.client.post(f"{TERMINAL}/visits/{central.ready_visit}/open", headers=headers)
     assert_error(response, 401, ErrorCode.SESSION_EXPIRED)
+
+
+def test_another_terminal_cannot_end_this_terminals_visit(central, second_terminal_token):
+    session = central.identify()
+    assert central.open(session, central.ready_visit).status_code == 200
+    with store_unchanged(central):
+        response = central.client.post(
+            f"{TERMINAL}/visits/{central.ready_visit}/end",
+            json={"reason": "hung_up"},
+            headers=central.headers(second_terminal_token, session),
+        )
+    assert_error(response, 404, ErrorCode.UNKNOWN_VISIT)
 
 
 def test_logging_out_ends_the_session(central):
@@ -287,6 +294,21 @@ def test_ending_a_visit_again_is_harmless(central):
     visit = central.store.visit(central.ready_visit)
     assert visit is not None and visit.end_reason is EndReason.HUNG_UP
     assert central.store.media_lost(central.ready_visit) == pytest.approx(2.0)
+
+
+def test_the_end_report_needs_no_resident_session_which_may_have_expired_mid_visit(central):
+    session = central.identify()
+    central.open(session, central.ready_visit)
+    central.client.post(f"{TERMINAL}/logout", headers=central.headers(session=session))
+    response = central.client.post(
+        f"{TERMINAL}/visits/{central.ready_visit}/end",
+        json={"reason": "hung_up", "media_lost_s": 1.5},
+        headers=central.headers(),
+    )
+    assert response.status_code == 204, response.text
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None and visit.end_reason is EndReason.HUNG_UP
+    assert central.store.media_lost(central.ready_visit) == pytest.approx(1.5)
 
 
 def test_the_terminals_report_after_central_ended_the_visit_still_records_lost_media(central):
@@ -437,6 +459,51 @@ def test_the_clock_ends_a_visit_at_its_end_and_closes_its_room(make_central):
         assert later is not None and later.is_open, "the clock must only end visits that are due"
     finally:
         clock.stop()
+
+
+def test_the_clock_survives_a_database_failure_at_the_end_and_still_ends_the_visit_on_time(make_central):
+    central = make_central(visit_seconds=2)
+    central.open(central.identify(), central.ready_visit)
+    visit = central.store.visit(central.ready_visit)
+    assert visit is not None
+    due_visits = central.store.open_visits_ending_by
+    failed: list[float] = []
+
+    def fails_once_when_due(at: float) -> list[Visit]:
+        if at >= visit.ends_at and not failed:
+            failed.append(at)
+            raise OperationalError("SELECT", {}, Exception("the database is restarting"))
+        return due_visits(at)
+
+    central.store.open_visits_ending_by = fails_once_when_due  # type: ignore[method-assign]
+    clock = VisitClock(central.visits, central.store)
+    clock.start()
+    try:
+        wait_for(lambda: not central.store.visit(central.ready_visit).is_open, 5, "the clock to end the visit")
+        ended_at = time.time()
+        assert failed, "the database failure was not met"
+        assert ended_at - visit.ends_at < 1.0, f"ended {ended_at - visit.ends_at:.2f} s after its end"
+        assert clock._thread.is_alive()
+    finally:
+        clock.stop()
+
+
+def test_a_terminal_ahead_of_centrals_events_is_brought_back_to_where_central_is(central):
+    """Central's database was restored from a backup: the terminal's position is past its last event."""
+    central.open(central.identify(), central.ready_visit)
+    central.staff_end(central.ready_visit, "Count time", central.staff_token)
+    last = central.events(after=-1).json()["next_after"]
+    started = time.monotonic()
+    assert central.events(after=last + 500, wait=10).json() == {"events": [], "next_after": last}
+    assert time.monotonic() - started < 1.0, "the terminal is told at once, not after the long poll"
+
+
+def test_a_field_a_newer_terminal_sends_is_skipped_not_refused(central):
+    body = {"resident_id": DEMO_RESIDENT_ID, "pin": DEMO_RESIDENT_PIN, "language_hint": "es"}
+    response = central.client.post(f"{TERMINAL}/identify", json=body, headers=central.headers())
+    assert response.status_code == 200
+    beat = {"version": "9.0", "health": {"camera": "ok"}, "uptime_s": 40}
+    assert central.client.post(f"{TERMINAL}/heartbeat", json=beat, headers=central.headers()).status_code == 204
 
 
 # -- the published protocol ---------------------------------------------------------------------------

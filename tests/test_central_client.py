@@ -120,3 +120,27 @@ def test_the_resident_session_travels_in_its_header_not_the_url():
     assert (request.method, request.path) == ("GET", f"{API_PREFIX}/terminal/visits")
     assert request.headers["X-Resident-Session"] == "session-1"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_an_event_of_a_type_this_terminal_does_not_know_is_skipped_and_the_next_ones_still_arrive():
+    batch = {
+        "events": [
+            {"seq": 4, "type": "visit_paused", "visit_id": 7, "pause_s": 30},  # from a newer central
+            {"seq": 5, "type": "staff_message", "visit_id": 7, "message": "Five more minutes.", "urgent": True},
+            {"seq": 6, "type": "visit_ended", "visit_id": 7, "reason": "ended_by_staff", "message": "Count time."},
+        ],
+        "next_after": 6,
+        "server_time": "2026-12-06T12:00:00Z",
+    }
+    with canned_server(Answer(200, json.dumps(batch).encode())) as central:
+        received = client_for(central.url).events(3, 0.0)
+    assert [(e.seq, e.type.value, e.message) for e in received.events] == [
+        (5, "staff_message", "Five more minutes."),
+        (6, "visit_ended", "Count time."),
+    ]
+    assert received.next_after == 6, "the unknown event is not asked for again"
+
+
+def test_an_answer_with_a_field_this_terminal_does_not_know_is_still_read():
+    with canned_server(Answer(200, json.dumps({**SESSION, "photo_url": "/p/1.jpg"}).encode())) as central:
+        assert client_for(central.url).identify(RESIDENT_ID, PIN).display_name == "Daniel"

@@ -253,7 +253,7 @@ def test_pin_token_and_room_pin_never_in_the_repr_of_events_or_commands():
         VisitOpened(grant()),
         StartCall(grant()),
         OpenVisit(TOKEN, READY_ID),
-        ReportEnd(TOKEN, READY_ID, EndReason.TIME_UP),
+        ReportEnd(READY_ID, EndReason.TIME_UP),
         Logout(TOKEN),
     ):
         text = repr(thing)
@@ -716,7 +716,7 @@ def test_hanging_up_while_the_visit_opens_still_ends_it_after_the_grace():
     commands = m.handle(Tick(), T0 + 2 + 10)
     assert m.snapshot().screen is Screen.ENDED
     assert m.snapshot().ended is not None and m.snapshot().ended.reason is EndReason.HUNG_UP
-    assert commands == [StopCall(), ReportEnd(TOKEN, READY_ID, EndReason.HUNG_UP)]
+    assert commands == [StopCall(), ReportEnd(READY_ID, EndReason.HUNG_UP)]
 
 
 # -- in the visit ---------------------------------------------------------------------------------------
@@ -768,7 +768,7 @@ def test_the_visit_ends_exactly_when_time_is_up():
     assert m.handle(Tick(), ends_at - 0.001) == []
     assert m.snapshot().screen is Screen.IN_VISIT
 
-    assert m.handle(Tick(), ends_at) == [StopCall(), ReportEnd(TOKEN, READY_ID, EndReason.TIME_UP)]
+    assert m.handle(Tick(), ends_at) == [StopCall(), ReportEnd(READY_ID, EndReason.TIME_UP)]
     s = m.snapshot()
     assert s.screen is Screen.ENDED
     assert s.ended is not None
@@ -829,7 +829,7 @@ def test_staying_hung_up_ends_the_visit_at_the_grace_deadline():
     m.handle(HookChanged(lifted=False), T0 + 200)
     assert m.handle(Tick(), T0 + 210 - 0.001) == []
     assert m.snapshot().screen is Screen.IN_VISIT
-    assert m.handle(Tick(), T0 + 210) == [StopCall(), ReportEnd(TOKEN, READY_ID, EndReason.HUNG_UP)]
+    assert m.handle(Tick(), T0 + 210) == [StopCall(), ReportEnd(READY_ID, EndReason.HUNG_UP)]
     s = m.snapshot()
     assert s.screen is Screen.ENDED
     assert s.ended is not None
@@ -842,7 +842,7 @@ def test_with_no_grace_hanging_up_ends_the_visit_at_once():
     to_in_visit(m, T0, seconds_left=400, warnings_s=())
     assert m.handle(HookChanged(lifted=False), T0 + 50) == [
         StopCall(),
-        ReportEnd(TOKEN, READY_ID, EndReason.HUNG_UP),
+        ReportEnd(READY_ID, EndReason.HUNG_UP),
     ]
     s = m.snapshot()
     assert s.screen is Screen.ENDED
@@ -853,7 +853,7 @@ def test_with_no_grace_hanging_up_ends_the_visit_at_once():
 def test_the_resident_ends_the_visit():
     m = machine()
     to_in_visit(m, T0)
-    assert m.handle(EndTapped(), T0 + 120) == [StopCall(), ReportEnd(TOKEN, READY_ID, EndReason.ENDED_BY_RESIDENT)]
+    assert m.handle(EndTapped(), T0 + 120) == [StopCall(), ReportEnd(READY_ID, EndReason.ENDED_BY_RESIDENT)]
     s = m.snapshot()
     assert s.screen is Screen.ENDED
     assert s.ended is not None
