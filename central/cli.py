@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warning-minutes", type=float, nargs="+", default=[5.0, 1.0], help="warnings before the end")
     parser.add_argument("--lockout-failures", type=int, default=5, help="wrong PINs before sign-in pauses")
     parser.add_argument("--lockout-minutes", type=float, default=15.0, help="how long sign-in pauses")
+    parser.add_argument(
+        "--session-minutes", type=float, default=15.0, help="how long a resident session lasts after sign-in"
+    )
     parser.add_argument("--demo", action="store_true", help="seed the demo data set into a new database")
     parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         warnings_s=tuple(round(m * 60) for m in args.warning_minutes),
         lockout_failures=args.lockout_failures,
         lockout_s=args.lockout_minutes * 60,
+        session_ttl_s=args.session_minutes * 60,
     )
     visits = Visits(store, rooms, args.janus_public_url or args.janus_url, rules)
     clock = VisitClock(visits, store)

@@ -39,15 +39,21 @@ class CentralProcess:
         listen: str = "127.0.0.1",
         janus_public_url: str | None = None,
         tls: TlsFiles | None = None,
+        extra_args: tuple[str, ...] = (),
+        command_prefix: tuple[str, ...] = (),
     ) -> None:
         """`tls`: serve HTTPS (on 127.0.0.1, which its certificate must name) and hand its CA to enrolling
-        terminals."""
+        terminals. `extra_args`: more of kiosk-central's options, e.g. shorter rules for a test. `command_prefix`: what
+        central runs under, e.g. `ip netns exec NS` (it is then reached at `listen`)."""
         self.state = state
         self._listen = listen
         self._janus_public_url = janus_public_url
         self._tls = tls
+        self._extra_args = extra_args
+        self._prefix = command_prefix
         self.port = port or free_port()
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        host = "127.0.0.1" if listen in ("127.0.0.1", "0.0.0.0") else listen
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self._janus_url = janus_url
         self._admin_key = janus_admin_key
         self._visit_seconds = demo_visit_seconds
@@ -59,6 +65,7 @@ class CentralProcess:
         write_secret_file(key_file, self._admin_key)
         self._process = start_tied(
             [
+                *self._prefix,
                 sys.executable,
                 "-m",
                 "central.cli",
@@ -77,6 +84,7 @@ class CentralProcess:
                 "--demo-visit-seconds",
                 str(self._visit_seconds),
                 *self._tls_arguments(),
+                *self._extra_args,
             ],
             self.state / "central.log",
         )

@@ -37,6 +37,8 @@ class EndReports:
         self._folder = folder
         self._lock = threading.Lock()
         self._waiting: dict[int, _Waiting] = {}
+        for leftover in folder.glob("visit-*.tmp"):  # a write cut short by a crash: its report was never kept
+            leftover.unlink(missing_ok=True)
         for path in sorted(folder.glob("visit-*.json")):
             try:
                 visit_id = int(path.stem.removeprefix("visit-"))
@@ -89,6 +91,13 @@ class EndReports:
             self._path(visit_id).unlink(missing_ok=True)
         except OSError as exc:
             log.warning("end report of visit %d not removed: %s", visit_id, exc.strerror)
+
+    def hurry(self) -> None:
+        """Central answers again: every waiting report is due now, whatever its pause."""
+        with self._lock:
+            for waiting in self._waiting.values():
+                waiting.due_at = 0.0
+                waiting.pause_s = FIRST_RETRY_S
 
     def failed(self, visit_id: int) -> None:
         """Central could not be reached: try again after a pause that doubles each time."""

@@ -15,7 +15,7 @@ from kiosk import __version__
 from kiosk.audit_journal import AuditJournal
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.end_reports import EndReports
-from kiosk.protocol import STORAGE_PART, AuditBatch, Heartbeat, IdleInfo
+from kiosk.protocol import STORAGE_PART, AuditBatch, ErrorCode, Heartbeat, IdleInfo
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 100  # events in one upload, as central takes them
@@ -85,10 +85,12 @@ class Upkeep:
             try:
                 self._central.end_visit(visit_id, report)
             except CentralError as exc:
-                if exc.code is None:  # not reached, or no sense made: it may work next time
+                if exc.code is not ErrorCode.UNKNOWN_VISIT:
+                    # Not reached, or refused for a reason that can pass (the terminal's clock, central's own
+                    # trouble): it may work next time.
                     self._end_reports.failed(visit_id)
                     raise
-                # Central answered and refused it (the visit is not this terminal's): sending again changes nothing.
+                # The visit is not live on this terminal at central: sending it again changes nothing.
                 log.warning("central refused the end report of visit %d: %s", visit_id, exc.code.value)
             self._end_reports.done(visit_id)
 
@@ -104,6 +106,7 @@ class Upkeep:
             try:
                 self.send_end_reports()
                 self.upload_pending()
+                self._end_reports.hurry()  # central answers again: reports pausing after failures go now
                 if since_heartbeat >= self._heartbeat_every_s or self._beat_now.is_set():
                     self._beat_now.clear()
                     self._central.heartbeat(Heartbeat(version=__version__, health=self._health()))

@@ -80,10 +80,16 @@ def start_central(janus: JanusServer, tmp_path: Path) -> Iterator[Callable[..., 
     started: list[CentralProcess] = []
 
     def start(
-        visit_seconds: float = 1800.0, janus_url: str | None = None, tls: TlsFiles | None = None
+        visit_seconds: float = 1800.0,
+        janus_url: str | None = None,
+        tls: TlsFiles | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> CentralProcess:
+        """`extra_args`: more of kiosk-central's options (e.g. `--session-minutes`)."""
         state = tmp_path / f"central-{len(started)}"
-        central = CentralProcess(state, janus_url or janus.url, janus.settings.admin_key, visit_seconds, tls=tls)
+        central = CentralProcess(
+            state, janus_url or janus.url, janus.settings.admin_key, visit_seconds, tls=tls, extra_args=extra_args
+        )
         started.append(central)
         central.start()
         return central
