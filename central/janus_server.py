@@ -95,8 +95,12 @@ admin: {{
 class JanusServer:
     """A Janus process with its own config folder; use as a context manager."""
 
-    def __init__(self, settings: JanusSettings, log_path: Path | None = None) -> None:
+    def __init__(
+        self, settings: JanusSettings, log_path: Path | None = None, command_prefix: tuple[str, ...] = ()
+    ) -> None:
+        """`command_prefix`: what Janus runs under, e.g. `ip netns exec NS` to put it in a namespace of its own."""
         self.settings = settings
+        self._prefix = command_prefix
         self.url = f"http://{settings.http_ip}:{settings.http_port}/janus"
         self._folder = Path(tempfile.mkdtemp(prefix="kiosk-janus-"))
         self._log_path = log_path or self._folder / "janus.log"
@@ -105,7 +109,7 @@ class JanusServer:
     def start(self, timeout: float = 15.0) -> None:
         write_config(self._folder, self.settings)
         self._process = start_tied(
-            ["janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)], self._log_path
+            [*self._prefix, "janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)], self._log_path
         )
         wait_until_answering(self._process, "Janus", f"{self.url}/info", timeout, self._log_path)
 

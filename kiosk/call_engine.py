@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ from drivers.camera import Camera
 from drivers.handset import Earpiece, Microphone
 from kiosk.audio_level import use_numpy_audio_level
 from kiosk.call_status import CallStatus
-from kiosk.janus_client import JanusError, JanusEvent, JanusSession
+from kiosk.janus_client import NO_SUCH_SESSION, JanusError, JanusEvent, JanusSession, janus_answers
 from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
 from kiosk.pictures import i420_of
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 
 NO_SUCH_FEED = 428
 ROOM_GONE_CODES = {426, 427}  # no such room / room destroyed
+# The link to Janus is probed twice a second over a fresh connection; silence for longer than LINK_SILENT_AFTER_S
+# is an outage, shown at once (ICE consent would take 30 s to notice). After the link returns, the old connections
+# are kept when the visitors' media comes back on them within MEDIA_RESUME_WAIT_S, and rebuilt once otherwise.
+LINK_PROBE_EVERY_S = 0.5
+LINK_PROBE_TIMEOUT_S = 1.0
+LINK_SILENT_AFTER_S = 1.25
+MEDIA_RESUME_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,14 @@ class CallEngine:
         self._status = CallStatus.CONNECTING
         self._lost_since: float | None = None
         self._lost_total = 0.0
+        self._last_heard = 0.0  # monotonic: Janus last answered a probe
+        self._last_media = 0.0  # monotonic: a visitor's audio or video last arrived
+        self._last_video = 0.0  # monotonic: a visitor's picture last arrived
+        self._poller = 0  # the current Janus poll loop's number; an older one stops after its request
+        self._link_tasks: list[asyncio.Task[None]] = []
+        self._probes = ThreadPoolExecutor(1, thread_name_prefix="janus-probe")  # never queued behind signalling
         self.reconnects = 0
+        self.outages = 0  # times the link went silent and the call showed it
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -132,7 +147,8 @@ class CallEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
             self._supervisor = None
-        await self._teardown()
+        await self._teardown(leave_now=True)
+        self._probes.shutdown(wait=False)
         self._set_status(CallStatus.CLOSED)
 
     def drop_media(self) -> None:
@@ -150,7 +166,7 @@ class CallEngine:
                 attempt = 0
                 raise await self._failure
             except _RoomClosed:
-                await self._teardown()
+                await self._teardown(leave_now=True)
                 self._set_status(CallStatus.CLOSED)
                 self._listener.on_room_closed()
                 return
@@ -161,17 +177,28 @@ class CallEngine:
             await self._teardown()
             self.reconnects += 1
             self._set_status(CallStatus.RECONNECTING)
-            await asyncio.sleep(min(self._max_backoff_s, 0.25 * 2**attempt))
+            await self._until_janus_answers()
+            if attempt:
+                # Janus answers, yet the last rebuild failed: do not hammer it.
+                await asyncio.sleep(min(self._max_backoff_s, 0.25 * 2 ** (attempt - 1)))
             attempt += 1
+
+    async def _until_janus_answers(self) -> None:
+        """Rebuilding while the network is cut only piles up timeouts; rebuild the moment Janus answers again."""
+        loop = asyncio.get_running_loop()
+        url, verify = self._access.janus_url, self._janus_verify
+        while not await loop.run_in_executor(self._probes, janus_answers, url, LINK_PROBE_TIMEOUT_S, verify):
+            await asyncio.sleep(LINK_PROBE_EVERY_S)
 
     def _fail(self, exc: Exception) -> None:
         if self._failure is not None and not self._failure.done():
             self._failure.set_result(exc)
 
-    def _set_status(self, status: CallStatus) -> None:
+    def _set_status(self, status: CallStatus, since: float | None = None) -> None:
+        """`since`: when the media really stopped, if before now (the last time Janus was heard)."""
         now = time.monotonic()
         if status is CallStatus.RECONNECTING and self._lost_since is None:
-            self._lost_since = now
+            self._lost_since = now if since is None else since
         if status is CallStatus.CONNECTED and self._lost_since is not None:
             self._lost_total += now - self._lost_since
             self._lost_since = None
@@ -188,7 +215,7 @@ class CallEngine:
         janus = JanusSession(self._access.janus_url, verify=self._janus_verify)
         self._janus = janus
         await self._janus_call(janus.create)
-        asyncio.get_running_loop().create_task(self._poll(janus))
+        self._start_poller(janus)
         handle = await self._attach()
         try:
             await self._janus_call(
@@ -208,6 +235,9 @@ class CallEngine:
         await self._publish(handle)
         for publisher in joined.data.get("publishers", []):
             await self._subscribe(publisher)
+        self._last_heard = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._link_tasks = [loop.create_task(self._probe_link(janus)), loop.create_task(self._watch_link(janus))]
 
     def _room_error(self, exc: JanusError) -> Exception:
         return _RoomClosed() if exc.code in ROOM_GONE_CODES else exc
@@ -228,16 +258,65 @@ class CallEngine:
                 if event.data.get("videoroom") == videoroom:
                     return event
 
-    async def _poll(self, janus: JanusSession) -> None:
+    def _start_poller(self, janus: JanusSession) -> None:
+        self._poller += 1
+        asyncio.get_running_loop().create_task(self._poll(janus, self._poller))
+
+    async def _poll(self, janus: JanusSession, number: int) -> None:
         while self._janus is janus:
             try:
                 events = await self._janus_call(janus.poll)
-                for event in events:
-                    self._dispatch(event)
             except Exception as exc:
-                if self._janus is janus:
+                if self._janus is janus and number == self._poller:
                     self._fail(_MediaLost(f"Janus poll: {type(exc).__name__}: {exc}"))
                 return
+            for event in events:  # an older loop's last answer still counts: events are not lost
+                self._dispatch(event)
+            if number != self._poller:
+                return
+
+    # -- the link ---------------------------------------------------------------------------------
+
+    async def _probe_link(self, janus: JanusSession) -> None:
+        loop = asyncio.get_running_loop()
+        while self._janus is janus:
+            started = time.monotonic()
+            try:
+                await loop.run_in_executor(self._probes, janus.keepalive, LINK_PROBE_TIMEOUT_S)
+            except JanusError as exc:
+                if exc.code == NO_SUCH_SESSION:  # Janus restarted, or forgot us during a long cut
+                    self._fail(_MediaLost("Janus no longer knows the session"))
+                    return
+            else:
+                self._last_heard = time.monotonic()
+                if self._status is CallStatus.RECONNECTING:
+                    await self._resume(janus)
+            await asyncio.sleep(max(0.0, LINK_PROBE_EVERY_S - (time.monotonic() - started)))
+
+    async def _watch_link(self, janus: JanusSession) -> None:
+        while self._janus is janus:
+            await asyncio.sleep(LINK_PROBE_EVERY_S / 2)
+            if self._status is CallStatus.CONNECTED and time.monotonic() - self._last_heard > LINK_SILENT_AFTER_S:
+                log.warning("call: Janus silent for %.1f s: reconnecting", time.monotonic() - self._last_heard)
+                self.outages += 1
+                self._set_status(CallStatus.RECONNECTING, since=self._last_heard)
+
+    async def _resume(self, janus: JanusSession) -> None:
+        """The link is back after an outage: keep the connections if the visitors' media comes back on them,
+        else rebuild them once."""
+        back_at = time.monotonic()
+        self._start_poller(janus)  # the old poll's connection may sit in TCP's retransmission back-off
+        publisher = self._publisher_pc
+        while time.monotonic() - back_at < MEDIA_RESUME_WAIT_S:
+            # Audio comes back first; a visitor whose picture we had is back when the picture is.
+            latest = self._last_video if self._last_video else self._last_media
+            media_back = latest > back_at or not self._subscriptions
+            if media_back and publisher is not None and publisher.connectionState == "connected":
+                log.info("call: media resumed on the same connections")
+                self._set_status(CallStatus.CONNECTED)
+                return
+            await asyncio.sleep(0.05)
+        self._fail(_MediaLost("media did not resume after the link came back"))
 
     def _dispatch(self, event: JanusEvent) -> None:
         data = event.data
@@ -361,20 +440,26 @@ class CallEngine:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
+                self._last_media = self._last_video = time.monotonic()
                 self._listener.on_remote_video(feed, i420_of(frame))
 
     async def _consume_audio(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
+                self._last_media = time.monotonic()
                 channels = len(frame.layout.channels)
                 samples = frame.to_ndarray().reshape(-1, channels).mean(axis=1).astype(np.int16)
                 self._earpiece.play(feed.feed_id, samples)
 
     # -- teardown ---------------------------------------------------------------------------------
 
-    async def _teardown(self) -> None:
+    async def _teardown(self, leave_now: bool = False) -> None:
+        """`leave_now`: wait until Janus has dropped the session (the visit is over: the others see us leave)."""
         janus, self._janus = self._janus, None
+        for task in self._link_tasks:
+            task.cancel()
+        self._link_tasks = []
         for sub in list(self._subscriptions.values()):
             await self._close_subscription(sub)
             self._listener.on_remote_left(sub.feed)
@@ -386,9 +471,16 @@ class CallEngine:
             await pc_close(self._publisher_pc)
             self._publisher_pc = None
         self._events.clear()
-        if janus is not None:
-            with contextlib.suppress(JanusError):
-                await self._janus_call(janus.destroy)
+        if janus is not None and leave_now:
+            await self._destroy_quietly(janus)
+        elif janus is not None:
+            # Not awaited: after a cut the old session may take Janus's timeout to answer, and the rebuild must not
+            # wait for it (Janus drops a session it no longer hears from anyway).
+            asyncio.get_running_loop().create_task(self._destroy_quietly(janus))
+
+    async def _destroy_quietly(self, janus: JanusSession) -> None:
+        with contextlib.suppress(JanusError):
+            await self._janus_call(janus.destroy)
 
 
 def answer_as_dtls_server(transport: RTCDtlsTransport) -> None:

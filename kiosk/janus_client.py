@@ -62,6 +62,18 @@ def _new_id(reply: dict[str, Any]) -> int:
         raise JanusError("Janus's answer has no id") from exc
 
 
+NO_SUCH_SESSION = 458
+
+
+def janus_answers(base_url: str, timeout: float, verify: bool | str = True) -> bool:
+    """Whether Janus's HTTP API answers now (its /info), over a fresh connection."""
+    with PinnedSession(verify) as fresh:
+        try:
+            return fresh.get(f"{base_url.rstrip('/')}/info", timeout=timeout).status_code == 200
+        except requests.RequestException:
+            return False
+
+
 class JanusSession:
     """One Janus session over HTTP. Thread-safe enough for one poller thread plus request threads."""
 
@@ -116,6 +128,24 @@ class JanusSession:
             message["jsep"] = jsep
         self._post(f"/{self.session_id}/{handle_id}", message)
 
+    def keepalive(self, timeout: float) -> None:
+        """Keeps the session alive and proves the way to Janus works now: over a connection of its own, so that a
+        pooled connection still stuck after a network cut cannot make a working link look dead. JanusError with
+        code 458 when Janus no longer knows the session."""
+        with PinnedSession(self._http.verify) as fresh:
+            try:
+                response = fresh.post(
+                    f"{self.base_url}/{self.session_id}",
+                    json={"janus": "keepalive", "transaction": _transaction()},
+                    timeout=timeout,
+                )
+            except requests.RequestException as exc:
+                raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
+        reply = _json_object(response)
+        if reply.get("janus") == "error":
+            error = reply.get("error", {})
+            raise JanusError(error.get("reason", "unknown Janus error"), error.get("code"))
+
     def poll(self, wait_s: float = 25.0) -> list[JanusEvent]:
         """Long-polls for events; an empty list when none came in time. Also keeps the session alive."""
         try:
@@ -135,8 +165,8 @@ class JanusSession:
             kind = message.get("janus", "")
             if kind == "keepalive":
                 continue
-            if kind == "error" and message.get("error", {}).get("code") == 458:
-                raise JanusError("Janus no longer knows this session", 458)
+            if kind == "error" and message.get("error", {}).get("code") == NO_SUCH_SESSION:
+                raise JanusError("Janus no longer knows this session", NO_SUCH_SESSION)
             data = (message.get("plugindata") or {}).get("data") or {}
             jsep = message.get("jsep")
             if not isinstance(data, dict) or (jsep is not None and not isinstance(jsep, dict)):

@@ -9,6 +9,10 @@ still hands such a frame on when the next one starts, and to its NACKs, which fi
 came before the subscription did. The decoder would refuse it ("Invalid data") and every frame after it until
 the next keyframe, so it is dropped and a keyframe asked for at once.
 
+After an outage (no video packet for a quarter of a second), the packets lost in it will not come: the buffer
+starts afresh from the first packet after it and asks for a keyframe at once, instead of waiting for them until
+it overflows, which took seconds.
+
 Audio: aiortc holds four packets (80 ms) before it hands one on, and waits for a lost one until its buffer
 overflows (320 ms of silence). The earpiece's playout buffer already smooths jitter, so each packet goes on as
 it arrives; a gap is waited on for one packet only, because no retransmission will fill it.
@@ -20,6 +24,8 @@ one aiortc calls, `add`, and only the search for what can be handed on changes.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
@@ -27,6 +33,7 @@ from aiortc.rtp import RtpPacket
 
 log = logging.getLogger(__name__)
 
+RESUMED_AFTER_S = 0.25  # no video packet for this long (8 frames at 30 fps) and then one: the stream resumes
 VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
 AUDIO_CAPACITY = 16
 AUDIO_WAIT_PACKETS = 2  # a gap is given up once this many packets wait behind it (one 20 ms packet late)
@@ -41,11 +48,24 @@ def begins_vp8_frame(packet: RtpPacket) -> bool:
 
 
 class FrameOnMarkerJitterBuffer(JitterBuffer):
-    def __init__(self, capacity: int = VIDEO_CAPACITY) -> None:
+    def __init__(self, capacity: int = VIDEO_CAPACITY, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity=capacity, is_video=True)
         self._dropped_a_tail = False
+        self._clock = clock
+        self._last_arrival: float | None = None
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        now = self._clock()
+        resumed = self._last_arrival is not None and now - self._last_arrival > RESUMED_AFTER_S
+        self._last_arrival = now
+        if resumed and self._origin is not None and packet.sequence_number != self._origin:
+            # Media comes back after an outage (a network cut): what was lost will not be resent, and aiortc would
+            # wait for it until its buffer overflowed, seconds later. Start afresh from this packet and ask for a
+            # keyframe, as the frames until then refer to pictures this decoder never had.
+            self.remove(self._capacity)
+            self._origin = None
+            ask_for_keyframe, frame = super().add(packet)
+            return True, frame
         ask_for_keyframe, frame = super().add(packet)
         if self._dropped_a_tail:
             self._dropped_a_tail = False

@@ -31,7 +31,7 @@ class HarnessTerminal:
         self.states: list[TerminalState] = []
         self._lock = threading.Lock()
         self.core = CoreLoop()
-        central = CentralClient(config.central.url, token, timeout_s=config.central.timeout_s)
+        central = CentralClient.for_terminal(config.central, token, key=None)
         self.terminal = Terminal(config, central, self.camera, self.handset, self.core, self)
         self.core.start()
         self.terminal.start()

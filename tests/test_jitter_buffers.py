@@ -91,6 +91,24 @@ def test_a_frame_begun_before_the_subscription_is_dropped_and_a_keyframe_asked_f
     assert _feed(buffer, frames[1] + frames[2]) == [(3, _expected(1)), (6, _expected(2))]
 
 
+def test_after_an_outage_the_first_whole_frame_is_handed_on_at_once_and_a_keyframe_asked_for():
+    frames = _frames(100)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    before = [p for frame in frames[:3] for p in frame] + frames[3][:1]  # the cut falls inside frame 3
+    assert len(_feed(buffer, before)) == 3
+    now[0] += 3.0  # three seconds of nothing: 90 frames lost, frame 3's tail among them
+    first_back = frames[94][0]
+    asked, frame = buffer.add(first_back)
+    assert asked, "the frames after the outage refer to lost ones: a keyframe is asked for at once"
+    assert frame is None
+    assert _feed(buffer, frames[94][1:] + frames[95]) == [(2, _expected(94)), (5, _expected(95))]
+    # aiortc's own buffer waits for the lost packets until it overflows: nothing from the 90 frames after the cut.
+    theirs = JitterBuffer(capacity=512, is_video=True)
+    _feed(theirs, before)
+    assert _feed(theirs, [p for frame in frames[94:] for p in frame]) == []
+
+
 def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
     encoder = Vp8Encoder()
     noise = np.random.default_rng(7).integers(0, 256, (480, 640, 3), np.uint8)  # a keyframe of many packets
