@@ -14,7 +14,7 @@ from central.app import create_app
 from central.demo_data import FACILITY, seed
 from central.rooms import RoomAdmin
 from central.store import Store
-from central.visits import VisitClock, VisitRules, Visits
+from central.visits import RoomKeeper, VisitClock, VisitRules, Visits
 from kiosk.logs import configure_logging
 
 
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     visits = Visits(store, rooms, args.janus_public_url or args.janus_url, rules)
     clock = VisitClock(visits, store)
     clock.start()
+    keeper = RoomKeeper(visits)
+    keeper.start()
     try:
         uvicorn.run(
             create_app(store, visits, staff_token, facility, facility_ca),
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             timeout_graceful_shutdown=2,
         )
     finally:
+        keeper.stop()
         clock.stop()
 
 

@@ -113,6 +113,11 @@ class JanusServer:
         )
         wait_until_answering(self._process, "Janus", f"{self.url}/info", timeout, self._log_path)
 
+    def restart(self) -> None:
+        """Stops Janus and starts it again with the same configuration: every session and room it had is gone."""
+        stop(self._process)
+        self.start()
+
     def stop(self) -> None:
         stop(self._process)
         shutil.rmtree(self._folder, ignore_errors=True)

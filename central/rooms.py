@@ -37,8 +37,13 @@ class RoomAdmin:
         finally:
             janus.destroy()
 
-    def create(self, visit_id: int, recorded: bool, max_participants: int = 4) -> Room:
-        room = Room(room=secrets.randbelow(2**31 - 1) + 1, pin=secrets.token_hex(8), secret=secrets.token_hex(16))
+    def create(self, visit_id: int, recorded: bool, max_participants: int = 4, again: Room | None = None) -> Room:
+        """A new room for the visit; `again`: the room Janus lost (it restarted), made anew with the same number, pin
+        and secret, so that every participant rejoins it with what it was given. Its recording goes on in new files
+        in the visit's folder."""
+        room = again or Room(
+            room=secrets.randbelow(2**31 - 1) + 1, pin=secrets.token_hex(8), secret=secrets.token_hex(16)
+        )
         body: dict[str, object] = {
             "request": "create",
             "room": room.room,
@@ -59,6 +64,9 @@ class RoomAdmin:
             body["rec_dir"] = str(folder)
         self._request(body)
         return room
+
+    def exists(self, room: int) -> bool:
+        return bool(self._request({"request": "exists", "room": room}).get("exists"))
 
     def kick_everyone(self, room: int, secret: str) -> None:
         """Removes every participant at once (staff ended the visit), before the room is destroyed."""

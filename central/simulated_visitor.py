@@ -23,7 +23,15 @@ from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
 from kiosk.logs import configure_logging
 from kiosk.pictures import luma_of
-from kiosk.protocol import API_PREFIX, ErrorBody, ErrorCode, RoomGrant, VisitorJoinRequest
+from kiosk.protocol import (
+    API_PREFIX,
+    ErrorBody,
+    ErrorCode,
+    RoomGrant,
+    VisitorJoinRequest,
+    VisitorStatus,
+    VisitStatus,
+)
 
 log = logging.getLogger(__name__)
 VISITOR_TONE_HZ = 660.0
@@ -78,8 +86,17 @@ class SimulatedVisitor:
         self._core.call_soon(self._start_engine, access)
 
     def _start_engine(self, access: RoomAccess) -> None:
-        self._engine = CallEngine(access, self.camera, *self._voice, self)
+        self._engine = CallEngine(access, self.camera, *self._voice, self, visit_over=self._visit_over)
         self._engine.start()
+
+    def _visit_over(self) -> bool:
+        """What the visitor page asks central when the room is gone: has the visit ended?"""
+        response = requests.get(
+            f"{self._central_url}{API_PREFIX}/visitor/status", params={"code": self._code}, timeout=5
+        )
+        response.raise_for_status()
+        status = VisitorStatus.model_validate_json(response.content)
+        return status.end_reason is not None or status.visit.status not in (VisitStatus.READY, VisitStatus.LIVE)
 
     def stop(self) -> None:
         engine, self._engine = self._engine, None

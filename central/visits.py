@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from central.rooms import RoomAdmin
+from central.rooms import Room, RoomAdmin
 from central.store import Store, Visit
 from kiosk.janus_client import JanusError
 from kiosk.protocol import (
@@ -295,6 +295,19 @@ class Visits:
                 # Never opened by the resident: a missed visit, whoever waited in the room.
                 self._close_unopened(visit)
 
+    def keep_rooms(self, now: float) -> None:
+        """Makes anew the room of every open visit that Janus no longer has (it restarted): the same number, pin
+        and secret, so its participants, who keep rejoining, find it again. A visit is never ended for this."""
+        for visit in self._store.open_visits_around(now, starting_by=now + self._rules.join_early_s):
+            if visit.room is None or visit.room_pin is None or visit.room_secret is None:
+                continue
+            with self._room_lock:
+                if self._rooms.exists(visit.room):
+                    continue
+                log.warning("the room of visit %s is gone from Janus: made anew", visit.id)
+                again = Room(visit.room, visit.room_pin, visit.room_secret)
+                self._rooms.create(visit.id, recorded=visit.recorded, again=again)
+
     def _close_unopened(self, visit: Visit) -> None:
         """Closes the room visitors may be waiting in for a visit the resident never opened."""
         if visit.room is not None and visit.room_secret is not None:
@@ -317,6 +330,36 @@ class Visits:
         with self.changed:
             self._generation += 1
             self.changed.notify_all()
+
+
+class RoomKeeper:
+    """A thread that looks every second for open visits whose room Janus lost, and makes those rooms anew."""
+
+    def __init__(self, visits: Visits, every_s: float = 1.0) -> None:
+        self._visits = visits
+        self._every_s = every_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="room-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        janus_away = False
+        while not self._stopping.wait(self._every_s):
+            try:
+                self._visits.keep_rooms(time.time())
+                janus_away = False
+            except JanusError as exc:
+                if not janus_away:  # once per outage, not every second
+                    log.error("room keeper: Janus unavailable: %s", exc)
+                janus_away = True
+            except Exception:
+                log.exception("room keeper: the rooms could not be checked; trying again")
 
 
 class VisitClock:

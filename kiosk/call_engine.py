@@ -97,8 +97,11 @@ class CallEngine:
         listener: CallListener,
         ice_servers: tuple[str, ...] = (),
         janus_verify: bool | str = True,
-        max_backoff_s: float = 5.0,
+        max_backoff_s: float = 2.0,
+        visit_over: Callable[[], bool] | None = None,
     ) -> None:
+        """`visit_over`: asks central (blocking) whether the visit ended, when the room is found gone; without it,
+        the engine rejoins until it is stopped or sees the room destroyed."""
         self._access = access
         self._camera = camera
         self._microphone = microphone
@@ -107,6 +110,7 @@ class CallEngine:
         self._rtc_config = RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
         self._janus_verify = janus_verify
         self._max_backoff_s = max_backoff_s
+        self._visit_over = visit_over
         self._janus: JanusSession | None = None
         self._publisher_pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
@@ -174,6 +178,11 @@ class CallEngine:
                 # Whatever broke (network, Janus, a malformed answer, aiortc), the visit goes on:
                 # rebuild every connection with backoff.
                 log.warning("call media lost (%s): %s", type(exc).__name__, exc)
+                if await self._room_gone_for_good(exc):
+                    await self._teardown(leave_now=True)
+                    self._set_status(CallStatus.CLOSED)
+                    self._listener.on_room_closed()
+                    return
             await self._teardown()
             self.reconnects += 1
             self._set_status(CallStatus.RECONNECTING)
@@ -182,6 +191,17 @@ class CallEngine:
                 # Janus answers, yet the last rebuild failed: do not hammer it.
                 await asyncio.sleep(min(self._max_backoff_s, 0.25 * 2 ** (attempt - 1)))
             attempt += 1
+
+    async def _room_gone_for_good(self, exc: Exception) -> bool:
+        """A room Janus does not have is made anew by central after a Janus restart: it is gone for good only when
+        central says the visit is over (asked through `visit_over`, where the participant has a way to ask)."""
+        if not isinstance(exc, JanusError) or exc.code not in ROOM_GONE_CODES or self._visit_over is None:
+            return False
+        try:
+            return await asyncio.to_thread(self._visit_over)
+        except Exception as error:  # central away: keep trying to rejoin, the visit may well go on
+            log.warning("could not ask whether the visit is over: %s", error)
+            return False
 
     async def _until_janus_answers(self) -> None:
         """Rebuilding while the network is cut only piles up timeouts; rebuild the moment Janus answers again."""
@@ -217,20 +237,17 @@ class CallEngine:
         await self._janus_call(janus.create)
         self._start_poller(janus)
         handle = await self._attach()
-        try:
-            await self._janus_call(
-                janus.send,
-                handle,
-                {
-                    "request": "join",
-                    "ptype": "publisher",
-                    "room": self._access.room,
-                    "pin": self._access.pin,
-                    "display": self._access.display,
-                },
-            )
-        except JanusError as exc:
-            raise self._room_error(exc) from exc
+        await self._janus_call(
+            janus.send,
+            handle,
+            {
+                "request": "join",
+                "ptype": "publisher",
+                "room": self._access.room,
+                "pin": self._access.pin,
+                "display": self._access.display,
+            },
+        )
         joined = await self._next_event(handle, "joined")
         await self._publish(handle)
         for publisher in joined.data.get("publishers", []):
@@ -238,9 +255,6 @@ class CallEngine:
         self._last_heard = time.monotonic()
         loop = asyncio.get_running_loop()
         self._link_tasks = [loop.create_task(self._probe_link(janus)), loop.create_task(self._watch_link(janus))]
-
-    def _room_error(self, exc: JanusError) -> Exception:
-        return _RoomClosed() if exc.code in ROOM_GONE_CODES else exc
 
     async def _attach(self) -> int:
         assert self._janus is not None
@@ -254,7 +268,9 @@ class CallEngine:
             while True:
                 event = await queue.get()
                 if "error_code" in event.data:
-                    raise self._room_error(JanusError(event.data.get("error", ""), event.data["error_code"]))
+                    # A room Janus does not have (it restarted) is made anew by central: rejoining is right. Only
+                    # central ends a visit, through its events or by destroying the room.
+                    raise JanusError(event.data.get("error", ""), event.data["error_code"])
                 if event.data.get("videoroom") == videoroom:
                     return event
 
@@ -372,8 +388,8 @@ class CallEngine:
     async def _subscribe_safely(self, publisher: dict[str, Any]) -> None:
         try:
             await self._subscribe(publisher)
-        except _RoomClosed:
-            self._fail(_RoomClosed())
+        except JanusError as exc:
+            self._fail(exc)
         except Exception as exc:
             self._fail(_MediaLost(f"subscribe: {type(exc).__name__}: {exc}"))
 

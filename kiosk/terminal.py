@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -230,18 +231,23 @@ class Terminal:
                 self._handle(result)
 
     def _poll_central_events(self) -> None:
-        after, backoff = -1, 1.0
+        after, away = -1, False
         while not self._stop_polling.is_set():
             try:
                 batch = self._central.events(after, self._config.central.poll_wait_s)
             except CentralError as exc:
                 if self._stop_polling.is_set():
                     return
-                log.warning("central events: %s", exc)
-                self._stop_polling.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                if not away:  # once per outage: the log must not fill while central is away
+                    log.warning("central events: %s", exc)
+                away = True
+                # Staff's words and ends must reach the person within two seconds of central's return, so the
+                # pause stays short; its spread keeps a facility's terminals from asking all at one instant.
+                self._stop_polling.wait(random.uniform(0.5, 1.0))
                 continue
-            backoff = 1.0
+            if away:
+                log.info("central events: central answers again")
+                away = False
             if batch.next_after < after:
                 # Central's sequence went back (its database was restored or replaced): follow it from where it is.
                 log.warning("central's event sequence went back from %d to %d: resynchronised", after, batch.next_after)

@@ -101,7 +101,7 @@ class Upkeep:
         return health
 
     def _run(self) -> None:
-        since_heartbeat = self._heartbeat_every_s
+        since_heartbeat, central_away = self._heartbeat_every_s, False
         while not self._stopping.is_set():
             try:
                 self.send_end_reports()
@@ -113,10 +113,16 @@ class Upkeep:
                     since_heartbeat = 0.0
                     self._idle_info(self._central.idle_info())
             except CentralError as exc:
-                log.warning("upkeep: %s", exc)
+                if not central_away:  # once per outage: the log must not fill while central is away
+                    log.warning("upkeep: %s", exc)
+                central_away = True
             except Exception:
                 # Whatever else went wrong (a full disk, a bug), heartbeats and uploads must go on.
                 log.exception("upkeep round failed")
+            else:
+                if central_away:
+                    log.info("upkeep: central answers again")
+                central_away = False
             started = time.monotonic()
             report_due = self._end_reports.next_due_in()
             self._wake.wait(self._upload_every_s if report_due is None else min(report_due, self._upload_every_s))

@@ -18,9 +18,8 @@
   const RESIDENT_DISPLAY = "Resident";
   const JOIN_RETRY_MS = 3000;
   const STATUS_POLL_MS = 1000;
-  const MAX_BACKOFF_MS = 5000;
+  const MAX_BACKOFF_MS = 2000;
   const NO_SUCH_FEED = 428;
-  const ROOM_GONE = new Set([426, 427]);
 
   const END_SENTENCES = {
     time_up: () => "The scheduled time is over.",
@@ -393,12 +392,10 @@
     });
   }
 
+  // A room Janus does not have (it restarted) is made anew by central, so rejoining is right; whether the visit
+  // ended, central's status says (mediaLost asks it).
   function roomError(code, text) {
-    if (ROOM_GONE.has(code)) {
-      roomClosed();
-    } else {
-      mediaLost(`VideoRoom error ${code}: ${text}`);
-    }
+    mediaLost(`VideoRoom error ${code}: ${text}`);
   }
 
   // Central closed the room: the visit is over. Central's status says why (it ends the visit first).

@@ -29,6 +29,7 @@ class FaultStack:
     central: CentralProcess
     visitor: subprocess.Popen[bytes]
     terminal: HarnessTerminal
+    authority: Path  # the CA (PEM) that signed central's certificate
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def fault_stack(tmp_path: Path) -> Iterator[Callable[..., FaultStack]]:
         config = kiosk_config(central.url, central.state / "terminal-token", **timeouts)
         config = config.model_copy(update={"central": config.central.model_copy(update={"ca_file": authority.pem})})
         terminal = HarnessTerminal.for_central(config, central)
-        stack = FaultStack(network, janus, central, visitor, terminal)
+        stack = FaultStack(network, janus, central, visitor, terminal, authority.pem)
         made.append(stack)
         return stack
 
