@@ -38,6 +38,7 @@ from kiosk.protocol import (
     TerminalEvent,
     VisitList,
     VisitorJoinRequest,
+    VisitorMediaLost,
     VisitorStatus,
 )
 from kiosk.request_proof import HEADER as PROOF_HEADER
@@ -243,6 +244,12 @@ def create_app(
     @app.post(f"{API_PREFIX}/visitor/join", responses=errors)
     def visitor_join(body: VisitorJoinRequest) -> RoomGrant:
         return visits.join_for_visitor(body.code)
+
+    @app.post(f"{API_PREFIX}/visitor/media-lost", status_code=204, responses=errors)
+    def visitor_media_lost(body: VisitorMediaLost) -> Response:
+        """How long this visitor's own link was down so far, for the facility to credit; the largest total counts."""
+        visits.visitor_media_lost(body.code, body.media_lost_s)
+        return Response(status_code=204)
 
     @app.get(f"{API_PREFIX}/visitor/status", responses=errors)
     def visitor_status(code: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> VisitorStatus:

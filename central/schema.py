@@ -97,6 +97,15 @@ visit_visitors = Table(
     UniqueConstraint("visit_id", "visitor_id"),
 )
 
+# How long each visitor's own link was down in a visit, as their page last reported it (the total so far).
+visitor_media_lost = Table(
+    "visitor_media_lost",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("visit_id", Integer, ForeignKey("visits.id"), nullable=False, index=True),
+    Column("media_lost_s", Float, nullable=False),
+)
+
 resident_sessions = Table(
     "resident_sessions",
     metadata,

@@ -432,6 +432,28 @@ class Store:
             )
             return result.rowcount == 1
 
+    def record_visitor_media_lost(self, code: str, visit_id: int, media_lost_s: float) -> None:
+        """Keeps the largest total a visitor's page reported: a late or repeated report never lowers it."""
+        c = t.visitor_media_lost.c
+        key = hash_token(code)
+        with self.engine.begin() as db:
+            updated = db.execute(
+                update(t.visitor_media_lost)
+                .where(c.code_hash == key, c.media_lost_s < media_lost_s)
+                .values(media_lost_s=media_lost_s)
+            )
+            known = updated.rowcount or db.scalar(select(func.count()).where(c.code_hash == key))
+            if not known:
+                db.execute(
+                    insert(t.visitor_media_lost).values(code_hash=key, visit_id=visit_id, media_lost_s=media_lost_s)
+                )
+
+    def visitors_media_lost(self, visit_id: int) -> float:
+        """The most any one visitor of the visit lost of it, in seconds."""
+        c = t.visitor_media_lost.c
+        with self.engine.connect() as db:
+            return float(db.scalar(select(func.max(c.media_lost_s)).where(c.visit_id == visit_id)) or 0.0)
+
     def record_terminal_report(self, visit_id: int, media_lost_s: float) -> bool:
         """Stores the terminal's lost-media figure once per visit; False when it was already reported."""
         with self.engine.begin() as db:

@@ -222,6 +222,13 @@ class Visits:
         self._poke()
         return self._grant(visit, name, now)
 
+    def visitor_media_lost(self, code: str, media_lost_s: float) -> None:
+        visit, _name = self._visitor(code)
+        if visit.status is VisitStatus.SCHEDULED:
+            raise VisitError(ErrorCode.NOT_READY, f"visit {visit.id} has not started")
+        # No visitor can lose more than the whole visit.
+        self._store.record_visitor_media_lost(code, visit.id, min(media_lost_s, visit.ends_at - visit.starts_at))
+
     def visitor_status(self, code: str) -> VisitorStatus:
         visit, name = self._visitor(code)
         now = time.time()

@@ -129,6 +129,13 @@ class VisitorJoinRequest(Message):
     code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
 
 
+class VisitorMediaLost(Message):
+    """A visitor's page: how long its own link to the visit was down so far (the total, not the last outage)."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
+    media_lost_s: float = Field(ge=0, le=86_400)
+
+
 class VisitorStatus(Message):
     """What a visitor's page polls: where the visit stands, and why it ended once it has."""
 

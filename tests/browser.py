@@ -62,11 +62,22 @@ class HeadlessChromium:
     Everything the page writes to its console is kept in `console`, to print when a test fails.
     """
 
-    def __init__(self, video: Path, profile: Path, sound: bool = False, bypass_csp: bool = False) -> None:
+    def __init__(
+        self,
+        video: Path,
+        profile: Path,
+        sound: bool = False,
+        bypass_csp: bool = False,
+        executable: Path = CHROMIUM,
+        more_args: tuple[str, ...] = (),
+    ) -> None:
         """`sound`: it plays what the page plays to the default sound output, without waiting for a touch.
-        `bypass_csp`: scripts injected into the page may load their own code (the call bench's audio worklet)."""
+        `bypass_csp`: scripts injected into the page may load their own code (the call bench's audio worklet).
+        `executable`: what starts Chromium (a script that runs it in another network namespace, say)."""
         if not CHROMIUM.exists():
             raise ChromiumMissing("Chromium is not installed: run 'apt-get install chromium'.")
+        self._executable = executable
+        self._more_args = more_args
         self._video = video
         self._profile = profile
         self._sound = sound
@@ -82,9 +93,9 @@ class HeadlessChromium:
         try:
             self._context = self._playwright.chromium.launch_persistent_context(
                 str(self._profile),
-                executable_path=str(CHROMIUM),
+                executable_path=str(self._executable),
                 headless=True,
-                args=chromium_args(self._video) + (_PLAY_WITHOUT_A_TOUCH if self._sound else []),
+                args=[*chromium_args(self._video), *(_PLAY_WITHOUT_A_TOUCH if self._sound else []), *self._more_args],
                 ignore_default_args=["--mute-audio"] if self._sound else None,
                 bypass_csp=self._bypass_csp,
                 viewport=VIEWPORT,

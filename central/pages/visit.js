@@ -19,6 +19,15 @@
   const JOIN_RETRY_MS = 3000;
   const STATUS_POLL_MS = 1000;
   const MAX_BACKOFF_MS = 2000;
+  // The way to Janus is probed twice a second; silence for longer than SILENT_AFTER_MS is an outage, shown at once
+  // (the browser's own ICE checks take many seconds). A resident's picture that stops for as long is shown as
+  // reconnecting, never under "Connected".
+  const LINK_PROBE_MS = 500;
+  const LINK_PROBE_TIMEOUT_MS = 1000;
+  const SILENT_AFTER_MS = 1250;
+  const MEDIA_RESUME_WAIT_MS = 1000;
+  const RESIDENT_RECONNECTING = "The person you are visiting is reconnecting. Please wait.";
+  const OWN_RECONNECTING = "Your connection was interrupted. Reconnecting…";
   const NO_SUCH_FEED = 428;
 
   const END_SENTENCES = {
@@ -48,6 +57,13 @@
     feeds: new Map(), // feed id -> {id, display, handle, tile, video, audio}
     residentFeedId: null,
     backoffAttempt: 0,
+    lastHeard: 0, // performance.now() when Janus last answered a probe
+    lastResidentFrame: 0, // performance.now() of the resident's last picture
+    lostSince: null, // performance.now() from which this visitor's own link was down
+    linkBackAt: null, // when the probe heard Janus again after that
+    lostMs: 0, // this visitor's own outages so far, for central's credit
+    reportedLostMs: 0,
+    residentFrozen: false,
     closing: false, // the room is gone; the end is being confirmed with central
     ended: false,
     left: false,
@@ -55,6 +71,8 @@
   };
 
   window.visitState = "waiting";
+  window.connectionText = "";
+  Object.defineProperty(window, "mediaLostS", { get: () => ownLostMs() / 1000 });
   window.framesReceived = 0;
   window.endReason = null;
   window.endMessage = "";
@@ -114,6 +132,7 @@
     pill.hidden = !text;
     pill.textContent = text || "";
     pill.classList.toggle("pill-ok", text === "Connected");
+    window.connectionText = text || "";
   }
 
   function showWaiting(text, detail) {
@@ -343,7 +362,7 @@
         if (up) {
           visit.backoffAttempt = 0;
           visit.publishing = true;
-          setConnection("Connected");
+          if (visit.lostSince === null && !visit.residentFrozen) setConnection("Connected");
           updateWaiting();
         } else {
           mediaLost(`publisher hung up: ${reason || ""}`);
@@ -419,11 +438,97 @@
     teardown();
     setConnection("Reconnecting…");
     if (window.visitState === "live") showResidentOverlay("Your connection was interrupted. Reconnecting…");
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** visit.backoffAttempt);
+    const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** visit.backoffAttempt);
     visit.backoffAttempt += 1;
-    setTimeout(() => {
-      if (!visit.ended && !visit.closing && !visit.left && visit.janus === null) connectRoom();
-    }, delay);
+    const retry = () => {
+      if (visit.ended || visit.closing || visit.left || visit.janus !== null) return;
+      // While the link is down a new session only piles up timeouts: connect the moment Janus answers again.
+      if (linkSilent()) setTimeout(retry, LINK_PROBE_MS / 2);
+      else connectRoom();
+    };
+    setTimeout(retry, delay);
+  }
+
+  // -- the link to Janus --------------------------------------------------------------------------
+
+  function linkSilent() {
+    return performance.now() - visit.lastHeard > SILENT_AFTER_MS;
+  }
+
+  async function probeLink() {
+    visit.lastHeard = performance.now();
+    while (!visit.ended) {
+      const started = performance.now();
+      try {
+        const answer = await fetch(`${visit.grant.janus_url}/info`, {
+          cache: "no-store",
+          signal: AbortSignal.timeout(LINK_PROBE_TIMEOUT_MS),
+        });
+        if (answer.ok) visit.lastHeard = performance.now();
+      } catch (_) {
+        // Not heard: the watch below decides what that means.
+      }
+      await sleep(Math.max(0, LINK_PROBE_MS - (performance.now() - started)));
+    }
+  }
+
+  function ownLostMs() {
+    return visit.lostMs + (visit.lostSince === null ? 0 : performance.now() - visit.lostSince);
+  }
+
+  function watchLink() {
+    if (visit.ended || visit.left || visit.closing || window.visitState !== "live") return;
+    const now = performance.now();
+    if (linkSilent()) {
+      if (visit.lostSince === null) visit.lostSince = visit.lastHeard; // the outage began when Janus went quiet
+      visit.linkBackAt = null;
+      setConnection("Reconnecting…");
+      showResidentOverlay(OWN_RECONNECTING);
+      return;
+    }
+    if (visit.lostSince !== null) {
+      if (visit.linkBackAt === null) visit.linkBackAt = now;
+      if (visit.lastResidentFrame > visit.linkBackAt || visit.residentFeedId === null) {
+        ownOutageOver(now);
+      } else if (now - visit.linkBackAt > MEDIA_RESUME_WAIT_MS && visit.janus !== null) {
+        // The old connections did not come back with the link: build them anew, once.
+        visit.linkBackAt = Infinity;
+        mediaLost("no media after the link came back");
+      }
+      return;
+    }
+    const frozen = visit.residentFeedId !== null && visit.lastResidentFrame > 0 && now - visit.lastResidentFrame > SILENT_AFTER_MS;
+    if (frozen && !visit.residentFrozen) {
+      visit.residentFrozen = true;
+      setConnection("Reconnecting…");
+      showResidentOverlay(RESIDENT_RECONNECTING);
+    } else if (!frozen && visit.residentFrozen) {
+      visit.residentFrozen = false;
+      $("resident-overlay").hidden = true;
+      setConnection(visit.publishing ? "Connected" : "Reconnecting…");
+    }
+  }
+
+  function ownOutageOver(now) {
+    visit.lostMs += now - visit.lostSince;
+    visit.lostSince = null;
+    visit.linkBackAt = null;
+    if (visit.lastResidentFrame > 0 && now - visit.lastResidentFrame <= SILENT_AFTER_MS) $("resident-overlay").hidden = true;
+    if (visit.publishing) setConnection("Connected");
+    reportLost();
+  }
+
+  // Central credits the time a visitor's own link was down; the figure is the visit's total so far, so a repeat
+  // or a lost report costs nothing.
+  async function reportLost() {
+    const lostMs = ownLostMs();
+    if (lostMs <= visit.reportedLostMs) return;
+    try {
+      const answer = await api("POST", "/visitor/media-lost", { code: visit.code, media_lost_s: lostMs / 1000 });
+      if (answer.ok) visit.reportedLostMs = Math.max(visit.reportedLostMs, lostMs);
+    } catch (_) {
+      // Sent again with the next outage's end, or at the end of the visit.
+    }
   }
 
   function teardown() {
@@ -589,7 +694,10 @@
     if (counted.has(video) || !("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
     counted.add(video);
     const onFrame = () => {
-      if (video.srcObject) window.framesReceived += 1;
+      if (video.srcObject) {
+        window.framesReceived += 1;
+        visit.lastResidentFrame = performance.now();
+      }
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
@@ -623,6 +731,7 @@
       return;
     }
     visit.ended = true;
+    if (visit.lostSince !== null) ownOutageOver(performance.now());
     teardown();
     stopCamera();
     for (const timer of visit.timers) clearInterval(timer);
@@ -723,6 +832,8 @@
       $("self-tag").textContent = `You (${grant.display})`;
       tick();
       visit.timers.push(setInterval(tick, 250));
+      visit.timers.push(setInterval(watchLink, LINK_PROBE_MS / 2));
+      probeLink();
       pollStatus();
     }
     if (visit.ended) return;
