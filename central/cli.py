@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     staff_token_file = args.state / "staff-token"
     staff_token = _read_secret(staff_token_file) if staff_token_file.exists() else ""
     admin_key = _read_secret(args.janus_admin_key_file) if args.janus_admin_key_file else ""
-    rooms = RoomAdmin(args.janus_url, admin_key, args.state / "recordings")
+    rooms = RoomAdmin(
+        args.janus_url, admin_key, args.state / "recordings", verify=str(args.facility_ca) if args.facility_ca else True
+    )
     rules = VisitRules(
         join_early_s=args.join_early_minutes * 60,
         warnings_s=tuple(round(m * 60) for m in args.warning_minutes),

@@ -30,6 +30,7 @@ class JanusSettings:
     http_ip: str = "127.0.0.1"
     admin_key: str = ""
     rtp_port_range: str = "20000-20999"
+    tls: tuple[Path, Path] | None = None  # serve the API over HTTPS only, with this certificate chain and key (PEM)
 
 
 def _janus_lib_dir() -> Path:
@@ -75,18 +76,24 @@ events: {{
 }}
 """
     )
+    if settings.tls is None:
+        listen = f'  http = true\n  port = {settings.http_port}\n  ip = "{settings.http_ip}"\n  https = false'
+        certificates = ""
+    else:
+        listen = (
+            f'  http = false\n  https = true\n  secure_port = {settings.http_port}\n  secure_ip = "{settings.http_ip}"'
+        )
+        chain, key = settings.tls
+        certificates = f'certificates: {{\n  cert_pem = "{chain}"\n  cert_key = "{key}"\n}}\n'
     (folder / "janus.transport.http.jcfg").write_text(
         f"""general: {{
   base_path = "/janus"
-  http = true
-  port = {settings.http_port}
-  ip = "{settings.http_ip}"
-  https = false
+{listen}
 }}
 admin: {{
   admin_http = false
 }}
-"""
+{certificates}"""
     )
     admin_key = f'  admin_key = "{settings.admin_key}"\n' if settings.admin_key else ""
     (folder / "janus.plugin.videoroom.jcfg").write_text(f"general: {{\n{admin_key}}}\n")
@@ -96,12 +103,18 @@ class JanusServer:
     """A Janus process with its own config folder; use as a context manager."""
 
     def __init__(
-        self, settings: JanusSettings, log_path: Path | None = None, command_prefix: tuple[str, ...] = ()
+        self,
+        settings: JanusSettings,
+        log_path: Path | None = None,
+        command_prefix: tuple[str, ...] = (),
+        verify: bool | str = True,
     ) -> None:
-        """`command_prefix`: what Janus runs under, e.g. `ip netns exec NS` to put it in a namespace of its own."""
+        """`command_prefix`: what Janus runs under, e.g. `ip netns exec NS` to put it in a namespace of its own.
+        `verify`: the CA file to check its HTTPS certificate against, when it has one."""
         self.settings = settings
+        self._verify = verify
         self._prefix = command_prefix
-        self.url = f"http://{settings.http_ip}:{settings.http_port}/janus"
+        self.url = f"{'https' if settings.tls else 'http'}://{settings.http_ip}:{settings.http_port}/janus"
         self._folder = Path(tempfile.mkdtemp(prefix="kiosk-janus-"))
         self._log_path = log_path or self._folder / "janus.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -111,7 +124,7 @@ class JanusServer:
         self._process = start_tied(
             [*self._prefix, "janus", "-C", str(self._folder / "janus.jcfg"), "-F", str(self._folder)], self._log_path
         )
-        wait_until_answering(self._process, "Janus", f"{self.url}/info", timeout, self._log_path)
+        wait_until_answering(self._process, "Janus", f"{self.url}/info", timeout, self._log_path, self._verify)
 
     def restart(self) -> None:
         """Stops Janus and starts it again with the same configuration: every session and room it had is gone."""

@@ -24,13 +24,15 @@ class Room:
 
 
 class RoomAdmin:
-    def __init__(self, janus_url: str, admin_key: str, recordings: Path) -> None:
+    def __init__(self, janus_url: str, admin_key: str, recordings: Path, verify: bool | str = True) -> None:
+        """`verify`: the CA file that signs Janus's HTTPS certificate (the facility's), or True for the system's."""
         self._url = janus_url
+        self._verify = verify
         self._admin_key = admin_key
         self._recordings = recordings
 
     def _request(self, body: dict[str, object]) -> dict[str, object]:
-        janus = JanusSession(self._url)
+        janus = JanusSession(self._url, verify=self._verify)
         janus.create()
         try:
             return janus.request(janus.attach(), body)

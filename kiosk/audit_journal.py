@@ -50,6 +50,8 @@ class AuditJournal:
         self._cursor = folder / "audit.uploaded"
         self._lock = threading.Lock()
         self._held: list[AuditEvent] = []  # recorded, but the disk refused them: oldest first
+        self._refusing = False  # the disk refused the last write
+        self._cursor_now: int | None = None  # lines uploaded: the file's cursor, or ahead of it on a full disk
         self._cut_torn_tail()
 
     # -- writing ----------------------------------------------------------------------------------
@@ -82,7 +84,9 @@ class AuditJournal:
 
     def _write_held(self) -> bool:
         if not self._held:
-            return True
+            if self._refusing:
+                self._refusing = not self._disk_takes_a_page()
+            return not self._refusing
         data = "".join(e.model_dump_json() + "\n" for e in self._held).encode()
         try:
             fd = os.open(self._lines, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -102,21 +106,38 @@ class AuditJournal:
                 return self._refused(exc)
         finally:
             os.close(fd)
-        if len(self._held) > 1:
-            log.info("audit journal: %d held events written", len(self._held))
+        if self._refusing:
+            log.info("audit journal: the disk takes writes again; %d held events written", len(self._held))
         self._held.clear()
+        self._refusing = False
         return True
 
     def _refused(self, exc: OSError) -> bool:
-        if len(self._held) == 1:  # once per episode: a full disk must not flood the log
+        if not self._refusing:  # once per episode: a full disk must not flood the log
             log.warning("audit journal: the disk refused a write (%s); events are held in memory", exc.strerror)
+        self._refusing = True
         return False
+
+    def _disk_takes_a_page(self) -> bool:
+        """Whether the disk has room again, when no event waits to prove it."""
+        probe = self._folder / "space.probe"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                written = os.write(fd, bytes(4096))
+                os.fsync(fd)
+                return written == 4096
+            finally:
+                os.close(fd)
+                probe.unlink(missing_ok=True)
+        except OSError:
+            return False
 
     @property
     def storage_ok(self) -> bool:
-        """False while the disk refuses the journal's writes."""
+        """False while the disk refuses the journal's writes (even once central has every event it held)."""
         with self._lock:
-            return not self._held
+            return not self._refusing
 
     def held(self) -> list[AuditEvent]:
         """Events the disk refused, oldest first: newer than every event on disk."""
@@ -132,10 +153,12 @@ class AuditJournal:
     # -- uploading --------------------------------------------------------------------------------
 
     def _uploaded(self) -> int:
-        try:
-            return int(self._cursor.read_text())
-        except (OSError, ValueError):
-            return 0
+        if self._cursor_now is None:
+            try:
+                self._cursor_now = int(self._cursor.read_text())
+            except (OSError, ValueError):
+                self._cursor_now = 0
+        return self._cursor_now
 
     def _write_cursor(self, value: int) -> None:
         temporary = self._cursor.with_suffix(".tmp")
@@ -169,13 +192,17 @@ class AuditJournal:
         """Moves the cursor past `count` more lines; compacts the file once everything is uploaded.
         Both steps are durable: a power cut after either re-uploads (harmless), never skips."""
         with self._lock:
-            uploaded = self._uploaded() + count
+            uploaded = self._cursor_now = self._uploaded() + count
             try:
                 self._write_cursor(uploaded)
                 lines = self._lines.read_text().splitlines()
                 if uploaded >= len(lines) and self._lines.stat().st_size > _COMPACT_BYTES:
                     self._write_cursor(0)
                     _truncate(self._lines, 0)
+                    self._cursor_now = 0
             except OSError as exc:
-                # A full disk keeps the old cursor: those events are sent again later, and central drops repeats.
-                log.warning("audit journal: the upload cursor was not saved (%s)", exc.strerror)
+                # The cursor moves on in memory; on disk it stays behind until the disk takes it, so after a
+                # restart those events are sent again, and central drops the repeats.
+                if not self._refusing:
+                    log.warning("audit journal: the upload cursor was not saved (%s)", exc.strerror)
+                self._refusing = True

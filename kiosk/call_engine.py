@@ -40,6 +40,7 @@ LINK_PROBE_EVERY_S = 0.5
 LINK_PROBE_TIMEOUT_S = 1.0
 LINK_SILENT_AFTER_S = 1.25
 MEDIA_RESUME_WAIT_S = 1.0
+_FORCE_KEYFRAME = "_RTCRtpSender__force_keyframe"
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,8 @@ class CallEngine:
         back_at = time.monotonic()
         self._start_poller(janus)  # the old poll's connection may sit in TCP's retransmission back-off
         publisher = self._publisher_pc
+        if publisher is not None:
+            send_keyframe(publisher)  # the visitors' decoders lost their reference with the outage
         while time.monotonic() - back_at < MEDIA_RESUME_WAIT_S:
             # Audio comes back first; a visitor whose picture we had is back when the picture is.
             latest = self._last_video if self._last_video else self._last_media
@@ -497,6 +500,14 @@ class CallEngine:
     async def _destroy_quietly(self, janus: JanusSession) -> None:
         with contextlib.suppress(JanusError):
             await self._janus_call(janus.destroy)
+
+
+def send_keyframe(pc: RTCPeerConnection) -> None:
+    """Makes the next picture sent a keyframe, as a receiver's request for one (PLI) would, without waiting for each
+    receiver to notice its loss and ask. aiortc keeps this flag private; without it, the receivers still ask."""
+    for sender in pc.getSenders():
+        if sender.track is not None and sender.track.kind == "video" and hasattr(sender, _FORCE_KEYFRAME):
+            setattr(sender, _FORCE_KEYFRAME, True)
 
 
 def answer_as_dtls_server(transport: RTCDtlsTransport) -> None:

@@ -1,6 +1,7 @@
 """The watchdog's honest half: systemd hears WATCHDOG=1 only while every part that must keep running (the UI
-thread, the core loop) has beaten recently. A part that hangs stops its beats, the pings stop with them, and
-systemd restarts the kiosk; a ping thread that merely kept running would hide the hang.
+thread, the core loop, the upkeep thread, central's events poll) has beaten recently. A part that hangs stops its
+beats, the pings stop with them, and systemd restarts the kiosk; a ping thread that merely kept running would hide
+the hang. A part whose every round may wait on the network (a request's time-out) is given that long.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from kiosk.service_notify import ServiceNotifier
 
 log = logging.getLogger(__name__)
 
 UI_THREAD, CORE_LOOP = "UI thread", "core loop"
+UPKEEP, CENTRAL_EVENTS = "upkeep thread", "central events thread"
 
 
 class Liveness:
@@ -27,9 +29,13 @@ class Liveness:
         watchdog_s: float,
         parts: Iterable[str] = (UI_THREAD, CORE_LOOP),
         clock: Callable[[], float] = time.monotonic,
+        allowances: Mapping[str, float] | None = None,
     ) -> None:
+        """`allowances`: for a part that may rightly be silent longer than `watchdog_s / 2` (a round that waits on
+        the network), how long."""
         self.beat_every_s = watchdog_s / 4  # how often each part should beat
-        self._stale_after_s = watchdog_s / 2
+        allowances = allowances or {}
+        self._stale_after_s = {part: max(watchdog_s / 2, allowances.get(part, 0.0)) for part in parts}
         self._notifier = notifier
         self._clock = clock
         now = clock()
@@ -41,13 +47,14 @@ class Liveness:
 
     def beat(self, part: str) -> None:
         with self._lock:
-            self._beats[part] = self._clock()
+            if part in self._beats:
+                self._beats[part] = self._clock()
 
     def hung(self) -> tuple[str, ...]:
         """The parts that have not beaten for longer than they may."""
         now = self._clock()
         with self._lock:
-            return tuple(part for part, at in self._beats.items() if now - at > self._stale_after_s)
+            return tuple(part for part, at in self._beats.items() if now - at > self._stale_after_s[part])
 
     def start(self) -> None:
         self._thread.start()

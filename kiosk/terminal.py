@@ -28,6 +28,7 @@ from kiosk.core_loop import CoreLoop
 from kiosk.device_watch import DeviceWatch
 from kiosk.devices import TerminalHandset, device_reports
 from kiosk.end_reports import EndReports
+from kiosk.liveness import CENTRAL_EVENTS, UPKEEP
 from kiosk.process_settings import release_freed_memory
 from kiosk.protocol import EndVisitRequest, TerminalEventType
 from kiosk.upkeep import Upkeep
@@ -71,6 +72,13 @@ class TerminalListener(Protocol):
     def on_remote_left(self, feed: RemoteFeed) -> None: ...
 
 
+def watchdog_allowances(config: KioskConfig) -> dict[str, float]:
+    """How long the terminal's network threads may rightly go without a beat: the upkeep's round can wait out a few
+    requests' time-outs, the events poll its long wait and one time-out."""
+    timeout = config.central.timeout_s
+    return {UPKEEP: 4 * timeout + Upkeep.ROUND_S, CENTRAL_EVENTS: config.central.poll_wait_s + timeout + 5.0}
+
+
 class Terminal:
     def __init__(
         self,
@@ -82,7 +90,9 @@ class Terminal:
         listener: TerminalListener,
         watch: DeviceWatch | None = None,
         technician_pin: str | None = None,
+        beat: Callable[[str], None] = lambda part: None,
     ) -> None:
+        """`beat`: the watchdog's (`kiosk.liveness`), for the upkeep thread and central's events poll."""
         self._config = config
         self._central = central
         self._camera = camera
@@ -102,8 +112,14 @@ class Terminal:
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
         self.end_reports = EndReports(config.terminal.state_dir / "end-reports")
+        self._beat = beat
         self.upkeep = Upkeep(
-            central, self.journal, self.end_reports, self.health, lambda info: self.post(IdleInfoArrived(info))
+            central,
+            self.journal,
+            self.end_reports,
+            self.health,
+            lambda info: self.post(IdleInfoArrived(info)),
+            beat=lambda: beat(UPKEEP),
         )
         handset.hook.add_listener(lambda lifted: self.post(HookChanged(lifted)))
 
@@ -233,6 +249,7 @@ class Terminal:
     def _poll_central_events(self) -> None:
         after, away = -1, False
         while not self._stop_polling.is_set():
+            self._beat(CENTRAL_EVENTS)
             try:
                 batch = self._central.events(after, self._config.central.poll_wait_s)
             except CentralError as exc:
@@ -271,6 +288,8 @@ class Terminal:
             self._handset.earpiece,
             self,
             ice_servers=self._config.media.ice_servers,
+            # The facility's CA signs Janus's certificate as it signs central's.
+            janus_verify=str(self._config.central.ca_file) if self._config.central.ca_file else True,
         )
         self.call.start()
 

@@ -22,6 +22,8 @@ MAX_BATCH = 100  # events in one upload, as central takes them
 
 
 class Upkeep:
+    ROUND_S = 5.0  # the longest pause between rounds
+
     def __init__(
         self,
         central: CentralClient,
@@ -29,9 +31,11 @@ class Upkeep:
         end_reports: EndReports,
         health: Callable[[], dict[str, str]],
         idle_info: Callable[[IdleInfo], None] = lambda _info: None,
-        upload_every_s: float = 5.0,
+        upload_every_s: float = ROUND_S,
         heartbeat_every_s: float = 30.0,
+        beat: Callable[[], None] = lambda: None,
     ) -> None:
+        """`beat`: called at every round, for the watchdog (`kiosk.liveness`)."""
         self._central = central
         self._journal = journal
         self._end_reports = end_reports
@@ -39,6 +43,7 @@ class Upkeep:
         self._idle_info = idle_info
         self._upload_every_s = upload_every_s
         self._heartbeat_every_s = heartbeat_every_s
+        self._beat = beat
         self._wake = threading.Event()
         self._beat_now = threading.Event()
         self._stopping = threading.Event()
@@ -101,15 +106,19 @@ class Upkeep:
         return health
 
     def _run(self) -> None:
-        since_heartbeat, central_away = self._heartbeat_every_s, False
+        since_heartbeat, central_away, storage_told = self._heartbeat_every_s, False, True
         while not self._stopping.is_set():
+            self._beat()
             try:
                 self.send_end_reports()
                 self.upload_pending()
                 self._end_reports.hurry()  # central answers again: reports pausing after failures go now
-                if since_heartbeat >= self._heartbeat_every_s or self._beat_now.is_set():
+                storage_changed = self._journal.storage_ok != storage_told
+                if since_heartbeat >= self._heartbeat_every_s or self._beat_now.is_set() or storage_changed:
                     self._beat_now.clear()
+                    storage_now = self._journal.storage_ok
                     self._central.heartbeat(Heartbeat(version=__version__, health=self._health()))
+                    storage_told = storage_now  # staff hear of a full disk at once, not at the next heartbeat
                     since_heartbeat = 0.0
                     self._idle_info(self._central.idle_info())
             except CentralError as exc:

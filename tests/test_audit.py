@@ -129,6 +129,17 @@ def test_a_full_disk_holds_events_in_memory_and_writes_them_when_space_returns(s
     assert [e.visit_id for e in events] == [None, *range(1, 61)]
 
 
+def test_a_full_disk_is_still_told_after_central_took_the_held_events(small_disk):
+    journal = AuditJournal(small_disk / "audit")
+    _fill(small_disk)
+    for visit_id in range(1, 61):
+        journal.record("call_status", visit_id, status="connected")
+    journal.forget_held(journal.held())  # uploaded from memory
+    assert not journal.write_held() and not journal.storage_ok, "the disk is still full"
+    (small_disk / "filler").unlink()
+    assert journal.write_held() and journal.storage_ok
+
+
 def test_ids_are_unique_so_central_can_drop_repeats(tmp_path):
     journal = AuditJournal(tmp_path / "audit")
     for _ in range(50):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.liveness import CORE_LOOP, UI_THREAD, Liveness
+from kiosk.liveness import CORE_LOOP, UI_THREAD, UPKEEP, Liveness
 from kiosk.service_notify import ServiceNotifier
 from kiosk.service_status import status_line
 from kiosk.visit_machine import Screen, TerminalState
@@ -95,6 +95,31 @@ def test_pings_stop_while_one_part_does_not_beat_and_come_back_with_it(notify_so
         hung.clear()
         back = time.monotonic()
         wait_for(lambda: received.pings_between(back, time.monotonic()) >= 1, 5, "pings again once it beats")
+    finally:
+        stop.set()
+        liveness.stop()
+
+
+def test_a_network_thread_may_be_silent_for_its_allowance_and_no_longer(notify_socket):
+    path, received = notify_socket
+    allowance = 1.2  # the upkeep's round may wait this long on central; the UI and loop only 0.4 s
+    liveness = Liveness(
+        ServiceNotifier(path), watchdog_s=0.8, parts=(UI_THREAD, UPKEEP), allowances={UPKEEP: allowance}
+    )
+    stop = threading.Event()
+
+    def ui_thread() -> None:
+        while not stop.wait(0.05):
+            liveness.beat(UI_THREAD)
+
+    threading.Thread(target=ui_thread, daemon=True).start()
+    liveness.start()
+    try:
+        silent_from = time.monotonic()  # the upkeep thread never beats from here on: hung
+        wait_for(lambda: "STATUS=Not responding: upkeep thread" in received.texts(), 5, "the hang reported")
+        reported = time.monotonic()
+        assert received.pings_between(silent_from + 0.3, silent_from + allowance - 0.3) >= 2, "pinged while allowed"
+        assert allowance <= reported - silent_from < allowance + 0.5
     finally:
         stop.set()
         liveness.stop()

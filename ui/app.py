@@ -18,11 +18,11 @@ from kiosk.core_loop import CoreLoop
 from kiosk.device_list import touchscreen_report
 from kiosk.device_watch import DeviceWatch, watches_anything
 from kiosk.devices import DeviceMissing, device_reports, open_camera, open_handset, require_touchscreen
-from kiosk.liveness import CORE_LOOP, Liveness, beat_forever
+from kiosk.liveness import CENTRAL_EVENTS, CORE_LOOP, UI_THREAD, UPKEEP, Liveness, beat_forever
 from kiosk.process_settings import set_aside_startup_objects, tune_process
 from kiosk.service_notify import ServiceNotifier
 from kiosk.technician import CheckResult, TerminalIdentity, TestTone, microphone_level, network_check
-from kiosk.terminal import Terminal
+from kiosk.terminal import Terminal, watchdog_allowances
 from kiosk.visit_machine import TechnicianLeft
 from ui.bridge import CoreBridge
 from ui.lockdown import Lockdown, lock_window
@@ -58,16 +58,34 @@ class KioskApp:
         self.core = CoreLoop()
         central = CentralClient.for_terminal(config.central, token, key)
         self.bridge = CoreBridge(self.camera)
+        self.notifier = ServiceNotifier.from_environment()
+        watchdog_s = self.notifier.watchdog_s
+        self.liveness = (
+            Liveness(
+                self.notifier,
+                watchdog_s,
+                (UI_THREAD, CORE_LOOP, UPKEEP, CENTRAL_EVENTS),
+                allowances=watchdog_allowances(config),
+            )
+            if watchdog_s and self.notifier.enabled
+            else None
+        )
+        liveness = self.liveness
         self.terminal = Terminal(
-            config, central, self.camera, self.handset, self.core, self.bridge, watch, technician_pin
+            config,
+            central,
+            self.camera,
+            self.handset,
+            self.core,
+            self.bridge,
+            watch,
+            technician_pin,
+            beat=liveness.beat if liveness is not None else lambda part: None,
         )
         self.window = KioskWindow(
             config, self.bridge, self.terminal.post, self._technician_screen if technician_pin else None
         )
         self.lockdown = Lockdown(self.window)
-        self.notifier = ServiceNotifier.from_environment()
-        watchdog_s = self.notifier.watchdog_s
-        self.liveness = Liveness(self.notifier, watchdog_s) if watchdog_s and self.notifier.enabled else None
         self.service_status = ServiceStatus(self.notifier, self.liveness, self.bridge)  # after the window
 
     def _technician_screen(self, scale: Scale) -> TechnicianScreen:

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.slow]
 
 
 def _participants(stack: FaultStack, room: int) -> list[str]:
-    admin = RoomAdmin(stack.janus.url, stack.janus.settings.admin_key, stack.central.state)
+    admin = RoomAdmin(stack.janus.url, stack.janus.settings.admin_key, stack.central.state, str(stack.authority))
     try:
         listed = admin._request({"request": "listparticipants", "room": room})
     except Exception:
