@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(
   python3-venv python3-dev gcc linux-libc-dev iproute2 util-linux
   janus janus-tools libjs-janus-gateway libjs-webrtc-adapter
-  chromium chromium-driver postgresql
+  chromium chromium-driver postgresql iptables
   libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
   xvfb fonts-inter fonts-dejavu-core
   cage xwayland systemd debootstrap mtools dosfstools fdisk e2fsprogs qemu-system-x86 ovmf
@@ -74,13 +74,17 @@ case "${1:-}" in
   bench)
     shift
     setup
+    if [ "${1:-}" = "--faults" ]; then
+      shift
+      exec .venv/bin/python -m bench.fault_bench "$@"
+    fi
     exec .venv/bin/python -m bench.call_bench "$@"
     ;;
   setup)
     setup
     ;;
   *)
-    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh bench [--help] | ./dev.sh setup" >&2
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh bench [--faults] [--help] | ./dev.sh setup" >&2
     exit 2
     ;;
 esac

@@ -20,6 +20,7 @@ from central.demo_data import DEMO_OFFICER, DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN,
 from central.janus_server import JanusNotInstalled, JanusServer, JanusSettings
 from central.private_network import PrivateNetwork, PrivateNetworkError, enter_private_network
 from central.server_process import CentralProcess, free_port
+from central.simulated_visitor import visitor_command
 from kiosk.logs import configure_logging
 
 log = logging.getLogger("demo")
@@ -51,15 +52,7 @@ token_file = "{central.state / "terminal-token"}"
 def _start_visitor(central: CentralProcess, folder: Path) -> subprocess.Popen[bytes]:
     with open(folder / "visitor.log", "ab") as log_file:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "central.simulated_visitor",
-                "--central",
-                central.url,
-                "--code-file",
-                str(central.state / "visitor-code"),
-            ],
+            visitor_command(central.url, central.state / "visitor-code"),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 import time
 from collections import Counter
@@ -121,6 +122,11 @@ class SimulatedVisitor:
 
     def on_room_closed(self) -> None:
         self.room_closed.set()
+
+
+def visitor_command(central_url: str, code_file: Path) -> list[str]:
+    """The command line that runs a simulated visitor in a process of its own."""
+    return [sys.executable, "-m", "central.simulated_visitor", "--central", central_url, "--code-file", str(code_file)]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -83,10 +83,12 @@ class JanusSession:
         self._http = PinnedSession(verify)
         self.session_id: int | None = None
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(
+        self, path: str, body: dict[str, Any], http: requests.Session | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         body = {**body, "transaction": _transaction()}
         try:
-            response = self._http.post(f"{self.base_url}{path}", json=body, timeout=self._timeout)
+            response = (http or self._http).post(f"{self.base_url}{path}", json=body, timeout=timeout or self._timeout)
         except requests.RequestException as exc:
             raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
         reply = _json_object(response)
@@ -133,18 +135,7 @@ class JanusSession:
         pooled connection still stuck after a network cut cannot make a working link look dead. JanusError with
         code 458 when Janus no longer knows the session."""
         with PinnedSession(self._http.verify) as fresh:
-            try:
-                response = fresh.post(
-                    f"{self.base_url}/{self.session_id}",
-                    json={"janus": "keepalive", "transaction": _transaction()},
-                    timeout=timeout,
-                )
-            except requests.RequestException as exc:
-                raise JanusUnreachable(f"Janus did not answer: {type(exc).__name__}") from exc
-        reply = _json_object(response)
-        if reply.get("janus") == "error":
-            error = reply.get("error", {})
-            raise JanusError(error.get("reason", "unknown Janus error"), error.get("code"))
+            self._post(f"/{self.session_id}", {"janus": "keepalive"}, fresh, timeout)
 
     def poll(self, wait_s: float = 25.0) -> list[JanusEvent]:
         """Long-polls for events; an empty list when none came in time. Also keeps the session alive."""

@@ -1,142 +1,24 @@
-"""The fault harness's stack: Janus, central and the simulated visitor each in a network namespace of its own, and
-the terminal core in the test's, each behind its own link (`tests.faults.network`). Every test gets a new one."""
+"""The fault harness for the `faults` tests: every test gets stacks of its own (`tests.faults.stack`)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
-import secrets
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from playwright.sync_api import Page
 
-from central.child_process import start_tied, stop
-from central.janus_server import JanusServer, JanusSettings
-from central.server_process import CentralProcess, TlsFiles, free_port
-from tests.browser import CHROMIUM, HeadlessChromium, fake_camera_file
-from tests.conftest import kiosk_config
-from tests.faults.network import FaultNetwork
-from tests.terminal_harness import HarnessTerminal
-from tests.tls_authority import make_authority, server_certificate
-
-
-@dataclass
-class FaultStack:
-    network: FaultNetwork
-    janus: JanusServer
-    central: CentralProcess
-    visitor: subprocess.Popen[bytes] | None  # the simulated visitor, when there is one
-    terminal: HarnessTerminal
-    authority: Path  # the CA (PEM) that signed central's and Janus's certificates
-    folder: Path
-    browsers: list[HeadlessChromium] = field(default_factory=list)
-
-    def visitor_page(self) -> Page:
-        """The visitor page in Chromium, in the visitor's namespace, trusting exactly central's and Janus's keys."""
-        launcher = self.folder / "chromium-in-visitor-namespace"
-        launcher.write_text(f'#!/bin/sh\nexec {" ".join(self.network["visitor"].command())} {CHROMIUM} "$@"\n')
-        launcher.chmod(0o700)
-        pins = ",".join(_spki_pin(cert) for cert in self.folder.glob("198.19.*.pem"))
-        browser = HeadlessChromium(
-            fake_camera_file(self.folder, "Visitor (Chromium)"),
-            self.folder / "chromium-profile",
-            executable=launcher,
-            more_args=(f"--ignore-certificate-errors-spki-list={pins}",),
-        )
-        self.browsers.append(browser)
-        page = browser.start()
-        page.goto(f"{self.central.url}/visit?code={self.central.secret('visitor-code')}")
-        return page
-
-
-def _spki_pin(certificate: Path) -> str:
-    """Chromium's pin of a certificate's key: base64 of the SHA-256 of its SubjectPublicKeyInfo."""
-    cert = x509.load_pem_x509_certificate(certificate.read_bytes())
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+from tests.faults.stack import FaultStack, start_fault_stack
 
 
 @pytest.fixture
 def fault_stack(tmp_path: Path) -> Iterator[Callable[..., FaultStack]]:
     made: list[FaultStack] = []
-    mounted: list[Path] = []
-    network = FaultNetwork()
 
-    def make(
-        visit_seconds: float = 1800.0, simulated_visitor: bool = True, state_size: str = "", **timeouts: float
-    ) -> FaultStack:
-        """`simulated_visitor` False: no visitor joins by itself (the test opens the visitor page instead).
-        `state_size`: the terminal's state folder is a file system of this size (tmpfs, e.g. "1m"), to fill."""
-        network.start()
-        janus_role, central_role, visitor_role = network["janus"], network["central"], network["visitor"]
-        # As at a facility: central and Janus both serve HTTPS with certificates of the facility's CA.
-        authority = make_authority(tmp_path, "Fault harness CA")
-        settings = JanusSettings(
-            media_interface=janus_role.interface,
-            http_ip=janus_role.address,
-            http_port=8089,
-            admin_key=secrets.token_hex(12),
-            tls=server_certificate(tmp_path, authority, janus_role.address),
-        )
-        janus = JanusServer(
-            settings, tmp_path / "janus.log", command_prefix=tuple(janus_role.command()), verify=str(authority.pem)
-        )
-        janus.start()
-        cert, key = server_certificate(tmp_path, authority, central_role.address)
-        central = CentralProcess(
-            tmp_path / "central",
-            janus.url,
-            settings.admin_key,
-            visit_seconds,
-            port=free_port(),
-            listen=central_role.address,
-            command_prefix=tuple(central_role.command()),
-            tls=TlsFiles(cert, key, authority.pem),
-        )
-        central.start()
-        visitor = None
-        if simulated_visitor:
-            visitor = start_tied(
-                visitor_role.command(
-                    sys.executable,
-                    "-m",
-                    "central.simulated_visitor",
-                    "--central",
-                    central.url,
-                    "--code-file",
-                    str(central.state / "visitor-code"),
-                ),
-                tmp_path / "visitor.log",
-                env={**os.environ, "REQUESTS_CA_BUNDLE": str(authority.pem)},
-            )
-        if state_size:
-            state = central.state / "kiosk-state"
-            state.mkdir()
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={state_size}", "tmpfs", str(state)], check=True)
-            mounted.append(state)
-        config = kiosk_config(central.url, central.state / "terminal-token", **timeouts)
-        config = config.model_copy(update={"central": config.central.model_copy(update={"ca_file": authority.pem})})
-        terminal = HarnessTerminal.for_central(config, central)
-        stack = FaultStack(network, janus, central, visitor, terminal, authority.pem, tmp_path)
+    def make(**options: object) -> FaultStack:
+        stack = start_fault_stack(tmp_path / f"stack-{len(made)}", **options)  # type: ignore[arg-type]
         made.append(stack)
         return stack
 
     yield make
     for stack in made:
-        stack.terminal.stop()
-        stop(stack.visitor)
-        for browser in stack.browsers:
-            browser.stop()
-        stack.central.stop()
-        stack.janus.stop()
-    for folder in mounted:
-        subprocess.run(["umount", str(folder)], check=False)
-    network.stop()
+        stack.stop()
