@@ -186,6 +186,12 @@ def create_app(
     def open_visit(visit_id: VisitPath, who: Resident) -> RoomGrant:
         return visits.open_for_resident(who[0], who[1], visit_id)
 
+    @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/resume", responses=errors)
+    def resume_visit(visit_id: VisitPath, terminal_id: Annotated[int, Depends(terminal)]) -> RoomGrant:
+        """The room of a visit live on this terminal, again: the terminal restarted in the middle of it (the resident
+        session died with it). The resident's old place in the room is freed."""
+        return visits.resume_for_terminal(terminal_id, visit_id)
+
     @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/end", status_code=204, responses=errors)
     def end_visit(
         visit_id: VisitPath, body: EndVisitRequest, terminal_id: Annotated[int, Depends(terminal)]

@@ -70,8 +70,9 @@ class RoomAdmin:
     def exists(self, room: int) -> bool:
         return bool(self._request({"request": "exists", "room": room}).get("exists"))
 
-    def kick_everyone(self, room: int, secret: str) -> None:
-        """Removes every participant at once (staff ended the visit), before the room is destroyed."""
+    def kick_everyone(self, room: int, secret: str, display: str | None = None) -> None:
+        """Removes every participant at once (staff ended the visit), before the room is destroyed; with `display`,
+        only those of that name (the resident's dead session, after the terminal restarted)."""
         try:
             listed = self._request({"request": "listparticipants", "room": room})
         except JanusError as exc:
@@ -79,6 +80,8 @@ class RoomAdmin:
                 return
             raise
         for participant in listed.get("participants", []):
+            if display is not None and participant.get("display") != display:
+                continue
             try:
                 self._request({"request": "kick", "room": room, "secret": secret, "id": participant["id"]})
             except JanusError as exc:

@@ -27,6 +27,7 @@ from kiosk.protocol import (
 )
 
 log = logging.getLogger(__name__)
+RESIDENT_DISPLAY = "Resident"  # the resident's name in the room, which the visitor page looks for
 RETRY_S = 0.5  # how soon the visit clock looks again after the database failed it
 
 
@@ -206,7 +207,23 @@ class Visits:
         visit = self._ensure_room(visit)
         self._store.mark_live(visit.id, terminal_id)
         self._poke()
-        return self._grant(visit, "Resident", now)
+        return self._grant(visit, RESIDENT_DISPLAY, now)
+
+    def resume_for_terminal(self, terminal_id: int, visit_id: int) -> RoomGrant:
+        """The room again for the terminal a visit is live on, after that terminal restarted in it. The resident's
+        old place in the room is freed first: a dead session must not hold the room full until Janus drops it."""
+        visit = self._store.visit(visit_id)
+        if visit is None or visit.terminal_id != terminal_id or visit.status is not VisitStatus.LIVE:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
+        now = time.time()
+        self._joinable(visit, now)
+        visit = self._ensure_room(visit)
+        assert visit.room is not None and visit.room_secret is not None
+        try:
+            self._rooms.kick_everyone(visit.room, visit.room_secret, display=RESIDENT_DISPLAY)
+        except JanusError as exc:
+            log.warning("the resident's old place in the room of visit %s was not freed: %s", visit_id, exc)
+        return self._grant(visit, RESIDENT_DISPLAY, now)
 
     def _visitor(self, code: str) -> tuple[Visit, str]:
         found = self._store.visit_for_code(code)

@@ -19,18 +19,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kiosk.durable_file import write_durably
 from kiosk.protocol import AuditEvent
 
 _COMPACT_BYTES = 1 << 20
 log = logging.getLogger(__name__)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _truncate(path: Path, size: int) -> None:
@@ -161,15 +154,7 @@ class AuditJournal:
         return self._cursor_now
 
     def _write_cursor(self, value: int) -> None:
-        temporary = self._cursor.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, str(value).encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self._cursor)
-        _fsync_folder(self._folder)
+        write_durably(self._cursor, str(value).encode())
 
     def pending(self, limit: int = 100) -> tuple[list[AuditEvent], int]:
         """Events on disk not yet uploaded, oldest first, and how many journal lines they span (for

@@ -25,7 +25,9 @@ def audit_entries(before: TerminalState, event: Event, after: TerminalState) -> 
     if isinstance(event, RequestFailed) and before.screen is Screen.IDENTIFY and after.problem is not None:
         entries.append(AuditEntry("sign_in_refused", detail=(("problem", after.problem.value),)))
     if after.live is not None and before.live is None:
-        entries.append(AuditEntry("visit_opened", after.live.visit_id))
+        # From the idle screen only after a restart: the visit was taken up again, not opened.
+        kind = "visit_resumed" if before.screen is Screen.IDLE else "visit_opened"
+        entries.append(AuditEntry(kind, after.live.visit_id))
     if isinstance(event, CallStatusChanged) and after.live is not None and before.call is not after.call:
         entries.append(AuditEntry("call_status", after.live.visit_id, (("status", event.status.value),)))
     if before.live is not None and after.screen is Screen.ENDED and after.ended is not None:

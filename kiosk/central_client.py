@@ -158,6 +158,12 @@ class CentralClient:
         assert result is not None
         return result
 
+    def resume_visit(self, visit_id: int) -> RoomGrant:
+        """The room of a visit live on this terminal, again, after the terminal restarted in it."""
+        result = self._call("POST", f"/terminal/visits/{visit_id}/resume", RoomGrant)
+        assert result is not None
+        return result
+
     def end_visit(self, visit_id: int, report: EndVisitRequest) -> None:
         """How a visit live on this terminal ended. It needs no resident session (one can expire mid-visit), and
         central takes a repeated report as the same one."""

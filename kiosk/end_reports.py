@@ -9,7 +9,6 @@ memory instead. Sending is retried with a growing pause; central takes a repeate
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kiosk.durable_file import write_durably
 from kiosk.protocol import EndVisitRequest
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class EndReports:
         self._folder = folder
         self._lock = threading.Lock()
         self._waiting: dict[int, _Waiting] = {}
-        for leftover in folder.glob("visit-*.tmp"):  # a write cut short by a crash: its report was never kept
+        for leftover in folder.glob("visit-*.json.tmp"):  # a write cut short by a crash: its report was never kept
             leftover.unlink(missing_ok=True)
         for path in sorted(folder.glob("visit-*.json")):
             try:
@@ -52,23 +52,10 @@ class EndReports:
     def add(self, visit_id: int, report: EndVisitRequest) -> None:
         with self._lock:
             self._waiting[visit_id] = _Waiting(report)
-        temporary = self._path(visit_id).with_suffix(".tmp")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, report.model_dump_json().encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, self._path(visit_id))
-            folder = os.open(self._folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            write_durably(self._path(visit_id), report.model_dump_json().encode())
         except OSError as exc:
             log.warning("end report of visit %d kept in memory only: %s", visit_id, exc.strerror)
-            temporary.unlink(missing_ok=True)
 
     def due(self) -> list[tuple[int, EndVisitRequest]]:
         """The reports to send now, oldest visit first."""

@@ -30,7 +30,7 @@ from kiosk.devices import TerminalHandset, device_reports
 from kiosk.end_reports import EndReports
 from kiosk.liveness import CENTRAL_EVENTS, UPKEEP
 from kiosk.process_settings import release_freed_memory
-from kiosk.protocol import EndVisitRequest, TerminalEventType
+from kiosk.protocol import EndReason, EndVisitRequest, RoomGrant, TerminalEventType
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     VOLUME_GAINS,
@@ -47,6 +47,8 @@ from kiosk.visit_machine import (
     OpenVisit,
     ReportEnd,
     RequestFailed,
+    ResumeCall,
+    ResumeVisit,
     RoomClosed,
     StaffMessage,
     StartCall,
@@ -58,6 +60,7 @@ from kiosk.visit_machine import (
     VisitMachine,
     VisitOpened,
 )
+from kiosk.visit_record import ALIVE_EVERY_S, VisitRecord
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,7 @@ class Terminal:
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
         self.end_reports = EndReports(config.terminal.state_dir / "end-reports")
+        self.visit_record = VisitRecord(config.terminal.state_dir)
         self._beat = beat
         self.upkeep = Upkeep(
             central,
@@ -138,6 +142,29 @@ class Terminal:
         self._requests = asyncio.Queue()
         asyncio.get_running_loop().create_task(self._run_requests())
         self._handle(HookChanged(self._handset.hook.lifted))
+        self._take_up_interrupted_visit()
+
+    def _take_up_interrupted_visit(self) -> None:
+        """A visit was in progress when the terminal stopped (a crash, power lost): take it up again if the person
+        can still be in it, else tell central how it ended."""
+        record = self.visit_record.read()
+        if record is None:
+            return
+        now, lifted = time.time(), self._handset.hook.lifted
+        if record.resumable(now, lifted):
+            log.info("visit %d was in progress at a restart: taking it up again", record.visit_id)
+            self._handle(ResumeVisit(record.visit_id))
+            return
+        if now >= record.ends_at:
+            reason = EndReason.TIME_UP
+        else:
+            reason = EndReason.CONNECTION_FAILED if lifted else EndReason.HUNG_UP
+        lost = max(0.0, min(now, record.ends_at) - record.alive_at)
+        log.info("visit %d was in progress at a restart and is over: %s", record.visit_id, reason.value)
+        self.end_reports.add(record.visit_id, EndVisitRequest(reason=reason, media_lost_s=round(lost, 3)))
+        self.journal.record("visit_ended", record.visit_id, reason=reason.value, after_restart=True)
+        self.visit_record.clear()
+        self.upkeep.upload_soon()
 
     def _devices_changed(self, missing: tuple[str, ...]) -> None:
         self.post(DevicesChanged(missing))
@@ -217,6 +244,8 @@ class Terminal:
             self.upkeep.upload_soon()
         elif isinstance(command, Logout):
             self._request(lambda: self._central.logout(command.session))
+        elif isinstance(command, ResumeCall):
+            self._request(lambda: VisitOpened(self._central.resume_visit(command.visit_id)))
         elif isinstance(command, CheckTechnicianPin):
             expected = (self._technician_pin or "").encode()
             self.post(TechnicianPinChecked(bool(expected) and hmac.compare_digest(command.pin.encode(), expected)))
@@ -281,6 +310,7 @@ class Terminal:
         grant = command.grant
         self.janus_url = grant.janus_url  # the technician's network check tries the last one used
         self._media_lost_s = 0.0
+        self.visit_record.write(grant.visit_id, grant.ends_at.timestamp())
         self.call = CallEngine(
             RoomAccess(grant.janus_url, grant.room, grant.pin, grant.display),
             self._camera,
@@ -292,9 +322,19 @@ class Terminal:
             janus_verify=str(self._config.central.ca_file) if self._config.central.ca_file else True,
         )
         self.call.start()
+        asyncio.get_running_loop().create_task(self._keep_record_alive(self.call, grant))
+
+    async def _keep_record_alive(self, call: CallEngine, grant: RoomGrant) -> None:
+        """Says in the visit's record, every few seconds, that the terminal is alive in the visit."""
+        while True:
+            await asyncio.sleep(ALIVE_EVERY_S)
+            if self.call is not call:
+                return
+            await asyncio.to_thread(self.visit_record.write, grant.visit_id, grant.ends_at.timestamp())
 
     def _stop_call(self) -> None:
         call, self.call = self.call, None
+        self.visit_record.clear()
         if call is not None:
             self._media_lost_s = call.media_lost_seconds
             asyncio.get_running_loop().create_task(self._finish_call(call))

@@ -219,6 +219,14 @@ class DevicesChanged:
 
 
 @dataclass(frozen=True)
+class ResumeVisit:
+    """The terminal restarted (it crashed) in the middle of this visit, moments ago, with the handset still lifted:
+    the visit is taken up again where it stands."""
+
+    visit_id: int
+
+
+@dataclass(frozen=True)
 class Tick:
     pass
 
@@ -251,6 +259,7 @@ Event = (
     | TechnicianPinChecked
     | TechnicianLeft
     | VolumeChanged
+    | ResumeVisit
 )
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -290,11 +299,18 @@ class Logout:
 
 
 @dataclass(frozen=True)
+class ResumeCall:
+    """Ask central for the room of the visit live on this terminal again (after a restart)."""
+
+    visit_id: int
+
+
+@dataclass(frozen=True)
 class CheckTechnicianPin:
     pin: str = field(repr=False)
 
 
-Command = Identify | OpenVisit | StartCall | StopCall | ReportEnd | Logout | CheckTechnicianPin
+Command = Identify | OpenVisit | StartCall | StopCall | ReportEnd | Logout | CheckTechnicianPin | ResumeCall
 
 # -- state ------------------------------------------------------------------------------------------
 
@@ -374,6 +390,7 @@ class VisitMachine:
         self._session: str | None = None
         self._last_touch = 0.0
         self._ended_until: float | None = None
+        self._resuming: int | None = None  # the visit being taken up again after a restart
 
     def snapshot(self) -> TerminalState:
         return self._state
@@ -491,8 +508,24 @@ class VisitMachine:
         return limit is not None and not self._state.busy and now >= self._last_touch + limit
 
     def _on_idle(self, event: Event, now: float) -> list[Command]:
-        if isinstance(event, StartTapped):
-            self._state = replace(self._state, screen=Screen.IDENTIFY, problem=None)
+        s = self._state
+        if isinstance(event, ResumeVisit) and not s.busy:
+            # Nobody can start anything while the visit is being taken up again: it takes a moment.
+            self._state = replace(s, busy=True, problem=None)
+            self._resuming = event.visit_id
+            return [ResumeCall(event.visit_id)]
+        if isinstance(event, VisitOpened) and s.busy and self._resuming is not None:
+            self._state = replace(s, busy=False)
+            self._resuming = None
+            return self._go_live(event.grant, now)
+        if isinstance(event, RequestFailed) and s.busy and self._resuming is not None:
+            # Central refused (the visit is over) or cannot be reached: the visit is not taken up, and central
+            # hears how it ended (a refusal of that report changes nothing).
+            self._state = replace(s, busy=False)
+            visit_id, self._resuming = self._resuming, None
+            return [ReportEnd(visit_id, EndReason.CONNECTION_FAILED)]
+        if isinstance(event, StartTapped) and not s.busy:
+            self._state = replace(s, screen=Screen.IDENTIFY, problem=None)
         self._maybe_technician(event, now)
         return []
 
@@ -590,22 +623,8 @@ class VisitMachine:
         elif isinstance(event, HookChanged) and event.lifted and s.notice_accepted and not s.busy:
             return self._open(now)
         elif isinstance(event, VisitOpened) and s.busy:
-            grant = event.grant
-            live = LiveVisit(
-                visit_id=grant.visit_id,
-                visitors=tuple(grant.visitors),
-                recorded=grant.recorded,
-                started_at=now,
-                ends_at=now + grant.seconds_left,
-                warnings_s=tuple(sorted(grant.warnings_s, reverse=True)),
-            )
-            self._state = replace(s, screen=Screen.IN_VISIT, busy=False, live=live, call=CallStatus.CONNECTING)
-            self._update_warning(now)
-            commands: list[Command] = [StartCall(grant)]
-            if not s.handset_lifted:
-                # Hung up while the visit was opening: the same grace as hanging up during it.
-                commands += self._on_in_visit(HookChanged(lifted=False), now)
-            return commands
+            self._state = replace(s, busy=False)
+            return self._go_live(event.grant, now)
         elif isinstance(event, RequestFailed) and s.busy:
             problem = problem_for(event.code)
             if problem is Problem.SESSION_EXPIRED:
@@ -617,6 +636,24 @@ class VisitMachine:
             else:
                 self._state = replace(s, busy=False, problem=problem)
         return []
+
+    def _go_live(self, grant: RoomGrant, now: float) -> list[Command]:
+        """Into the visit, its clock set by central's grant."""
+        live = LiveVisit(
+            visit_id=grant.visit_id,
+            visitors=tuple(grant.visitors),
+            recorded=grant.recorded,
+            started_at=now,
+            ends_at=now + grant.seconds_left,
+            warnings_s=tuple(sorted(grant.warnings_s, reverse=True)),
+        )
+        self._state = replace(self._state, screen=Screen.IN_VISIT, live=live, call=CallStatus.CONNECTING)
+        self._update_warning(now)
+        commands: list[Command] = [StartCall(grant)]
+        if not self._state.handset_lifted:
+            # Hung up while the visit was opening: the same grace as hanging up during it.
+            commands += self._on_in_visit(HookChanged(lifted=False), now)
+        return commands
 
     def _open(self, now: float) -> list[Command]:
         assert self._state.selected is not None and self._session is not None
@@ -665,7 +702,7 @@ class VisitMachine:
 
     def _end(self, reason: EndReason, now: float, message: str = "", report: bool = True) -> list[Command]:
         live = self._state.live
-        assert live is not None and self._session is not None
+        assert live is not None  # a resumed visit has no resident session: its end report needs none
         ended = EndedVisit(
             live.visit_id, reason, message, duration_s=max(0.0, min(now, live.ends_at) - live.started_at)
         )

@@ -23,9 +23,12 @@ from kiosk.visit_machine import Screen, TerminalState
 
 
 class HarnessTerminal:
-    def __init__(self, config: KioskConfig, token: str) -> None:
+    def __init__(self, config: KioskConfig, token: str, lifted: bool = False) -> None:
+        """`lifted`: the handset is off its hook when the terminal starts (as after a restart mid-visit)."""
         self.camera = SimulatedCamera(label="Resident (simulated)")
         self.handset = open_handset(config.devices)
+        if lifted:
+            self.handset.hook.lift()
         self.received = StampLog()
         self.frames_from: Counter[str] = Counter()  # frames received, per participant's name
         self.states: list[TerminalState] = []

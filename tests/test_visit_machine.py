@@ -45,6 +45,8 @@ from kiosk.visit_machine import (
     Problem,
     ReportEnd,
     RequestFailed,
+    ResumeCall,
+    ResumeVisit,
     RoomClosed,
     Screen,
     StartCall,
@@ -1141,3 +1143,31 @@ def test_the_earpiece_volume_steps_within_its_range_and_the_next_person_starts_i
     m.handle(EndTapped(), T0 + 1)
     m.handle(DoneTapped(), T0 + 2)
     assert VOLUME_GAINS[m.snapshot().volume] == 1.0
+
+
+# -- a visit taken up again after a restart -----------------------------------------------------------
+
+
+def test_a_visit_in_progress_at_a_restart_is_taken_up_again_with_its_clock_from_central():
+    m = machine()
+    m.handle(HookChanged(lifted=True), T0)
+    assert m.handle(ResumeVisit(READY_ID), T0) == [ResumeCall(READY_ID)]
+    assert m.snapshot().busy and m.handle(StartTapped(), T0) == [], "nobody starts anything meanwhile"
+    assert m.snapshot().screen is Screen.IDLE
+    resumed = grant(seconds_left=250.0)
+    assert m.handle(VisitOpened(resumed), T0 + 1) == [StartCall(resumed)]
+    state = m.snapshot()
+    assert state.screen is Screen.IN_VISIT and state.live.ends_at == T0 + 1 + 250.0
+    # Its end is reported as any visit's, though no resident session came back with it; nobody to log out.
+    assert m.handle(EndTapped(), T0 + 60) == [StopCall(), ReportEnd(READY_ID, EndReason.ENDED_BY_RESIDENT)]
+    assert m.handle(DoneTapped(), T0 + 61) == []
+    assert m.snapshot().screen is Screen.IDLE
+
+
+def test_a_visit_central_will_not_give_back_is_reported_as_failed_and_the_terminal_is_idle():
+    m = machine()
+    m.handle(HookChanged(lifted=True), T0)
+    m.handle(ResumeVisit(READY_ID), T0)
+    assert m.handle(RequestFailed(ErrorCode.VISIT_OVER), T0 + 1) == [ReportEnd(READY_ID, EndReason.CONNECTION_FAILED)]
+    state = m.snapshot()
+    assert state.screen is Screen.IDLE and not state.busy and state.live is None

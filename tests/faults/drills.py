@@ -53,7 +53,7 @@ class FaultResult:
 
 def start_visit(stack: FaultStack) -> int:
     """The resident signs in and starts the visit; returns its id once the visitor's video flows."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     enter_visit(kiosk)
     wait_for(lambda: len(kiosk.received.counters) > 60, 15, "the visitor's video")
     return kiosk.state.live.visit_id
@@ -81,7 +81,7 @@ def _terminal_audit_ids(stack: FaultStack) -> set[str]:
     """Every audit event the terminal made: those on its disk and those it holds in memory."""
     journal = stack.central.state / "kiosk-state" / "audit" / "audit.jsonl"
     on_disk = {json.loads(line)["event_id"] for line in journal.read_text().splitlines() if line.startswith("{")}
-    return on_disk | {e.event_id for e in stack.terminal.terminal.journal.held()}
+    return on_disk | {e.event_id for e in stack.kiosk.terminal.journal.held()}
 
 
 def events_lost(stack: FaultStack) -> int:
@@ -94,7 +94,7 @@ def events_lost(stack: FaultStack) -> int:
 
 def end_visit(stack: FaultStack, visit_id: int) -> float:
     """The resident ends the visit; returns the media lost that central recorded from the terminal's report."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     kiosk.terminal.post(EndTapped())
     wait_for(lambda: kiosk.state.screen is Screen.ENDED, 5, "the end of the visit")
     store = _store(stack)
@@ -106,7 +106,7 @@ def end_visit(stack: FaultStack, visit_id: int) -> float:
 
 
 def _frames(stack: FaultStack) -> int:
-    return len(stack.terminal.received.counters)
+    return len(stack.kiosk.received.counters)
 
 
 # -- the drills --------------------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def _frames(stack: FaultStack) -> int:
 
 def terminal_link_cut(stack: FaultStack, seconds: float) -> FaultResult:
     """The terminal's link is cut for `seconds` mid-visit, then the visit is ended by the resident."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     visit_id = start_visit(stack)
     ends_at = kiosk.state.live.ends_at
     cut_at = time.monotonic()
@@ -163,7 +163,7 @@ def visitor_page_cut(stack: FaultStack, page: Page, role: str, seconds: float) -
     """`role`'s link ("terminal" or "visitor") is cut for `seconds` while the visitor page is in the visit; the
     page's view of it. For the visitor's own cut, the media lost is what central recorded for that visitor."""
     says = RESIDENT_RECONNECTING if role == "terminal" else OWN_RECONNECTING
-    states_before = len(stack.terminal.states)
+    states_before = len(stack.kiosk.states)
     cut_at = time.monotonic()
     stack.network.cut(role)
     wait_for(
@@ -183,7 +183,7 @@ def visitor_page_cut(stack: FaultStack, page: Page, role: str, seconds: float) -
     recovered = time.monotonic() - healed_at
     result = FaultResult(f"{role} link cut {seconds:.0f} s, seen by the visitor page", detected, recovered)
     if role == "visitor":
-        terminal_calm = CallStatus.RECONNECTING not in [s.call for s in stack.terminal.states[states_before:]]
+        terminal_calm = CallStatus.RECONNECTING not in [s.call for s in stack.kiosk.states[states_before:]]
         result.outcome = "went on; the terminal's call untouched" if terminal_calm else "the terminal reconnected too"
         result.lost_applied_s = seconds + recovered
         result.lost_reported_s = _visitor_lost(stack)
@@ -206,7 +206,8 @@ def _visitor_lost(stack: FaultStack) -> float:
         store.dispose()
 
 
-def _publishers(stack: FaultStack, room: int) -> list[str]:
+def publishers(stack: FaultStack, room: int) -> list[str]:
+    """The names of those publishing in the room now, sorted."""
     admin = RoomAdmin(stack.janus.url, stack.janus.settings.admin_key, stack.central.state, str(stack.authority))
     try:
         listed = admin._request({"request": "listparticipants", "room": room})
@@ -217,13 +218,13 @@ def _publishers(stack: FaultStack, room: int) -> list[str]:
 
 def janus_restart(stack: FaultStack) -> FaultResult:
     """Janus restarts mid-visit: how soon the terminal and the visitor are back in the visit's room."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     visit_id = start_visit(stack)
     store = _store(stack)
     try:
         visit = store.visit(visit_id)
         assert visit is not None and visit.room is not None
-        wait_for(lambda: _publishers(stack, visit.room) == ["Maria", "Resident"], 10, "both in the room")
+        wait_for(lambda: publishers(stack, visit.room) == ["Maria", "Resident"], 10, "both in the room")
         recordings = stack.central.state / "recordings" / f"visit-{visit_id}"
         files_before = set(recordings.glob("*.mjr"))
         restarted_at = time.monotonic()
@@ -234,7 +235,7 @@ def janus_restart(stack: FaultStack) -> FaultResult:
             20,
             "the terminal to rejoin and see the visitor again",
         )
-        wait_for(lambda: _publishers(stack, visit.room) == ["Maria", "Resident"], 20, "the visitor to rejoin")
+        wait_for(lambda: publishers(stack, visit.room) == ["Maria", "Resident"], 20, "the visitor to rejoin")
         recovered = time.monotonic() - restarted_at
         wait_for(lambda: len(set(recordings.glob("*.mjr")) - files_before) >= 4, 5, "the recording to go on")
         went_on = kiosk.state.screen is Screen.IN_VISIT and store.visit(visit_id).status is VisitStatus.LIVE
@@ -252,7 +253,7 @@ def janus_restart(stack: FaultStack) -> FaultResult:
 def central_away(stack: FaultStack, seconds: float) -> FaultResult:
     """Central is stopped for `seconds` mid-visit (the terminal's link also drops for 3 s meanwhile, so that the
     call's audit events wait for central), then started again and staff end the visit."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     visit_id = start_visit(stack)
     states_before = len(kiosk.states)
     stack.central.stop()
@@ -299,14 +300,14 @@ def _fill(folder: os.PathLike[str]) -> None:
 
 def call_changes(stack: FaultStack) -> int:
     """How many times the terminal's call status changed during the visit: one audit event each."""
-    statuses = [s.call for s in stack.terminal.states if s.live is not None and s.call is not None]
+    statuses = [s.call for s in stack.kiosk.states if s.live is not None and s.call is not None]
     return sum(1 for a, b in itertools.pairwise(statuses) if a is not b)
 
 
 def full_disk(stack: FaultStack) -> FaultResult:
     """The terminal's state folder (a small tmpfs: start the stack with `state_size`) fills up mid-visit; the
     terminal's link drops for 3 s meanwhile, so that the call makes audit events the disk refuses."""
-    kiosk = stack.terminal
+    kiosk = stack.kiosk
     state = stack.central.state / "kiosk-state"
     visit_id = start_visit(stack)
     filled_at = time.monotonic()

@@ -20,6 +20,7 @@ from central.child_process import start_tied, stop
 from central.janus_server import JanusServer, JanusSettings
 from central.server_process import CentralProcess, TlsFiles, free_port
 from central.simulated_visitor import visitor_command
+from kiosk.config import KioskConfig
 from tests.browser import CHROMIUM, HeadlessChromium, fake_camera_file
 from tests.conftest import kiosk_config
 from tests.faults.network import FaultNetwork
@@ -33,7 +34,7 @@ class FaultStack:
     janus: JanusServer
     central: CentralProcess
     visitor: subprocess.Popen[bytes] | None  # the simulated visitor, when there is one
-    terminal: HarnessTerminal
+    terminal: HarnessTerminal | None  # the terminal core in this process, unless it runs in one of its own
     authority: Path  # the CA (PEM) that signed central's and Janus's certificates
     folder: Path
     browsers: list[HeadlessChromium] = field(default_factory=list)
@@ -56,8 +57,14 @@ class FaultStack:
         page.goto(f"{self.central.url}/visit?code={self.central.secret('visitor-code')}")
         return page
 
+    @property
+    def kiosk(self) -> HarnessTerminal:
+        assert self.terminal is not None, "this stack's terminal runs in a process of its own"
+        return self.terminal
+
     def stop(self) -> None:
-        self.terminal.stop()
+        if self.terminal is not None:
+            self.terminal.stop()
         stop(self.visitor)
         for browser in self.browsers:
             browser.stop()
@@ -76,16 +83,22 @@ def _spki_pin(certificate: Path) -> str:
 
 
 def start_fault_stack(
-    folder: Path, visit_seconds: float = 1800.0, simulated_visitor: bool = True, state_size: str = "", **timeouts: float
+    folder: Path,
+    visit_seconds: float = 1800.0,
+    simulated_visitor: bool = True,
+    state_size: str = "",
+    terminal: bool = True,
+    **timeouts: float,
 ) -> FaultStack:
     """A new stack in `folder`, the terminal core idle. `simulated_visitor` False: no visitor joins by itself (the
     test opens the visitor page instead). `state_size`: the terminal's state folder is a file system of this size
-    (tmpfs, e.g. "1m"), to fill. A stack that fails to start leaves nothing behind."""
+    (tmpfs, e.g. "1m"), to fill. `terminal` False: no terminal core here (the test runs one in a process of its
+    own, with `terminal_config`). A stack that fails to start leaves nothing behind."""
     folder.mkdir(parents=True, exist_ok=True)
     network = FaultNetwork()
     network.start()
     try:
-        return _start_roles(folder, network, visit_seconds, simulated_visitor, state_size, timeouts)
+        return _start_roles(folder, network, visit_seconds, simulated_visitor, state_size, terminal, timeouts)
     except BaseException:
         network.stop()
         raise
@@ -97,6 +110,7 @@ def _start_roles(
     visit_seconds: float,
     simulated_visitor: bool,
     state_size: str,
+    terminal: bool,
     timeouts: dict[str, float],
 ) -> FaultStack:
     mounted: list[Path] = []
@@ -138,7 +152,13 @@ def _start_roles(
         state.mkdir()
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={state_size}", "tmpfs", str(state)], check=True)
         mounted.append(state)
+    core = (
+        HarnessTerminal.for_central(terminal_config(central, authority.pem, **timeouts), central) if terminal else None
+    )
+    return FaultStack(network, janus, central, visitor, core, authority.pem, folder, mounted=mounted)
+
+
+def terminal_config(central: CentralProcess, authority: Path, **timeouts: float) -> KioskConfig:
+    """The terminal's configuration for a stack's central, pinning the harness's CA."""
     config = kiosk_config(central.url, central.state / "terminal-token", **timeouts)
-    config = config.model_copy(update={"central": config.central.model_copy(update={"ca_file": authority.pem})})
-    terminal = HarnessTerminal.for_central(config, central)
-    return FaultStack(network, janus, central, visitor, terminal, authority.pem, folder, mounted=mounted)
+    return config.model_copy(update={"central": config.central.model_copy(update={"ca_file": authority})})
