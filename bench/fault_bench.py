@@ -25,6 +25,7 @@ from tests.faults.drills import (
     central_away,
     full_disk,
     janus_restart,
+    lossy_link,
     start_visit,
     terminal_link_cut,
     visitor_page_cut,
@@ -60,6 +61,7 @@ DRILLS: dict[str, Drill] = {
     "janus restart": lambda f: _on_a_stack(f, lambda st: [janus_restart(st)]),
     "central away 60": lambda f: _on_a_stack(f, lambda st: [central_away(st, 60.0)]),
     "disk full": lambda f: _on_a_stack(f, lambda st: [full_disk(st)], state_size="1m"),
+    "loss": lambda f: _on_a_stack(f, lambda st: [lossy_link(st)]),
 }
 
 

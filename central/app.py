@@ -198,7 +198,7 @@ def create_app(
     ) -> Response:
         """How a visit live on this terminal ended. No resident session is needed (one can expire mid-visit, and
         the report is retried until central has it); a repeated report changes nothing more."""
-        visits.end_by_terminal(terminal_id, visit_id, body.reason, body.media_lost_s)
+        visits.end_by_terminal(terminal_id, visit_id, body.reason, body.media_lost_s, body.quality)
         return Response(status_code=204)
 
     @app.post(f"{API_PREFIX}/terminal/logout", status_code=204, responses=errors)

@@ -106,6 +106,14 @@ visitor_media_lost = Table(
     Column("media_lost_s", Float, nullable=False),
 )
 
+# How the visit's call went, as the terminal measured it (`VisitQuality`), from its end report; the first counts.
+visit_quality = Table(
+    "visit_quality",
+    metadata,
+    Column("visit_id", Integer, ForeignKey("visits.id"), primary_key=True),
+    Column("quality", JSON, nullable=False),
+)
+
 resident_sessions = Table(
     "resident_sessions",
     metadata,

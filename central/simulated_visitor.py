@@ -20,6 +20,7 @@ from drivers.handset import Earpiece, Microphone
 from drivers.simulated_camera import SimulatedCamera
 from drivers.simulated_handset import SimulatedHandset
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
 from kiosk.logs import configure_logging
@@ -122,6 +123,9 @@ class SimulatedVisitor:
 
     def on_room_closed(self) -> None:
         self.room_closed.set()
+
+    def on_call_quality(self, quality: Quality) -> None:
+        log.info("visitor call quality: %s", quality.value)
 
 
 def visitor_command(central_url: str, code_file: Path) -> list[str]:

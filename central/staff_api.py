@@ -6,6 +6,7 @@ Officers sign in with a password (an HttpOnly cookie for the pages); automation 
 """
 
 import hmac
+import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,7 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
         for visit in store.visits_between(start, end):
             resident = store.resident(visit.resident)
             summary = visits.summary(visit, now)
+            lost = max(store.media_lost(visit.id), store.visitors_media_lost(visit.id))
             found.append(
                 StaffVisit(
                     visit_id=visit.id,
@@ -123,6 +125,9 @@ def staff_router(store: Store, visits: Visits, staff_token: str, errors: dict[in
                     status_reason=visit.end_message,
                     privileged=visit.privileged,
                     terminal=names.get(visit.terminal_id, "") if visit.terminal_id else "",
+                    quality=store.visit_quality(visit.id),
+                    media_lost_s=lost,
+                    credit_minutes=math.ceil(lost / 60) if lost >= 1 else 0,  # whole minutes, up
                 )
             )
         return found

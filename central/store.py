@@ -454,6 +454,17 @@ class Store:
         with self.engine.connect() as db:
             return float(db.scalar(select(func.max(c.media_lost_s)).where(c.visit_id == visit_id)) or 0.0)
 
+    def record_visit_quality(self, visit_id: int, quality: dict[str, Any]) -> None:
+        """Keeps the first quality report of a visit; a repeated end report changes nothing."""
+        with self.engine.begin() as db:
+            if not db.scalar(select(func.count()).where(t.visit_quality.c.visit_id == visit_id)):
+                db.execute(insert(t.visit_quality).values(visit_id=visit_id, quality=quality))
+
+    def visit_quality(self, visit_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            found = db.scalar(select(t.visit_quality.c.quality).where(t.visit_quality.c.visit_id == visit_id))
+        return dict(found) if found is not None else None
+
     def record_terminal_report(self, visit_id: int, media_lost_s: float) -> bool:
         """Stores the terminal's lost-media figure once per visit; False when it was already reported."""
         with self.engine.begin() as db:

@@ -22,6 +22,7 @@ from kiosk.protocol import (
     RoomGrant,
     TerminalEventType,
     VisitorStatus,
+    VisitQuality,
     VisitStatus,
     VisitSummary,
 )
@@ -285,13 +286,17 @@ class Visits:
         self._poke()
         return True
 
-    def end_by_terminal(self, terminal_id: int, visit_id: int, reason: EndReason, media_lost_s: float) -> None:
+    def end_by_terminal(
+        self, terminal_id: int, visit_id: int, reason: EndReason, media_lost_s: float, quality: VisitQuality | None
+    ) -> None:
         """The terminal's report of how a visit live on it ended; a repeated report changes nothing more."""
         visit = self._store.visit(visit_id)
         if visit is None or visit.terminal_id != terminal_id:
             raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
         # A retried report must not count the lost media twice; one report per visit counts.
         self._store.record_terminal_report(visit_id, media_lost_s)
+        if quality is not None:
+            self._store.record_visit_quality(visit_id, quality.model_dump(mode="json"))
         self.end(visit_id, VisitStatus.ENDED, reason)
 
     def cancel(self, visit_id: int, reason: str) -> None:

@@ -18,11 +18,19 @@ from typing import Any, Protocol
 
 import numpy as np
 from aiortc import RTCConfiguration, RTCDtlsTransport, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import VIDEO_CLOCK_RATE as VIDEO_CLOCK
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.stats import (
+    RTCInboundRtpStreamStats,
+    RTCOutboundRtpStreamStats,
+    RTCRemoteInboundRtpStreamStats,
+    RTCStatsReport,
+)
 
 from drivers.camera import Camera
 from drivers.handset import Earpiece, Microphone
 from kiosk.audio_level import use_numpy_audio_level
+from kiosk.call_quality import CallQuality, Quality
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import NO_SUCH_SESSION, JanusError, JanusEvent, JanusSession, janus_answers
 from kiosk.jitter_buffers import use_for
@@ -34,7 +42,8 @@ log = logging.getLogger(__name__)
 NO_SUCH_FEED = 428
 ROOM_GONE_CODES = {426, 427}  # no such room / room destroyed
 # The link to Janus is probed twice a second over a fresh connection; silence for longer than LINK_SILENT_AFTER_S
-# is an outage, shown at once (ICE consent would take 30 s to notice). After the link returns, the old connections
+# (no answer to a probe and no visitor's media: a lossy link loses probes, not all of both) is an outage, shown at
+# once (ICE consent would take 30 s to notice). After the link returns, the old connections
 # are kept when the visitors' media comes back on them within MEDIA_RESUME_WAIT_S, and rebuilt once otherwise.
 LINK_PROBE_EVERY_S = 0.5
 LINK_PROBE_TIMEOUT_S = 1.0
@@ -70,6 +79,9 @@ class CallListener(Protocol):
     def on_remote_left(self, feed: RemoteFeed) -> None: ...
 
     def on_room_closed(self) -> None: ...
+
+    def on_call_quality(self, quality: Quality) -> None:
+        """The call's quality over the last seconds changed (good, weak, poor)."""
 
 
 class _MediaLost(Exception):
@@ -122,7 +134,7 @@ class CallEngine:
         self._status = CallStatus.CONNECTING
         self._lost_since: float | None = None
         self._lost_total = 0.0
-        self._last_heard = 0.0  # monotonic: Janus last answered a probe
+        self._last_heard = 0.0  # monotonic: Janus last answered a probe, or a visitor's media last arrived
         self._last_media = 0.0  # monotonic: a visitor's audio or video last arrived
         self._last_video = 0.0  # monotonic: a visitor's picture last arrived
         self._poller = 0  # the current Janus poll loop's number; an older one stops after its request
@@ -130,6 +142,8 @@ class CallEngine:
         self._probes = ThreadPoolExecutor(1, thread_name_prefix="janus-probe")  # never queued behind signalling
         self.reconnects = 0
         self.outages = 0  # times the link went silent and the call showed it
+        self.quality = CallQuality()
+        self._rated: Quality | None = None
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -255,7 +269,11 @@ class CallEngine:
             await self._subscribe(publisher)
         self._last_heard = time.monotonic()
         loop = asyncio.get_running_loop()
-        self._link_tasks = [loop.create_task(self._probe_link(janus)), loop.create_task(self._watch_link(janus))]
+        self._link_tasks = [
+            loop.create_task(self._probe_link(janus)),
+            loop.create_task(self._watch_link(janus)),
+            loop.create_task(self._measure(janus)),
+        ]
 
     async def _attach(self) -> int:
         assert self._janus is not None
@@ -318,6 +336,30 @@ class CallEngine:
                 self.outages += 1
                 self._set_status(CallStatus.RECONNECTING, since=self._last_heard)
 
+    async def _measure(self, janus: JanusSession) -> None:
+        """Once a second: what Janus reports of our streams, the visitors' jitter, and the chip's word."""
+        while self._janus is janus:
+            await asyncio.sleep(1.0)
+            publisher = self._publisher_pc
+            if publisher is not None:
+                self._read_janus_reports(publisher, await publisher.getStats())
+            for sub in list(self._subscriptions.values()):
+                for stats in (await sub.pc.getStats()).values():
+                    if isinstance(stats, RTCInboundRtpStreamStats) and stats.kind == "video":
+                        self.quality.jitter(stats.jitter / VIDEO_CLOCK)
+            rated = self.quality.now() if self._status is CallStatus.CONNECTED else None
+            if rated is not None and rated is not self._rated:
+                self._rated = rated
+                self._listener.on_call_quality(rated)
+
+    def _read_janus_reports(self, publisher: RTCPeerConnection, report: RTCStatsReport) -> None:
+        sent = {s.kind: s.packetsSent for s in report.values() if isinstance(s, RTCOutboundRtpStreamStats)}
+        for stats in report.values():
+            if isinstance(stats, RTCRemoteInboundRtpStreamStats) and stats.kind == "video":
+                self.quality.janus_report(  # RTCP gives the share lost in 256ths
+                    publisher, stats.roundTripTime, stats.packetsLost, sent.get("video", 0), stats.fractionLost / 256
+                )
+
     async def _resume(self, janus: JanusSession) -> None:
         """The link is back after an outage: keep the connections if the visitors' media comes back on them,
         else rebuild them once."""
@@ -366,7 +408,7 @@ class CallEngine:
         pc = RTCPeerConnection(self._rtc_config)
         self._publisher_pc = pc
         self._watch(pc, publisher=True)
-        self._tracks = [CameraTrack(self._camera), MicrophoneTrack(self._microphone)]
+        self._tracks = [CameraTrack(self._camera, self.quality.sent), MicrophoneTrack(self._microphone)]
         for track in self._tracks:
             pc.addTransceiver(track, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
@@ -431,7 +473,7 @@ class CallEngine:
         def _on_track(track: MediaStreamTrack) -> None:
             for receiver in pc.getReceivers():  # before media flows: to the decoder the moment it can be decoded
                 if receiver.track is track:
-                    use_for(receiver, track.kind)
+                    use_for(receiver, track.kind, self.quality.new_arrivals() if track.kind == "video" else None)
             consume = self._consume_video if track.kind == "video" else self._consume_audio
             self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))
 
@@ -459,14 +501,15 @@ class CallEngine:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
-                self._last_media = self._last_video = time.monotonic()
+                self._last_media = self._last_video = self._last_heard = time.monotonic()
+                self.quality.pictures_of(feed.display).frame()
                 self._listener.on_remote_video(feed, i420_of(frame))
 
     async def _consume_audio(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
-                self._last_media = time.monotonic()
+                self._last_media = self._last_heard = time.monotonic()
                 channels = len(frame.layout.channels)
                 samples = frame.to_ndarray().reshape(-1, channels).mean(axis=1).astype(np.int16)
                 self._earpiece.play(feed.feed_id, samples)

@@ -31,8 +31,11 @@ from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
+from kiosk.call_quality import ArrivalLoss
+
 log = logging.getLogger(__name__)
 
+GAP_GIVEN_UP_S = 0.3  # a lost packet's retransmission comes within a round trip; after this it will not
 RESUMED_AFTER_S = 0.25  # no video packet for this long (8 frames at 30 fps) and then one: the stream resumes
 VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
 AUDIO_CAPACITY = 16
@@ -53,8 +56,12 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         self._dropped_a_tail = False
         self._clock = clock
         self._last_arrival: float | None = None
+        self._gap_since: float | None = None  # since when a packet has been missing before the newest
+        self.arrivals: ArrivalLoss | None = None  # counts what the link lost, for the call's quality
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self.arrivals is not None:
+            self.arrivals.saw(packet.sequence_number)
         now = self._clock()
         resumed = self._last_arrival is not None and now - self._last_arrival > RESUMED_AFTER_S
         self._last_arrival = now
@@ -67,10 +74,42 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
             ask_for_keyframe, frame = super().add(packet)
             return True, frame
         ask_for_keyframe, frame = super().add(packet)
+        if frame is None and self._gap_given_up(now, packet.sequence_number):
+            frame = self._remove_frame(packet.sequence_number)
+            ask_for_keyframe = True
         if self._dropped_a_tail:
             self._dropped_a_tail = False
             ask_for_keyframe = True
         return ask_for_keyframe, frame
+
+    def _gap_given_up(self, now: float, newest: int) -> bool:
+        """A packet has been missing before the newest one for longer than a retransmission takes: it will not
+        come. The frames behind it go on (from the next that begins a frame) and a keyframe is asked for. aiortc
+        would hold them all until its buffer overflowed: seconds of frozen picture on a link that loses one packet
+        in a hundred."""
+        if not self._missing_before(newest):
+            self._gap_since = None
+            return False
+        if self._gap_since is None:
+            self._gap_since = now
+        if now - self._gap_since < GAP_GIVEN_UP_S:
+            return False
+        self._gap_since = None
+        self.remove(1)  # the head frame's first packet, then up to the next frame's
+        for _ in range(self._capacity - 1):
+            head = self._packets[self._origin % self._capacity]  # type: ignore[operator]
+            if head is not None and begins_vp8_frame(head):
+                break
+            self.remove(1)
+        return True
+
+    def _missing_before(self, newest: int) -> bool:
+        if self._origin is None:
+            return False
+        span = (newest - self._origin) % 65536
+        return span < self._capacity and any(
+            self._packets[(self._origin + n) % self._capacity] is None for n in range(span)
+        )
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         return self._marked_frame() or super()._remove_frame(sequence_number)
@@ -122,12 +161,16 @@ class PacketOnArrivalJitterBuffer(JitterBuffer):
         return JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
 
 
-def use_for(receiver: RTCRtpReceiver, kind: str) -> bool:
+def use_for(receiver: RTCRtpReceiver, kind: str, arrivals: ArrivalLoss | None = None) -> bool:
     """Puts the buffer for `kind` ("audio" or "video") into a receiver before media flows; False (and a log
-    line) if aiortc changed."""
+    line) if aiortc changed. `arrivals`: counts the video packets the link lost."""
     if not isinstance(getattr(receiver, _RECEIVERS_BUFFER, None), JitterBuffer):
         log.warning("aiortc's receiver has no jitter buffer where expected: %s keeps aiortc's delays", kind)
         return False
-    buffer = FrameOnMarkerJitterBuffer() if kind == "video" else PacketOnArrivalJitterBuffer()
-    setattr(receiver, _RECEIVERS_BUFFER, buffer)
+    if kind == "video":
+        video = FrameOnMarkerJitterBuffer()
+        video.arrivals = arrivals
+        setattr(receiver, _RECEIVERS_BUFFER, video)
+    else:
+        setattr(receiver, _RECEIVERS_BUFFER, PacketOnArrivalJitterBuffer())
     return True

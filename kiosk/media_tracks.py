@@ -17,6 +17,7 @@ from av import AudioFrame, VideoFrame
 
 from drivers.camera import Camera, Frame
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE, ClockedMicrophone, Microphone
+from kiosk.call_quality import FrameTimes
 from kiosk.paused_card import paused_card
 
 VIDEO_CLOCK = 90_000
@@ -26,9 +27,11 @@ CAMERA_LOST_AFTER_S = 1.0  # also the card's frame interval while the camera is 
 class CameraTrack(MediaStreamTrack):
     kind = "video"
 
-    def __init__(self, camera: Camera) -> None:
+    def __init__(self, camera: Camera, sent: FrameTimes | None = None) -> None:
+        """`sent`: counts each picture handed to the encoder (the call's quality report)."""
         super().__init__()
         self._camera = camera
+        self._sent = sent
         self._loop = asyncio.get_running_loop()
         self._newest: asyncio.Queue[Frame] = asyncio.Queue(maxsize=1)
         self._epoch: float | None = None
@@ -59,6 +62,8 @@ class CameraTrack(MediaStreamTrack):
         video = _encoder_ready(image)
         video.pts = pts
         video.time_base = Fraction(1, VIDEO_CLOCK)
+        if self._sent is not None:
+            self._sent.frame()
         return video
 
     def stop(self) -> None:

@@ -116,9 +116,30 @@ class RoomGrant(WireMessage):
     visitors: list[str]
 
 
+class DirectionQuality(WireMessage):
+    """One direction of a visit's call, over the whole visit: the worst visitor's, where there are several."""
+
+    fps: float | None = Field(default=None, ge=0, le=240, description="Pictures per second.")
+    freezes: int = Field(default=0, ge=0, description="Times no new picture came for longer than 0.2 s.")
+    frozen_s: float = Field(default=0.0, ge=0, description="Seconds spent in those freezes.")
+    packet_loss_pct: float = Field(default=0.0, ge=0, le=100, description="Packets lost on the way, before repair.")
+    rtt_ms: float | None = Field(default=None, ge=0, description="Round-trip time to the media server.")
+    jitter_ms: float | None = Field(default=None, ge=0)
+
+
+class VisitQuality(WireMessage):
+    """How the visit's call went, as the terminal measured it."""
+
+    received: DirectionQuality = Field(description="The visitors' media at the terminal.")
+    sent: DirectionQuality = Field(description="The terminal's media, as it sent it and Janus reported it.")
+    reconnects: int = Field(default=0, ge=0, description="Times the connections were rebuilt.")
+    outages: int = Field(default=0, ge=0, description="Times the link went silent and the screen said so.")
+
+
 class EndVisitRequest(WireMessage):
     reason: EndReason
     media_lost_s: float = Field(default=0.0, ge=0, description="Seconds of lost media, for credit.")
+    quality: VisitQuality | None = None
 
 
 class StaffEndRequest(Message):
@@ -213,6 +234,9 @@ class StaffVisit(Message):
     status_reason: str
     privileged: bool
     terminal: str
+    quality: VisitQuality | None = Field(default=None, description="How the call went, from the terminal's report.")
+    media_lost_s: float = Field(default=0.0, description="Media lost, the most of the terminal's and each visitor's.")
+    credit_minutes: int = Field(default=0, description="Minutes to credit for the media lost (whole minutes, up).")
 
 
 class CancelRequest(Message):

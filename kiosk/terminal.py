@@ -20,6 +20,7 @@ from drivers.camera import Camera
 from kiosk.audit_journal import AuditJournal
 from kiosk.audit_trail import audit_entries
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.central_client import CentralClient, CentralError
 from kiosk.chimes import ChimePlayer, chimes_for
@@ -30,10 +31,11 @@ from kiosk.devices import TerminalHandset, device_reports
 from kiosk.end_reports import EndReports
 from kiosk.liveness import CENTRAL_EVENTS, UPKEEP
 from kiosk.process_settings import release_freed_memory
-from kiosk.protocol import EndReason, EndVisitRequest, RoomGrant, TerminalEventType
+from kiosk.protocol import EndReason, EndVisitRequest, RoomGrant, TerminalEventType, VisitQuality
 from kiosk.upkeep import Upkeep
 from kiosk.visit_machine import (
     VOLUME_GAINS,
+    CallQualityChanged,
     CallStatusChanged,
     CheckTechnicianPin,
     Command,
@@ -112,6 +114,7 @@ class Terminal:
         self.calls_finished = 0  # calls stopped and their memory handed back
         self.janus_url: str | None = None
         self._media_lost_s = 0.0
+        self._quality_report: VisitQuality | None = None
         self._stop_polling = threading.Event()
         self.journal = AuditJournal(config.terminal.state_dir / "audit")
         self.end_reports = EndReports(config.terminal.state_dir / "end-reports")
@@ -239,7 +242,9 @@ class Terminal:
         elif isinstance(command, StopCall):
             self._stop_call()
         elif isinstance(command, ReportEnd):
-            report = EndVisitRequest(reason=command.reason, media_lost_s=round(self._media_lost_s, 3))
+            report = EndVisitRequest(
+                reason=command.reason, media_lost_s=round(self._media_lost_s, 3), quality=self._quality_report
+            )
             self.end_reports.add(command.visit_id, report)
             self.upkeep.upload_soon()
         elif isinstance(command, Logout):
@@ -310,6 +315,7 @@ class Terminal:
         grant = command.grant
         self.janus_url = grant.janus_url  # the technician's network check tries the last one used
         self._media_lost_s = 0.0
+        self._quality_report = None
         self.visit_record.write(grant.visit_id, grant.ends_at.timestamp())
         self.call = CallEngine(
             RoomAccess(grant.janus_url, grant.room, grant.pin, grant.display),
@@ -337,6 +343,7 @@ class Terminal:
         self.visit_record.clear()
         if call is not None:
             self._media_lost_s = call.media_lost_seconds
+            self._quality_report = call.quality.report(call.reconnects, call.outages)
             asyncio.get_running_loop().create_task(self._finish_call(call))
 
     async def _finish_call(self, call: CallEngine) -> None:
@@ -358,3 +365,6 @@ class Terminal:
 
     def on_room_closed(self) -> None:
         self._handle(RoomClosed())
+
+    def on_call_quality(self, quality: Quality) -> None:
+        self._handle(CallQualityChanged(quality))

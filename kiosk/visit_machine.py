@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.config import TimeoutsSection
 from kiosk.protocol import EndReason, ErrorCode, IdleInfo, ResidentSession, RoomGrant, VisitStatus, VisitSummary
@@ -130,6 +131,13 @@ class CallStatusChanged:
 
 
 @dataclass(frozen=True)
+class CallQualityChanged:
+    """How the call went over the last seconds (the chip's word)."""
+
+    quality: Quality
+
+
+@dataclass(frozen=True)
 class EndTapped:
     """The resident confirmed that they want to end the visit."""
 
@@ -243,6 +251,7 @@ Event = (
     | HookChanged
     | VisitOpened
     | CallStatusChanged
+    | CallQualityChanged
     | EndTapped
     | VisitEndedByCentral
     | RoomClosed
@@ -347,6 +356,7 @@ class TerminalState:
     handset_lifted: bool = False
     live: LiveVisit | None = None
     call: CallStatus | None = None
+    quality: Quality | None = None  # how the call went over the last seconds, once it is measured
     warning_s: int | None = None
     hangup_deadline: float | None = None
     ended: EndedVisit | None = None
@@ -694,6 +704,8 @@ class VisitMachine:
             return self._end(reason, now, report=False)
         elif isinstance(event, CallStatusChanged):
             self._state = replace(s, call=event.status)
+        elif isinstance(event, CallQualityChanged):
+            self._state = replace(s, quality=event.quality)
         elif isinstance(event, StaffMessage) and event.visit_id == s.live.visit_id:
             self._state = replace(s, staff_message=event.text)
         elif isinstance(event, MessageDismissed):
@@ -711,6 +723,7 @@ class VisitMachine:
             screen=Screen.ENDED,
             live=None,
             call=None,
+            quality=None,
             warning_s=None,
             hangup_deadline=None,
             ended=ended,

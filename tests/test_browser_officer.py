@@ -20,7 +20,15 @@ from central.store import Store
 from kiosk import __version__
 from kiosk.central_client import CentralClient
 from kiosk.janus_client import JanusSession
-from kiosk.protocol import API_PREFIX, EndReason, Heartbeat, VisitorStatus
+from kiosk.protocol import (
+    API_PREFIX,
+    DirectionQuality,
+    EndReason,
+    EndVisitRequest,
+    Heartbeat,
+    VisitorStatus,
+    VisitQuality,
+)
 from tests.browser import (
     CHROMIUM,
     VIEWPORT,
@@ -404,3 +412,27 @@ def test_staff_see_a_terminal_whose_software_keeps_failing(start_central, browse
     card = officer.locator("#terminals-attention").inner_text()
     assert "B North terminal 1" in card and "Its software keeps failing" in card and "call a technician" in card
     snap(officer, screens_folder / "officer-terminal-out-of-service.png")
+
+
+def test_staff_see_how_an_ended_visits_call_went_and_the_minutes_to_credit(start_central, browsers, screens_folder):
+    central = start_central()
+    demo_terminal = CentralClient(central.url, central.secret("terminal-token"))
+    session = demo_terminal.identify(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN)
+    visit_id = next(v.visit_id for v in session.visits if v.status.value == "ready")
+    demo_terminal.open_visit(session.session_token, visit_id)
+    seen = DirectionQuality(fps=27.6, freezes=3, frozen_s=1.4, packet_loss_pct=4.56, rtt_ms=38, jitter_ms=6.0)
+    sent = DirectionQuality(fps=29.9, packet_loss_pct=2.1, rtt_ms=38)
+    report = EndVisitRequest(
+        reason=EndReason.HUNG_UP,
+        media_lost_s=75.4,
+        quality=VisitQuality(received=seen, sent=sent, reconnects=1, outages=2),
+    )
+    demo_terminal.end_visit(visit_id, report)
+    officer = browsers.officer
+    sign_in(officer, central)
+    wait_for(lambda: officer.locator(row(officer, visit_id)).count() == 1, 10, "the ended visit's row")
+    line = officer.locator(f"{row(officer, visit_id)} .quality").inner_text()
+    assert line == "Call: 28 fps · 3 freezes · 4.6% loss · 38 ms round trip · 1 reconnect"
+    credit = officer.locator(f"{row(officer, visit_id)} .credit").inner_text()
+    assert credit == "Credit due: 2 minutes (media lost for 75 s)"
+    snap(officer, screens_folder / "officer-visit-quality.png")

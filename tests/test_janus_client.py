@@ -11,6 +11,7 @@ import pytest
 from drivers.simulated_camera import SimulatedCamera
 from drivers.simulated_handset import SimulatedHandset
 from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
 from kiosk.janus_client import JanusError, JanusSession
@@ -64,6 +65,9 @@ class _Statuses:
         pass
 
     def on_room_closed(self) -> None:
+        pass
+
+    def on_call_quality(self, quality: Quality) -> None:
         pass
 
 

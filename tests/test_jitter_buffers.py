@@ -109,6 +109,26 @@ def test_after_an_outage_the_first_whole_frame_is_handed_on_at_once_and_a_keyfra
     assert _feed(theirs, [p for frame in frames[94:] for p in frame]) == []
 
 
+def test_a_packet_whose_retransmission_never_comes_holds_the_picture_only_for_a_moment():
+    frames = _frames(20)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    lost = frames[1][1]  # lost, and so is its retransmission
+    handed = []
+    for frame in frames:
+        for packet in frame:
+            if packet is not lost:
+                asked, out = buffer.add(packet)
+                handed.append((round(now[0], 3), asked, out.data if out else None))
+        now[0] += 1 / 30
+    data = [d for _at, _asked, d in handed if d]
+    assert data[0] == _expected(0) and _expected(1) not in data, "never a frame with a hole in it"
+    resumed_at = next(at for at, _asked, d in handed if d == _expected(2))
+    assert resumed_at <= 1 / 30 + 0.3 + 1 / 30, f"the picture went on {resumed_at:.2f} s after the loss"
+    assert any(asked for at, asked, _d in handed if at == resumed_at), "and a keyframe was asked for"
+    assert _expected(19) in data
+
+
 def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
     encoder = Vp8Encoder()
     noise = np.random.default_rng(7).integers(0, 256, (480, 640, 3), np.uint8)  # a keyframe of many packets

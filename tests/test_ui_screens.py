@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPushButton
 
 from drivers.simulated_camera import SimulatedCamera
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.protocol import CalloutPrivacy, EndReason, IdleInfo, Notice, VisitCallout, VisitStatus, VisitSummary
 from kiosk.visit_machine import EndedVisit, LiveVisit, Problem, Screen, TerminalState
@@ -76,6 +77,12 @@ def states() -> dict[str, TerminalState]:
         "in-visit": TerminalState(
             screen=Screen.IN_VISIT, live=live, call=CallStatus.RECONNECTING, warning_s=300, handset_lifted=True
         ),
+        "in-visit-weak": TerminalState(
+            screen=Screen.IN_VISIT, live=live, call=CallStatus.CONNECTED, quality=Quality.WEAK, handset_lifted=True
+        ),
+        "in-visit-poor": TerminalState(
+            screen=Screen.IN_VISIT, live=live, call=CallStatus.CONNECTED, quality=Quality.POOR, handset_lifted=True
+        ),
         "ended": TerminalState(screen=Screen.ENDED, ended=EndedVisit(1, EndReason.TIME_UP, "", 1795.0)),
         "out-of-service": TerminalState(screen=Screen.OUT_OF_SERVICE, out_of_service=("handset",)),
         "technician-pin": TerminalState(screen=Screen.TECHNICIAN_PIN, problem=Problem.TECHNICIAN_PIN),
@@ -119,6 +126,18 @@ def test_every_screen_fits_and_every_target_is_large_enough(
                 if target.isVisible():
                     size = (target.width(), target.height())
                     assert min(size) >= smallest, f"{name}: {target.objectName()} is {size}, under 15 mm"
+
+
+def test_the_chip_says_what_the_core_measured_of_the_call(qtbot, tmp_path, camera):
+    window = window_for(qtbot, tmp_path, camera, 1280, 800, 150.0)
+    shown = {}
+    for name in ("in-visit-weak", "in-visit-poor"):
+        window.render(states()[name])
+        chip = window.in_visit._quality
+        shown[name] = chip.text() if chip.isVisible() else ""
+    assert shown == {"in-visit-weak": "Video: weak", "in-visit-poor": "Video: poor"}
+    window.render(replace(states()["in-visit-weak"], call=CallStatus.RECONNECTING))
+    assert not window.in_visit._quality.isVisible(), "while reconnecting the banner says it all"
 
 
 def contrast(foreground: str, background: str) -> float:

@@ -405,6 +405,21 @@
     return parts.join(" · ");
   }
 
+  // How the call went, from the terminal's report.
+  function qualityLine(visit) {
+    const q = visit.quality;
+    const parts = [];
+    if (q) {
+      const seen = q.received;
+      if (seen.fps !== null) parts.push(`${Math.round(seen.fps)} fps`);
+      parts.push(`${seen.freezes} ${seen.freezes === 1 ? "freeze" : "freezes"}`);
+      parts.push(`${seen.packet_loss_pct.toFixed(1)}% loss`);
+      if (seen.rtt_ms !== null) parts.push(`${Math.round(seen.rtt_ms)} ms round trip`);
+      if (q.reconnects) parts.push(`${q.reconnects} ${q.reconnects === 1 ? "reconnect" : "reconnects"}`);
+    }
+    return parts.length ? `Call: ${parts.join(" · ")}` : "";
+  }
+
   function visitRow(visit, watching) {
     const row = element("tr", `visit-row status-${visit.status}`);
     row.dataset.visitId = String(visit.visit_id);
@@ -436,6 +451,12 @@
     }
     status.append(chips);
     if (visit.status_reason) status.append(element("span", "reason", visit.status_reason));
+    const quality = qualityLine(visit);
+    if (quality) status.append(element("span", "quality", quality));
+    if (visit.media_lost_s >= 1) {
+      const minutes = `${visit.credit_minutes} ${visit.credit_minutes === 1 ? "minute" : "minutes"}`;
+      status.append(element("span", "credit", `Credit due: ${minutes} (media lost for ${Math.round(visit.media_lost_s)} s)`));
+    }
 
     const actions = element("td", "cell-actions");
     const buttons = element("div", "row-actions");

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from central import schema
 from central.rooms import RoomAdmin
 from central.store import Store
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.protocol import EndReason, VisitStatus
 from kiosk.visit_machine import EndTapped, Screen
@@ -332,4 +333,40 @@ def full_disk(stack: FaultStack) -> FaultResult:
         detected_s=told,
         outcome="went on; staff told" if went_on else "interrupted",
         events_lost=max(0, call_changes(stack) - status_events) + events_lost(stack),
+    )
+
+
+def lossy_link(stack: FaultStack, weak_loss: float = 0.05, poor_loss: float = 0.25) -> FaultResult:
+    """The terminal's link loses a share of its packets, first a little, then a lot, then none: what the in-visit
+    chip says at each, how soon, and the visit's quality report as central stores it."""
+    kiosk = stack.kiosk
+    visit_id = start_visit(stack)
+    wait_for(lambda: kiosk.state.quality is Quality.GOOD, 10, "the chip to say good")
+    seen = []
+    took = []
+    for share, word in ((weak_loss, Quality.WEAK), (poor_loss, Quality.POOR), (0.0, Quality.GOOD)):
+        stack.network.heal()
+        if share:
+            stack.network.lose("terminal", share)
+        started = time.monotonic()
+        wait_for(lambda word=word: kiosk.state.quality is word, 15, f"the chip to say {word.value}")
+        took.append(time.monotonic() - started)
+        seen.append(word.value)
+    lost = end_visit(stack, visit_id)
+    store = _store(stack)
+    try:
+        quality = store.visit_quality(visit_id)
+    finally:
+        store.dispose()
+    assert quality is not None, "central stored no quality report"
+    received = quality["received"]
+    return FaultResult(
+        f"terminal link losing {weak_loss:.0%} then {poor_loss:.0%} of packets",
+        detected_s=max(took),
+        lost_reported_s=lost,
+        outcome=(
+            f"chip said {', '.join(seen)}; report: {received['fps']} fps, {received['freezes']} freezes, "
+            f"{received['packet_loss_pct']}% loss, {received['rtt_ms']} ms"
+        ),
+        events_lost=events_lost(stack),
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.visit_machine import VOLUME_GAINS, EndTapped, MessageDismissed, TerminalState, VolumeChanged
 from ui import theme
@@ -26,10 +26,6 @@ def _grid_position(index: int, count: int, landscape: bool) -> tuple[int, int]:
     if count <= 2:
         return (0, index) if landscape else (index, 0)
     return divmod(index, 2)
-
-
-QUALITY_WINDOW_S = 2.0
-GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's delivered frame rate
 
 
 MINUS = "\N{MINUS SIGN}"  # as wide as the plus beside it
@@ -58,7 +54,6 @@ class InVisitScreen(ScreenBase):
         bar.addSpacing(scale.px(8))
         self._call_state = label("", "chip", wrap=False)
         bar.addWidget(self._call_state)
-        self._painted: deque[tuple[float, dict[int, int]]] = deque()
         bar.addSpacing(scale.px(16))
         self._time_left = label("", "countdown", wrap=False)
         bar.addWidget(self._time_left)
@@ -166,7 +161,6 @@ class InVisitScreen(ScreenBase):
 
     def entered(self) -> None:
         self._confirm.hide()
-        self._painted.clear()
         self._quality.hide()
         for feed_id in list(self._feeds):
             self.remove_feed(feed_id)
@@ -200,25 +194,17 @@ class InVisitScreen(ScreenBase):
         self._reconnecting.setVisible(state.call is CallStatus.RECONNECTING)
         self.tick()
 
-    def _show_quality(self, now: float, connected: bool) -> None:
-        """How well the visitors' video arrives, from the frames painted over the last two seconds."""
-        self._painted.append((now, {feed_id: view.frames_painted for feed_id, view in self._feeds.items()}))
-        while now - self._painted[0][0] > QUALITY_WINDOW_S:
-            self._painted.popleft()
-        then, before = self._painted[0]
-        elapsed = now - then
-        rates = [(painted - before[f]) / elapsed for f, painted in self._painted[-1][1].items() if f in before]
-        if not connected or not rates or elapsed < QUALITY_WINDOW_S / 2:
+    def _show_quality(self, state: TerminalState) -> None:
+        """The core's word for the last seconds (`kiosk.call_quality`: the worst visitor's pictures per second, the
+        packets lost either way, the round trip), while the call is connected."""
+        if state.call is not CallStatus.CONNECTED or state.quality is None:
             self._quality.hide()
             return
-        worst = min(rates)
-        text, role = (
-            (tr("Video: good"), "chip-ready")
-            if worst >= GOOD_FPS
-            else (tr("Video: weak"), "chip")
-            if worst >= WEAK_FPS
-            else (tr("Video: poor"), "banner")
-        )
+        text, role = {
+            Quality.GOOD: (tr("Video: good"), "chip-ready"),
+            Quality.WEAK: (tr("Video: weak"), "chip"),
+            Quality.POOR: (tr("Video: poor"), "banner"),
+        }[state.quality]
         self._quality.setText(text)
         set_role(self._quality, role)
         self._quality.show()
@@ -228,7 +214,7 @@ class InVisitScreen(ScreenBase):
         if state is None or state.live is None:
             return
         now = time.monotonic()
-        self._show_quality(now, state.call is CallStatus.CONNECTED)
+        self._show_quality(state)
         left = duration(max(0.0, state.live.ends_at - now))
         self._time_left.setText(tr("{time} left").format(time=left))
         self._still_counting.setText(tr("Your visit time keeps counting: {time} left.").format(time=left))
