@@ -47,6 +47,7 @@ class FaultResult:
     rebuilds: int | None = None
     outcome: str = ""
     events_lost: int | None = None
+    detail: str = ""  # this run's own figures, beside the table
 
 
 # -- the visit ---------------------------------------------------------------------------------------------
@@ -364,9 +365,10 @@ def lossy_link(stack: FaultStack, weak_loss: float = 0.05, poor_loss: float = 0.
         f"terminal link losing {weak_loss:.0%} then {poor_loss:.0%} of packets",
         detected_s=max(took),
         lost_reported_s=lost,
-        outcome=(
-            f"chip said {', '.join(seen)}; report: {received['fps']} fps, {received['freezes']} freezes, "
-            f"{received['packet_loss_pct']}% loss, {received['rtt_ms']} ms"
-        ),
+        outcome=f"chip said {', '.join(seen)}",
         events_lost=events_lost(stack),
+        detail=(
+            f"report: {received['fps']} fps, {received['freezes']} freezes, {received['packet_loss_pct']}% loss, "
+            f"{received['rtt_ms']} ms round trip"
+        ),
     )
