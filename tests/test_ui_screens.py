@@ -71,6 +71,7 @@ def states() -> dict[str, TerminalState]:
     return {
         "idle": TerminalState(idle_info=idle_info),
         "idle-plain": TerminalState(),
+        "idle-resuming": TerminalState(busy=True, handset_lifted=True),
         "identify": TerminalState(screen=Screen.IDENTIFY, problem=Problem.BAD_CREDENTIALS),
         "visit-list": signed_in,
         "pre-visit": TerminalState(screen=Screen.PRE_VISIT, resident_name="Daniel", visits=VISITS, selected=VISITS[0]),

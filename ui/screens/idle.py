@@ -42,7 +42,14 @@ class IdleScreen(ScreenBase):
         self._problem = label("", "problem")
         self._problem.hide()
         layout.addWidget(self._problem)
-        invite = card()
+        # After a restart in the middle of a visit, for the moment it takes to come back: the person at the handset
+        # must know their visit is not lost.
+        self._resuming = label(
+            tr("Your visit is coming back. One moment, please."), "callout", align=Qt.AlignmentFlag.AlignCenter
+        )
+        self._resuming.hide()
+        layout.addWidget(self._resuming)
+        invite = self._invite = card()
         inner = QVBoxLayout(invite)
         inner.setContentsMargins(scale.px(32), scale.px(22), scale.px(32), scale.px(22))
         inner.setSpacing(scale.px(12))
@@ -86,6 +93,8 @@ class IdleScreen(ScreenBase):
         if notices != self._shown_notices:
             self._shown_notices = notices
             self._show_notices(notices)
+        self._resuming.setVisible(state.busy)
+        self._invite.setVisible(not state.busy)  # nobody signs in while the visit comes back
         self._problem.setVisible(state.problem is not None)
         if state.problem is not None:
             self._problem.setText(problem_sentence(state.problem))

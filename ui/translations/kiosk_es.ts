@@ -47,6 +47,10 @@
         <translation>Siguiente</translation>
     </message>
     <message>
+        <source>Your visit is coming back. One moment, please.</source>
+        <translation>Su visita está volviendo. Un momento, por favor.</translation>
+    </message>
+    <message>
         <source>Video visits</source>
         <translation>Visitas por video</translation>
     </message>
