@@ -13,6 +13,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from playwright.sync_api import Page
 from sqlalchemy import select
@@ -161,9 +162,12 @@ def _page_frames(page: Page) -> int:
     return int(hook(page, "framesReceived"))  # type: ignore[call-overload]
 
 
-def visitor_page_cut(stack: FaultStack, page: Page, role: str, seconds: float) -> FaultResult:
+def visitor_page_cut(
+    stack: FaultStack, page: Page, role: str, seconds: float, screenshot: Path | None = None
+) -> FaultResult:
     """`role`'s link ("terminal" or "visitor") is cut for `seconds` while the visitor page is in the visit; the
-    page's view of it. For the visitor's own cut, the media lost is what central recorded for that visitor."""
+    page's view of it (`screenshot`: saved once the page says so). For the visitor's own cut, the media lost is what
+    central recorded for that visitor."""
     says = RESIDENT_RECONNECTING if role == "terminal" else OWN_RECONNECTING
     states_before = len(stack.kiosk.states)
     cut_at = time.monotonic()
@@ -174,6 +178,8 @@ def visitor_page_cut(stack: FaultStack, page: Page, role: str, seconds: float) -
         f"the page to say '{says}'",
     )
     detected = time.monotonic() - cut_at
+    if screenshot is not None:
+        page.screenshot(path=screenshot)
     time.sleep(max(0.0, cut_at + seconds - time.monotonic()))  # the fault's own length
     stack.network.heal()
     healed_at, frames = time.monotonic(), _page_frames(page)

@@ -14,18 +14,18 @@ from tests.waiting import wait_for
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.browser, pytest.mark.slow]
 
 
-def test_the_visitor_page_shows_each_sides_cut_and_comes_back(fault_stack):
+def test_the_visitor_page_shows_each_sides_cut_and_comes_back(fault_stack, screens_folder):
     stack = fault_stack(simulated_visitor=False)
     page = stack.visitor_page()
     start_visit(stack)
     wait_for(lambda: hook(page, "framesReceived") > 60 and hook(page, "connectionText") == "Connected", 20, "video")
 
-    resident = visitor_page_cut(stack, page, "terminal", 5.0)
+    resident = visitor_page_cut(stack, page, "terminal", 5.0, screens_folder / "visitor-resident-reconnecting.png")
     print(resident)
     assert resident.detected_s < 2.0 and resident.recovered_s < 2.0
     assert float(hook(page, "mediaLostS")) == 0.0, "the resident's outage is not the visitor's"
 
-    own = visitor_page_cut(stack, page, "visitor", 5.0)
+    own = visitor_page_cut(stack, page, "visitor", 5.0, screens_folder / "visitor-own-link-reconnecting.png")
     print(own)
     assert own.detected_s < 2.0 and own.recovered_s < 2.0
     assert own.outcome == "went on; the terminal's call untouched"
