@@ -1,9 +1,13 @@
-"""Janus and central for the call bench, and the visits it adds for each run."""
+"""Janus and central for the call bench, on a perfect link or with the subject behind a bad one, and the visits it
+adds for each run."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import update
@@ -14,17 +18,70 @@ from central.janus_server import JanusServer, JanusSettings
 from central.private_network import enter_private_network
 from central.server_process import CentralProcess, free_port
 from central.store import Store
+from tests.browser import CHROMIUM
+from tests.faults.link_profiles import LinkProfile
+from tests.faults.network import FaultNetwork
+from tests.faults.stack import start_fault_stack
 
 
-def start_stack(folder: Path) -> tuple[JanusServer, CentralProcess]:
-    """Janus and central in a private network, for every run of the bench."""
+@dataclass
+class BenchStack:
+    """Where the bench's visits run: central (with Janus behind it), and how the subject (the terminal, or the
+    browser in its place) is started where its link is. The simulated visitor runs in the bench's own process."""
+
+    central: CentralProcess
+    stop: Callable[[], None] = lambda: None
+    subject_prefix: tuple[str, ...] = ()  # a command behind it runs on the subject's link
+    ca_file: Path | None = None  # the CA of central's and Janus's certificates, when they serve HTTPS
+    chromium: Path = CHROMIUM
+    chromium_args: tuple[str, ...] = ()
+    network: FaultNetwork | None = field(default=None, repr=False)
+
+    def bytes_sent(self) -> tuple[int, int] | None:
+        """The bytes the subject and the visitor have sent so far, when their links are counted."""
+        if self.network is None:
+            return None
+        through = self.network.bytes_through()
+        return through["terminal"][0], through["visitor"][0]
+
+
+def start_stack(folder: Path) -> BenchStack:
+    """Janus and central in a private network, on loopback-fast links, for every run of the bench."""
     network = enter_private_network()
     settings = JanusSettings(network.media_interface, http_port=free_port(), admin_key=secrets.token_hex(12))
     janus = JanusServer(settings, log_path=folder / "janus.log")
     janus.start()
     central = CentralProcess(folder / "central", janus.url, settings.admin_key)
     central.start()
-    return janus, central
+
+    def stop() -> None:
+        central.stop()
+        janus.stop()
+
+    return BenchStack(central, stop)
+
+
+def start_link_stack(folder: Path, profile: LinkProfile) -> BenchStack:
+    """The fault harness's stack (each role in a namespace of its own, central and Janus on HTTPS), with this
+    process as the visitor and `profile` applied to its link for every run of the bench."""
+    enter_private_network()
+    stack = start_fault_stack(folder, simulated_visitor=False, terminal=False, home="visitor")
+    try:
+        stack.network.shape(profile.role, profile.shape)
+    except BaseException:
+        stack.stop()
+        raise
+    os.environ["REQUESTS_CA_BUNDLE"] = str(stack.authority)  # the simulated visitor, in this process
+    chromium, trust = stack.chromium_in("terminal")
+    return BenchStack(
+        stack.central,
+        stack.stop,
+        subject_prefix=tuple(stack.network["terminal"].command()),
+        ca_file=stack.authority,
+        chromium=chromium,
+        chromium_args=trust,
+        network=stack.network,
+    )
 
 
 def add_visit(central: CentralProcess, seconds: float, visitors: list[str]) -> tuple[int, dict[str, str]]:

@@ -17,13 +17,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.bench_stack import add_visit
-from bench.call_figures import Direction, RunFigures, report_freezes, sound_figures, window
+from bench.bench_stack import BenchStack, add_visit
+from bench.call_figures import Direction, RunFigures, kbps, report_freezes, sound_figures, window
 from bench.handset_rig import MonitorOnsets
 from bench.process_meter import ProcessMeter, descendants
-from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
+from bench.tone_bursts import BurstEar, BurstMicrophone
 from central.demo_data import DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN
-from central.server_process import CentralProcess
 from central.simulated_visitor import SimulatedVisitor
 from kiosk.central_client import CentralClient
 from kiosk.protocol import EndReason, EndVisitRequest
@@ -74,10 +73,11 @@ def _described(received: dict[str, dict[str, float | None]]) -> str:
     return "; ".join(parts) or "nothing"
 
 
-def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, seconds: float) -> RunFigures:
+def run_browser(stack: BenchStack, pulse: PulseServer, folder: Path, seconds: float) -> RunFigures:
     """One visit with Chromium in the terminal's place and a simulated visitor; its files go to `folder`.
     Chromium plays the call to `pulse`'s speaker and speaks the bench's tone bursts (`browser_voice.js`)."""
     folder.mkdir(parents=True)
+    central = stack.central
     visit_id, codes = add_visit(central, seconds + 120, ["Resident", "Browser"])
     control = CentralClient(central.url, central.secret("terminal-token"))
     session = control.identify(DEMO_RESIDENT_ID, DEMO_RESIDENT_PIN).session_token
@@ -86,7 +86,14 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
     visitor = SimulatedVisitor(central.url, codes["Resident"], voice=(mouth, ear))
     visitor.start()
     camera = fake_camera_file(folder, "Browser", frames=LOOP_FRAMES)
-    chromium = HeadlessChromium(camera, folder / "profile", sound=True, bypass_csp=True)
+    chromium = HeadlessChromium(
+        camera,
+        folder / "profile",
+        sound=True,
+        bypass_csp=True,
+        executable=stack.chromium,
+        more_args=stack.chromium_args,
+    )
     speaker = MonitorOnsets(pulse, "speaker")
     try:
         launched = time.time()
@@ -104,11 +111,13 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
             time.sleep(0.01)
         first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000  # the first frame shown, stamped or not
         meter = ProcessMeter(chromium_pids)
+        sent_before = stack.bytes_sent()
         start = time.time()
         meter.start()
         time.sleep(seconds)
         meter.stop()
         end = time.time()
+        sent_after = stack.bytes_sent()
         shown, captured, spoken_ms = page.evaluate("[window.benchShown, window.benchCaptured, window.benchSpoken]")
         received_stats = page.evaluate("window.benchReceived()")
     finally:
@@ -135,14 +144,17 @@ def run_browser(central: CentralProcess, pulse: PulseServer, folder: Path, secon
     print(f"browser run: {100 * known:.0f} % of its camera's frames came with Chromium's capture time", flush=True)
     print(f"browser run: its getStats() of what it received: {_described(received_stats)}", flush=True)
     first_at_visitor = next((at for at in received.decoded_s if at >= navigated), float("nan"))
+    subject_kbps, visitor_kbps = kbps(sent_after, sent_before, end - start)
     return RunFigures(
         cold_start_s=loaded - launched,
         setup_to_painted_s=first_shown_s - navigated,
         setup_to_visitor_s=first_at_visitor - navigated,
         to_subject=to_browser.figures(end - start),
         to_visitor=to_visitor.figures(end - start),
-        audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, speaker.onsets_s, start, end)),
-        audio_to_visitor=sound_figures(mouth_to_ear([at / 1000 for at in spoken_ms], ear.onsets_s, start, end)),
+        audio_to_subject=sound_figures(mouth.spoken_s, speaker.bursts, start, end),
+        audio_to_visitor=sound_figures([at / 1000 for at in spoken_ms], ear.bursts, start, end),
         cpu_percent=100 * meter.cpu_s / (end - start),
         peak_pss_mib=meter.peak_pss_mib,
+        subject_sent_kbps=subject_kbps,
+        visitor_sent_kbps=visitor_kbps,
     )

@@ -1,7 +1,7 @@
 """The call bench: a real visit on this machine, terminal ↔ Janus ↔ a simulated visitor, measured beside a
 browser doing the terminal's job in the same kind of visit (`bench.browser_terminal`).
 
-    ./dev.sh bench [--seconds 60] [--runs 3] [--size 640x480] [--no-browser] [--visits N] [--write]
+    ./dev.sh bench [--seconds 60] [--runs 3] [--size 640x480] [--no-browser] [--visits N] [--link PROFILE] [--write]
 
 Each run adds a visit to central, starts the whole terminal in its own process (`bench.terminal_under_test`)
 and the visitor in this one; then the same with headless Chromium on the visitor page in the terminal's place.
@@ -15,6 +15,11 @@ The two alternate, run after run. For each it measures:
   - CPU (user + system of every process and thread, in % of one core) and memory (PSS of every process).
 It prints one table of medians over the runs with the ratio terminal/browser; `--write` also puts it into
 docs/performance.md. The browser runs at 640x480 only (the visitor page asks its camera for that).
+
+`--link PROFILE` runs every visit on a bad link (`tests.faults.link_profiles`): the fault harness's stack, with
+Janus, central, the subject and the visitor (this process) each in a network namespace of its own, and the
+profile applied to the subject's link (or the visitor's). It adds how the call came through: tone bursts heard
+whole, freezes in total, and the bitrate each side sent.
 """
 
 from __future__ import annotations
@@ -31,15 +36,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.bench_stack import add_visit, retire_visit, start_stack
+from bench.bench_stack import BenchStack, add_visit, retire_visit, start_link_stack, start_stack
 from bench.browser_terminal import run_browser
-from bench.call_figures import RunFigures, report_freezes, sound_figures, window
+from bench.call_figures import RunFigures, kbps, report_freezes, sound_figures, window
 from bench.handset_rig import HandsetRig
 from bench.process_meter import ProcessMeter, descendants
-from bench.tone_bursts import BurstEar, BurstMicrophone, mouth_to_ear
+from bench.tone_bursts import BurstEar, BurstMicrophone
 from central.demo import write_kiosk_config
-from central.server_process import CentralProcess
 from central.simulated_visitor import SimulatedVisitor
+from tests.faults.link_profiles import PROFILES
 from tests.pulse_server import PulseServer
 
 PERFORMANCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
@@ -50,12 +55,14 @@ SETUP_ALLOWANCE_S = 60  # the tone bursts start before the call, and go on until
 class TerminalUnderTest:
     """The terminal's process (`bench.terminal_under_test`), told which visits to make, one at a time."""
 
-    def __init__(self, central: CentralProcess, folder: Path, seconds: float, size: tuple[int, int]) -> None:
+    def __init__(self, stack: BenchStack, folder: Path, seconds: float, size: tuple[int, int]) -> None:
         """Its handset's sound goes through PortAudio to the PulseAudio server of this process's environment."""
         devices = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30\n"
         devices += 'handset = "real"\nhandset_audio = "pulse"'
-        config = write_kiosk_config(folder, central, devices)
-        command = [sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
+        config = write_kiosk_config(folder, stack.central, devices, stack.ca_file)
+        command = [*stack.subject_prefix, sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
+        self._stack = stack
+        self.sent: dict[str, tuple[int, int] | None] = {}  # the bytes sent, read at "measuring" and "measured"
         self.log_path = folder / "terminal.log"
         self.spawned = time.time()
         with open(self.log_path, "wb") as log:
@@ -81,10 +88,12 @@ class TerminalUnderTest:
             event = json.loads(line)
             events[event["event"]] = event
             if event["event"] == "measuring":
+                self.sent["measuring"] = self._stack.bytes_sent()
                 self.meter = ProcessMeter(self._pids)
                 self.meter.start()
             elif event["event"] == "measured":
                 self.meter.stop()
+                self.sent["measured"] = self._stack.bytes_sent()
             if event["event"] == last:
                 return events
         raise RuntimeError(f"the terminal under test ended early: see {self.log_path}")
@@ -106,16 +115,16 @@ class TerminalUnderTest:
 
 
 def run_terminal(
-    central: CentralProcess, pulse: PulseServer, folder: Path, seconds: float, size: tuple[int, int]
+    stack: BenchStack, pulse: PulseServer, folder: Path, seconds: float, size: tuple[int, int]
 ) -> RunFigures:
     """One visit of the terminal under test with a simulated visitor; its logs go to `folder`. Its handset is
     `pulse`'s fake microphone and speaker, where the bench's tone bursts are played and heard."""
     folder.mkdir(parents=True)
-    visit_id, codes = add_visit(central, seconds + 120, ["Maria"])
+    visit_id, codes = add_visit(stack.central, seconds + 120, ["Maria"])
     mouth, ear = BurstMicrophone(), BurstEar()
-    visitor = SimulatedVisitor(central.url, codes["Maria"], size=size, voice=(mouth, ear))
+    visitor = SimulatedVisitor(stack.central.url, codes["Maria"], size=size, voice=(mouth, ear))
     visitor.start()
-    terminal = TerminalUnderTest(central, folder, seconds, size)
+    terminal = TerminalUnderTest(stack, folder, seconds, size)
     rig = HandsetRig(pulse, seconds + SETUP_ALLOWANCE_S)
     try:
         events = terminal.visit(visit_id)
@@ -136,36 +145,39 @@ def run_terminal(
     to_subject = window(measured["latencies_ms"], measured["arrivals_s"], measured["decoded_s"], start, end)
     to_visitor = window(received.latencies_ms, received.arrivals_s, received.decoded_s, start, end)
     report_freezes("terminal", {"visitor → subject": to_subject, "subject → visitor": to_visitor}, start)
+    subject_kbps, visitor_kbps = kbps(terminal.sent["measured"], terminal.sent["measuring"], end - start)
     return RunFigures(
         cold_start_s=terminal.idle_at - terminal.spawned,
         setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"],
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
         to_subject=to_subject.figures(end - start),
         to_visitor=to_visitor.figures(end - start),
-        audio_to_subject=sound_figures(mouth_to_ear(mouth.spoken_s, rig.ear.onsets_s, start, end)),
-        audio_to_visitor=sound_figures(mouth_to_ear(rig.mouth.onsets_s, ear.onsets_s, start, end)),
+        audio_to_subject=sound_figures(mouth.spoken_s, rig.ear.bursts, start, end),
+        audio_to_visitor=sound_figures(rig.mouth.onsets_s, ear.bursts, start, end),
         cpu_percent=100 * terminal.meter.cpu_s / (end - start),
         peak_pss_mib=terminal.meter.peak_pss_mib,
         peak_rss_mib=measured["peak_rss_kib"] / 1024,
+        subject_sent_kbps=subject_kbps,
+        visitor_sent_kbps=visitor_kbps,
     )
 
 
-def run_series(central: CentralProcess, folder: Path, visits: int, size: tuple[int, int]) -> list[float]:
+def run_series(stack: BenchStack, folder: Path, visits: int, size: tuple[int, int]) -> list[float]:
     """`visits` short visits (2 s of call each) in one terminal process; its RSS in MiB after each, read at the
     idle screen once the call has wound down. Each visit leaves the resident's list once done."""
     folder.mkdir(parents=True)
-    terminal = TerminalUnderTest(central, folder, 2.0, size)
+    terminal = TerminalUnderTest(stack, folder, 2.0, size)
     rss_mib = []
     try:
         for _ in range(visits):
-            visit_id, codes = add_visit(central, 600, ["Maria"])
-            visitor = SimulatedVisitor(central.url, codes["Maria"], size=size)
+            visit_id, codes = add_visit(stack.central, 600, ["Maria"])
+            visitor = SimulatedVisitor(stack.central.url, codes["Maria"], size=size)
             visitor.start()
             try:
                 rss_mib.append(terminal.visit(visit_id)["visit_done"]["rss_kib"] / 1024)
             finally:
                 visitor.stop()
-            retire_visit(central, visit_id)
+            retire_visit(stack.central, visit_id)
     finally:
         terminal.stop()
     return rss_mib
@@ -182,22 +194,38 @@ def series_text(rss_mib: list[float]) -> str:
     )
 
 
-ROWS: list[tuple[str, str, Callable[[RunFigures], float], int]] = [
+Row = tuple[str, str, Callable[[RunFigures], float], int]
+
+
+def _both_ways(name: str, unit: str, key: str, digits: int, sound: bool = False) -> list[Row]:
+    """The row of one figure for each way of the call: visitor → subject, then subject → visitor."""
+    if sound:
+        return [
+            (f"visitor → subject, {name}", unit, lambda r: r.audio_to_subject[key], digits),
+            (f"subject → visitor, {name}", unit, lambda r: r.audio_to_visitor[key], digits),
+        ]
+    return [
+        (f"visitor → subject, {name}", unit, lambda r: r.to_subject[key], digits),
+        (f"subject → visitor, {name}", unit, lambda r: r.to_visitor[key], digits),
+    ]
+
+
+ROWS: list[Row] = [
     ("cold start", "s", lambda r: r.cold_start_s, 2),
     ("set-up to the visitor's first frame shown", "s", lambda r: r.setup_to_painted_s, 2),
     ("set-up to the first frame at the visitor", "s", lambda r: r.setup_to_visitor_s, 2),
-    ("visitor → subject, capture to decoded, median", "ms", lambda r: r.to_subject["median_ms"], 0),
-    ("visitor → subject, capture to decoded, p95", "ms", lambda r: r.to_subject["p95_ms"], 0),
-    ("subject → visitor, capture to decoded, median", "ms", lambda r: r.to_visitor["median_ms"], 0),
-    ("subject → visitor, capture to decoded, p95", "ms", lambda r: r.to_visitor["p95_ms"], 0),
-    ("visitor → subject, frames per second", "fps", lambda r: r.to_subject["fps"], 1),
-    ("subject → visitor, frames per second", "fps", lambda r: r.to_visitor["fps"], 1),
-    ("freezes over 200 ms, both ways", "", lambda r: r.to_subject["freezes"] + r.to_visitor["freezes"], 0),
-    ("visitor → subject, mouth to ear, median", "ms", lambda r: r.audio_to_subject["median_ms"], 0),
-    ("visitor → subject, mouth to ear, p95", "ms", lambda r: r.audio_to_subject["p95_ms"], 0),
-    ("subject → visitor, mouth to ear, median", "ms", lambda r: r.audio_to_visitor["median_ms"], 0),
-    ("subject → visitor, mouth to ear, p95", "ms", lambda r: r.audio_to_visitor["p95_ms"], 0),
-    ("tone bursts heard, both ways", "", lambda r: r.audio_to_subject["bursts"] + r.audio_to_visitor["bursts"], 0),
+    *_both_ways("capture to decoded, median", "ms", "median_ms", 0),
+    *_both_ways("capture to decoded, p95", "ms", "p95_ms", 0),
+    *_both_ways("frames per second", "fps", "fps", 1),
+    *_both_ways("freezes over 200 ms", "", "freezes", 0),
+    *_both_ways("frozen in all", "s", "frozen_s", 2),
+    *_both_ways("longest freeze", "ms", "longest_gap_ms", 0),
+    *_both_ways("mouth to ear, median", "ms", "median_ms", 0, sound=True),
+    *_both_ways("mouth to ear, p95", "ms", "p95_ms", 0, sound=True),
+    *_both_ways("tone bursts heard", "%", "heard_percent", 1, sound=True),
+    *_both_ways("tone bursts heard with a cut, or cut short", "", "broken", 0, sound=True),
+    ("bitrate the subject sent", "kbps", lambda r: r.subject_sent_kbps, 0),
+    ("bitrate the visitor sent", "kbps", lambda r: r.visitor_sent_kbps, 0),
     ("CPU, all its processes", "% of a core", lambda r: r.cpu_percent, 0),
     ("memory, PSS of all its processes (peak)", "MiB", lambda r: r.peak_pss_mib, 0),
     ("the terminal process's peak RSS", "MiB", lambda r: r.peak_rss_mib, 0),
@@ -212,11 +240,14 @@ def _shown(value: float, digits: int) -> str:
     return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def table(terminal: list[RunFigures], browser: list[RunFigures], seconds: float, size: tuple[int, int]) -> str:
-    """Medians over the runs, the terminal's beside the browser's (when there are browser runs)."""
+def table(
+    terminal: list[RunFigures], browser: list[RunFigures], seconds: float, size: tuple[int, int], link: str = ""
+) -> str:
+    """Medians over the runs, the terminal's beside the browser's (when there are browser runs); `link` says what
+    bad link they ran on."""
     lines = [
         f"{len(terminal)} run(s) of {seconds:.0f} s at {size[0]}x{size[1]}@30 each, medians over the runs; "
-        "the subject is the terminal, or the browser in its place",
+        "the subject is the terminal, or the browser in its place" + (f"; the link: {link}" if link else ""),
         "",
         "| figure | terminal | browser | terminal / browser | unit | terminal, each run | browser, each run |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -260,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="logs of each run")
     parser.add_argument("--no-browser", action="store_true", help="measure the terminal only")
     parser.add_argument("--visits", type=int, default=0, help="instead: N short visits, for memory growth")
+    parser.add_argument("--link", choices=sorted(PROFILES), help="every visit on this bad link")
     parser.add_argument("--write", action="store_true", help="also write the table into docs/performance.md")
     args = parser.parse_args(argv)
     width, _, height = args.size.partition("x")
@@ -273,28 +305,31 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # the visitor's call log would interleave with the table
     pulse = PulseServer()  # the subject's handset: a fake microphone and a speaker
     pulse.start()
-    janus, central = start_stack(folder)
+    link = PROFILES[args.link] if args.link else None
+    stack = start_link_stack(folder, link) if link else start_stack(folder)
     terminal: list[RunFigures] = []
     browser: list[RunFigures] = []
     try:
         if args.visits:
-            text = series_text(run_series(central, folder / "series", args.visits, size))
+            text = series_text(run_series(stack, folder / "series", args.visits, size))
             print(text)
             if args.write:
                 write_to_page(text, command, "visits", "Memory over consecutive visits")
             return 0
         for n in range(args.runs):  # alternating, so that both see the same machine over time
-            terminal.append(run_terminal(central, pulse, folder / f"terminal-{n}", args.seconds, size))
+            terminal.append(run_terminal(stack, pulse, folder / f"terminal-{n}", args.seconds, size))
             if with_browser:
-                browser.append(run_browser(central, pulse, folder / f"browser-{n}", args.seconds))
+                browser.append(run_browser(stack, pulse, folder / f"browser-{n}", args.seconds))
     finally:
-        central.stop()
-        janus.stop()
+        if stack.network is not None:
+            print(f"the link shaper, by queue (from the link, to it): {stack.network.heal()}", flush=True)
+        stack.stop()
         pulse.stop()
-    text = table(terminal, browser, args.seconds, size)
+    text = table(terminal, browser, args.seconds, size, link.says if link else "")
     print(text)
     if args.write:
-        write_to_page(text, command, args.size, f"The call bench, {args.size}")
+        key, title = (f"link {link.name}", f"The call bench on a bad link: {link.name}") if link else (args.size, "")
+        write_to_page(text, command, key, title or f"The call bench, {args.size}")
     return 0
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
+
+from bench.tone_bursts import HeardBurst, bursts_heard, mouth_to_ear
 
 FREEZE_S = 0.200
 
@@ -20,6 +23,8 @@ class RunFigures:
     cpu_percent: float  # of one core, every process of the subject
     peak_pss_mib: float  # every process of the subject, sampled twice a second
     peak_rss_mib: float = float("nan")  # the terminal's one process; not summed over a browser's many
+    subject_sent_kbps: float = math.nan  # everything the subject sent, where its link is counted (a bad link's)
+    visitor_sent_kbps: float = math.nan
 
 
 @dataclass
@@ -35,10 +40,12 @@ class Direction:
     def figures(self, seconds: float) -> dict[str, float]:
         """Latency over the frames whose capture time is known (a negative latency marks one that is not)."""
         gaps = [b - a for a, b in zip(self.decoded_s, self.decoded_s[1:], strict=False)]
+        freezes = self.freezes()
         return {
             **_spread([latency for latency in self.latencies_ms if latency >= 0]),
             "fps": len(self.decoded_s) / seconds,
-            "freezes": len(self.freezes()),
+            "freezes": len(freezes),
+            "frozen_s": sum(length for _, length in freezes),
             "longest_gap_ms": 1000 * max(gaps, default=0.0),
         }
 
@@ -62,9 +69,24 @@ def _spread(latencies_ms: list[int]) -> dict[str, float]:
     }
 
 
-def sound_figures(latencies_ms: list[int]) -> dict[str, float]:
-    """Mouth to ear over the tone bursts heard: median, 95th percentile, and how many were heard."""
-    return {**_spread(latencies_ms), "bursts": len(latencies_ms)}
+def sound_figures(spoken_s: list[float], heard: list[HeardBurst], start: float, end: float) -> dict[str, float]:
+    """Mouth to ear over the tone bursts heard between `start` and `end` (median, 95th percentile), and of those
+    spoken meanwhile, how many were heard, in % ("heard_percent"), and how many heard with a cut or cut short."""
+    spoken, reached, broken = bursts_heard(spoken_s, heard, start, end)
+    latencies_ms = mouth_to_ear(spoken_s, [burst.onset_s for burst in heard], start, end)
+    return {
+        **_spread(latencies_ms),
+        "bursts": len(latencies_ms),
+        "heard_percent": 100 * reached / spoken if spoken else math.nan,
+        "broken": broken,
+    }
+
+
+def kbps(sent: tuple[int, int] | None, then: tuple[int, int] | None, seconds: float) -> tuple[float, float]:
+    """The subject's and the visitor's bitrates from two readings of the bytes they had sent."""
+    if sent is None or then is None:
+        return math.nan, math.nan
+    return 8 * (sent[0] - then[0]) / seconds / 1000, 8 * (sent[1] - then[1]) / seconds / 1000
 
 
 def window(

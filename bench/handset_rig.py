@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from bench.tone_bursts import OnsetDetector, burst_train
+from bench.tone_bursts import HeardBurst, OnsetDetector, burst_train
 from drivers.handset import SAMPLE_RATE
 from tests.pulse_server import PulseServer
 
@@ -61,8 +61,17 @@ class MonitorOnsets:
     @property
     def onsets_s(self) -> list[float]:
         """When each burst began, wall clock."""
+        return [burst.onset_s for burst in self.bursts]
+
+    @property
+    def bursts(self) -> list[HeardBurst]:
+        """Each burst heard, its onset on the wall clock."""
         with self._lock:
-            return [start + at for detector, start in self._stretches for at in detector.onsets_s]
+            return [
+                HeardBurst(start + burst.onset_s, burst.span_s, burst.gaps)
+                for detector, start in self._stretches
+                for burst in detector.bursts
+            ]
 
     def stop(self) -> None:
         self._process.kill()

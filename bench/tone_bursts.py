@@ -1,8 +1,10 @@
 """Tone bursts for the call bench's mouth-to-ear audio latency.
 
 A burst of BURST_HZ starts every PERIOD_S and lasts BURST_S. Whoever speaks notes when each burst began
-(wall clock); whoever listens finds where each burst begins in what it hears (`OnsetDetector`); `mouth_to_ear`
-pairs the two. The visitor's side of the call speaks with `BurstMicrophone` and listens with `BurstEar`.
+(wall clock); whoever listens finds where each burst begins in what it hears, and whether it was heard whole
+(`OnsetDetector`): a cut in the sound (a lost packet played as silence) shows as a gap inside a burst, a good
+concealment does not. `mouth_to_ear` pairs the two; `bursts_heard` counts what was heard of what was spoken.
+The visitor's side of the call speaks with `BurstMicrophone` and listens with `BurstEar`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +24,8 @@ PERIOD_S = 1.0
 PEAK = 0.25  # -12 dBFS, a voice's level
 ONSET_LEVEL = 0.03 * 32768  # about -30 dBFS: well above a codec's noise, well below the burst
 QUIET_BEFORE_S = 0.3  # a burst begins only after this much quiet; the burst's own dips are not onsets
+GAP_S = 0.005  # quiet this long inside a burst is a gap heard (a 1 kHz tone's own dips last 0.03 ms)
+WHOLE_S = 0.09  # a burst heard at least this long, with no gap, was heard whole
 
 
 def _burst() -> np.ndarray:
@@ -36,24 +41,57 @@ def burst_train(seconds: float) -> np.ndarray:
     return np.tile(one, max(1, round(seconds / PERIOD_S)))
 
 
+@dataclass
+class HeardBurst:
+    onset_s: float  # wall clock
+    span_s: float = 0.0  # from its first loud sample to its last
+    gaps: int = 0  # stretches of quiet (GAP_S or more) inside it
+
+    @property
+    def whole(self) -> bool:
+        return self.span_s >= WHOLE_S and not self.gaps
+
+
 class OnsetDetector:
     """Finds where each burst begins in a stream of samples that arrive in pieces, each with the wall-clock
-    time just after its last sample."""
+    time just after its last sample, and how each burst sounded."""
 
     def __init__(self) -> None:
         self._quiet = 0  # quiet samples since the last loud one
-        self.onsets_s: list[float] = []
+        self._fed = 0  # samples so far
+        self._first_loud = 0  # of the burst being heard, counted in samples fed
+        self._last_loud = 0
+        self.bursts: list[HeardBurst] = []
+
+    @property
+    def onsets_s(self) -> list[float]:
+        return [burst.onset_s for burst in self.bursts]
 
     def feed(self, samples: np.ndarray, end_s: float) -> None:
         loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > ONSET_LEVEL)
-        if loud.size == 0:
+        if loud.size:
+            quiet_before = np.diff(loud, prepend=-1) - 1
+            quiet_before[0] += self._quiet
+            begins = quiet_before >= QUIET_BEFORE_S * SAMPLE_RATE
+            gapped = (quiet_before >= GAP_S * SAMPLE_RATE) & ~begins
+            for index in np.flatnonzero(begins | gapped):
+                if begins[index]:
+                    self._last_loud = self._fed + int(loud[index - 1]) if index else self._last_loud
+                    self._close()
+                    self._first_loud = self._fed + int(loud[index])
+                    self.bursts.append(HeardBurst(end_s - (samples.size - loud[index]) / SAMPLE_RATE))
+                elif self.bursts:
+                    self.bursts[-1].gaps += 1
+            self._last_loud = self._fed + int(loud[-1])
+            self._close()
+            self._quiet = samples.size - 1 - int(loud[-1])
+        else:
             self._quiet += samples.size
-            return
-        quiet_before = np.diff(loud, prepend=-1) - 1
-        quiet_before[0] += self._quiet
-        for index in loud[quiet_before >= QUIET_BEFORE_S * SAMPLE_RATE]:
-            self.onsets_s.append(end_s - (samples.size - index) / SAMPLE_RATE)
-        self._quiet = samples.size - 1 - int(loud[-1])
+        self._fed += samples.size
+
+    def _close(self) -> None:
+        if self.bursts:
+            self.bursts[-1].span_s = (self._last_loud - self._first_loud + 1) / SAMPLE_RATE
 
 
 def mouth_to_ear(spoken_s: list[float], heard_s: list[float], start: float, end: float) -> list[int]:
@@ -67,6 +105,18 @@ def mouth_to_ear(spoken_s: list[float], heard_s: list[float], start: float, end:
         if before >= 0 and heard - spoken_s[before] < PERIOD_S / 2:
             latencies.append(round(1000 * (heard - spoken_s[before])))
     return latencies
+
+
+def bursts_heard(spoken_s: list[float], heard: list[HeardBurst], start: float, end: float) -> tuple[int, int, int]:
+    """Of the bursts spoken between `start` and half a period before `end`: how many, how many were heard (within
+    half a period), and how many of those were heard with a gap or cut short."""
+    onsets = [burst.onset_s for burst in heard]
+    spoken = [at for at in spoken_s if start <= at <= end - PERIOD_S / 2]
+    found = [bisect.bisect_right(onsets, at) for at in spoken]
+    reached = [
+        heard[i] for at, i in zip(spoken, found, strict=True) if i < len(heard) and onsets[i] - at < PERIOD_S / 2
+    ]
+    return len(spoken), len(reached), sum(not burst.whole for burst in reached)
 
 
 class BurstMicrophone:
@@ -106,3 +156,7 @@ class BurstEar:
     @property
     def onsets_s(self) -> list[float]:
         return self.detector.onsets_s
+
+    @property
+    def bursts(self) -> list[HeardBurst]:
+        return self.detector.bursts

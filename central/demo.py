@@ -27,9 +27,11 @@ log = logging.getLogger("demo")
 CALL_SECONDS = 20.0
 
 
-def write_kiosk_config(folder: Path, central: CentralProcess, devices: str = "") -> Path:
-    """The demo terminal's configuration file in `folder`; `devices` is the body of its [devices] section."""
+def write_kiosk_config(folder: Path, central: CentralProcess, devices: str = "", ca_file: Path | None = None) -> Path:
+    """The demo terminal's configuration file in `folder`; `devices` is the body of its [devices] section;
+    `ca_file`: the CA that signed central's (and Janus's) certificate, when they serve HTTPS."""
     path = folder / "kiosk.toml"
+    trust = f'ca_file = "{ca_file}"\n' if ca_file else ""
     path.write_text(
         f"""# The demo terminal's configuration (see README: configuration).
 [terminal]
@@ -41,7 +43,7 @@ state_dir = "{folder / "kiosk-state"}"
 [central]
 url = "{central.url}"
 token_file = "{central.state / "terminal-token"}"
-
+{trust}
 [devices]
 {devices}
 """

@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from bench.bench_stack import BenchStack
 from bench.browser_terminal import capture_to_decoded, run_browser
 from bench.call_bench import markers, run_series, run_terminal, series_text, table, write_to_page
 from bench.call_figures import Direction, RunFigures, report_freezes, window
@@ -33,7 +34,7 @@ def _plausible(figures: RunFigures) -> None:
 
 @pytest.mark.ui
 def test_a_short_run_of_the_terminal_measures_every_figure(start_central, pulse, tmp_path):
-    figures = run_terminal(start_central(), pulse, tmp_path / "run", seconds=4, size=(640, 480))
+    figures = run_terminal(BenchStack(start_central()), pulse, tmp_path / "run", seconds=4, size=(640, 480))
     _plausible(figures)
     assert 50 < figures.peak_rss_mib < 2000
     text = table([figures], [], 4, (640, 480))
@@ -42,18 +43,18 @@ def test_a_short_run_of_the_terminal_measures_every_figure(start_central, pulse,
 
 @pytest.mark.ui
 def test_consecutive_visits_in_one_terminal_process_report_its_memory_after_each(start_central, pulse, tmp_path):
-    rss_mib = run_series(start_central(), tmp_path / "series", visits=2, size=(640, 480))
+    rss_mib = run_series(BenchStack(start_central()), tmp_path / "series", visits=2, size=(640, 480))
     assert len(rss_mib) == 2 and all(50 < value < 2000 for value in rss_mib)
     assert "after visit 2" in series_text(rss_mib)
 
 
 @pytest.mark.browser
 def test_a_short_run_of_the_browser_in_the_terminals_place_measures_the_same_figures(start_central, pulse, tmp_path):
-    central = start_central()
-    figures = run_browser(central, pulse, tmp_path / "browser", seconds=4)
+    stack = BenchStack(start_central())
+    figures = run_browser(stack, pulse, tmp_path / "browser", seconds=4)
     _plausible(figures)
     assert math.isnan(figures.peak_rss_mib), "no one process to speak of"
-    terminal = run_terminal(central, pulse, tmp_path / "terminal", seconds=4, size=(640, 480))
+    terminal = run_terminal(stack, pulse, tmp_path / "terminal", seconds=4, size=(640, 480))
     row = next(line for line in table([terminal], [figures], 4, (640, 480)).splitlines() if "CPU" in line)
     ratio = float(row.split("|")[4])
     assert ratio == pytest.approx(terminal.cpu_percent / figures.cpu_percent, abs=0.006)  # shown to 2 places

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from bench.handset_rig import HandsetRig
-from bench.tone_bursts import PERIOD_S, BurstMicrophone, OnsetDetector, burst_train, mouth_to_ear
+from bench.tone_bursts import (
+    PERIOD_S,
+    BurstMicrophone,
+    HeardBurst,
+    OnsetDetector,
+    burst_train,
+    bursts_heard,
+    mouth_to_ear,
+)
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from tests.waiting import wait_for
 
@@ -36,6 +44,27 @@ def test_noise_and_the_bursts_own_quiet_crossings_are_not_onsets():
     assert detector.onsets_s == []
     detector.feed(burst_train(1.0), 2.0)
     assert len(detector.onsets_s) == 1, "one burst, one onset, though its sine crosses zero 200 times"
+
+
+@pytest.mark.parametrize("piece", [7, BLOCK_SAMPLES, 48_000])
+def test_a_burst_with_a_cut_in_it_or_cut_short_is_heard_broken_and_a_whole_one_whole(piece):
+    sound = np.concatenate([np.zeros(SAMPLE_RATE, np.int16), burst_train(3.0)])  # quiet before the first
+    second, third = 2 * SAMPLE_RATE, 3 * SAMPLE_RATE
+    sound[second + 2400 : second + 2400 + 480] = 0  # 10 ms of silence 50 ms into the second burst
+    sound[third + 2400 : third + SAMPLE_RATE // 10] = 0  # the third one stops after 50 ms
+    detector = OnsetDetector()
+    for start in range(0, sound.size, piece):
+        detector.feed(sound[start : start + piece], (start + piece) / SAMPLE_RATE)
+    assert [burst.whole for burst in detector.bursts] == [True, False, False]
+    assert [burst.gaps for burst in detector.bursts] == [0, 1, 0]
+    assert detector.bursts[0].span_s == pytest.approx(0.1, abs=0.001)
+    assert detector.bursts[2].span_s == pytest.approx(0.05, abs=0.001)
+
+
+def test_of_the_bursts_spoken_those_heard_and_those_heard_broken_are_counted():
+    spoken = [10.0, 11.0, 12.0, 13.0, 14.0]
+    heard = [HeardBurst(10.1, 0.1), HeardBurst(11.1, 0.1, gaps=2), HeardBurst(13.1, 0.04), HeardBurst(14.1, 0.1)]
+    assert bursts_heard(spoken, heard, start=10.0, end=14.0) == (4, 3, 2), "the one at 14 s is past the end"
 
 
 def test_a_burst_heard_is_paired_with_the_one_spoken_just_before_it():

@@ -40,17 +40,23 @@ class FaultStack:
     browsers: list[HeadlessChromium] = field(default_factory=list)
     mounted: list[Path] = field(default_factory=list)
 
-    def visitor_page(self) -> Page:
-        """The visitor page in Chromium, in the visitor's namespace, trusting exactly central's and Janus's keys."""
-        launcher = self.folder / "chromium-in-visitor-namespace"
-        launcher.write_text(f'#!/bin/sh\nexec {" ".join(self.network["visitor"].command())} {CHROMIUM} "$@"\n')
+    def chromium_in(self, role: str) -> tuple[Path, tuple[str, ...]]:
+        """What starts Chromium in this role's namespace, and the arguments that make it trust exactly central's
+        and Janus's keys (it has no way to be given a CA of its own)."""
+        launcher = self.folder / f"chromium-in-{role}-namespace"
+        launcher.write_text(f'#!/bin/sh\nexec {" ".join(self.network[role].command())} {CHROMIUM} "$@"\n')
         launcher.chmod(0o700)
         pins = ",".join(_spki_pin(cert) for cert in self.folder.glob("198.19.*.pem"))
+        return launcher, (f"--ignore-certificate-errors-spki-list={pins}",)
+
+    def visitor_page(self) -> Page:
+        """The visitor page in Chromium, in the visitor's namespace."""
+        launcher, trust = self.chromium_in("visitor")
         browser = HeadlessChromium(
             fake_camera_file(self.folder, "Visitor (Chromium)"),
             self.folder / "chromium-profile",
             executable=launcher,
-            more_args=(f"--ignore-certificate-errors-spki-list={pins}",),
+            more_args=trust,
         )
         self.browsers.append(browser)
         page = browser.start()
@@ -88,14 +94,16 @@ def start_fault_stack(
     simulated_visitor: bool = True,
     state_size: str = "",
     terminal: bool = True,
+    home: str = "terminal",
     **timeouts: float,
 ) -> FaultStack:
     """A new stack in `folder`, the terminal core idle. `simulated_visitor` False: no visitor joins by itself (the
     test opens the visitor page instead). `state_size`: the terminal's state folder is a file system of this size
     (tmpfs, e.g. "1m"), to fill. `terminal` False: no terminal core here (the test runs one in a process of its
-    own, with `terminal_config`). A stack that fails to start leaves nothing behind."""
+    own, with `terminal_config`). `home`: the role whose namespace is this process's (the call bench's is the
+    visitor's). A stack that fails to start leaves nothing behind."""
     folder.mkdir(parents=True, exist_ok=True)
-    network = FaultNetwork()
+    network = FaultNetwork(home)
     network.start()
     try:
         return _start_roles(folder, network, visit_seconds, simulated_visitor, state_size, terminal, timeouts)
