@@ -2,12 +2,14 @@
 
 Each visitor's audio arrives in bursts (network jitter) and is pushed here per source; the sound card
 pulls exactly one block at its own pace. Each source waits until it holds its target before it plays,
-so a late packet finds slack instead of a gap. A source that runs dry gets a larger target (one block
-more, up to half the limit) and, after a calm spell, the smaller one back: the delay follows the network
-instead of always paying for its worst moment. A source that holds more than `limit` is cut back to its
-target, so the delay can never grow; one whose buffer never ran as low as its target allows for a few
-seconds holds delay that no packet needed, and is trimmed back to it. Every cut or gap is faded, so late
-packets make no clicks. Sources that have been silent for a while are forgotten (a visitor left).
+so a late packet finds slack instead of a gap. A source that runs dry is carried on by its own last pitch
+period (`drivers.time_stretch`), fading out only if nothing comes for a while, until it has refilled to a larger
+target (one block more, up to half the limit); after a calm spell, the smaller target comes back: the delay
+follows the network instead of always paying for its worst moment. Delay that no packet needed — a buffer that
+never ran as low as its target for a few seconds, or one fuller than `limit` — is taken out a pitch period at a
+time where the sound repeats itself or is quiet, so nothing is cut out of a word; only a buffer past twice
+the limit is cut at once. Every cut is faded, so late packets make no clicks. Sources that have been silent for a
+while are forgotten (a visitor left).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
+from drivers.time_stretch import LONGEST_PERIOD, WINDOW, Continuation, without_one_period
 
 FADE_SAMPLES = 96  # 2 ms: long enough to hide a discontinuity, short enough not to be heard as a dip
 FORGET_AFTER_S = 2.0
 CALM_S = 10.0  # this long without running dry, a raised target steps back down
 TRIM_AFTER_S = 4.0  # this long with a block or more never used, the buffer is trimmed by what was spare
+HISTORY = 2 * (LONGEST_PERIOD + WINDOW)  # of what each source played: enough to find its pitch period
 
 
 @dataclass
@@ -34,8 +38,13 @@ class _Source:
     playing: bool = False
     fade_in: bool = True
     crossfade_from: np.ndarray | None = None  # what would have followed a cut, faded into what follows it
+    played: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # the last HISTORY samples
+    continuation: Continuation | None = None  # carrying the voice on while its packets are late
+    spare: int = 0  # samples of delay no packet needed, to take out a period at a time
     last_push: float = 0.0
     last_underrun: float = 0.0
+    concealed: int = 0  # samples
+    shortened: int = 0
     lowest: int = 0  # the fewest samples held after a pull, since `lowest_since`
     lowest_since: float | None = None
     underruns: int = 0
@@ -49,6 +58,8 @@ class PlayoutStats:
     target_ms: float  # the largest target: the delay the earpiece aims for now
     underruns: int
     cuts: int
+    concealed_ms: float = 0.0  # carried on by the voice's own pitch period, while its packets were late
+    shortened_ms: float = 0.0  # taken out a pitch period at a time
 
 
 def _ramp(n: int) -> np.ndarray:
@@ -59,7 +70,7 @@ class PlayoutMixer:
     def __init__(
         self,
         target_ms: float = 40.0,
-        limit_ms: float = 120.0,
+        limit_ms: float = 160.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < target_ms < limit_ms:
@@ -69,8 +80,7 @@ class PlayoutMixer:
         self.gain = 1.0
         self._clock = clock
         self._sources: dict[Hashable, _Source] = {}
-        self._gone_underruns = 0
-        self._gone_cuts = 0
+        self._gone = _Source(0)  # the counts of sources forgotten
         self._lock = threading.Lock()
 
     def push(self, source: Hashable, samples: np.ndarray) -> None:
@@ -81,8 +91,10 @@ class PlayoutMixer:
                 state = self._sources[source] = _Source(self.target)
             state.samples = np.concatenate((state.samples, samples.astype(np.float32)))
             state.last_push = self._clock()
-            if state.samples.size > self.limit:
+            if state.samples.size > 2 * self.limit:
                 self._cut(state, state.samples.size - state.target)
+            elif state.samples.size > self.limit:
+                state.spare = max(state.spare, state.samples.size - state.target)
 
     def _cut(self, state: _Source, drop: int) -> None:
         if state.playing:
@@ -98,13 +110,12 @@ class PlayoutMixer:
             for key, state in list(self._sources.items()):
                 mixed += self._take(state, count, now)
                 if not state.playing and now - state.last_push > FORGET_AFTER_S:
-                    self._gone_underruns += state.underruns
-                    self._gone_cuts += state.cuts
+                    for tally in ("underruns", "cuts", "concealed", "shortened"):
+                        setattr(self._gone, tally, getattr(self._gone, tally) + getattr(state, tally))
                     del self._sources[key]
         return np.clip(mixed * self.gain, -32768, 32767).astype(np.int16)
 
     def _take(self, state: _Source, count: int, now: float) -> np.ndarray:
-        out = np.zeros(count, np.float32)
         if state.target > self.target and now - state.last_underrun > CALM_S:
             state.target -= BLOCK_SAMPLES
             state.last_underrun = now
@@ -112,14 +123,16 @@ class PlayoutMixer:
             # The fade's few samples on top of the target: without them a buffer filled to exactly its
             # target would count as late one block early.
             if state.samples.size < state.target + FADE_SAMPLES:
-                return out  # still filling: silence, not a stutter
-            state.playing, state.fade_in = True, True
-        # Fewer than a block and a fade left is a late packet: play what there is, faded out, rather
-        # than play to the last sample and stop dead at the start of the next block.
-        late = state.samples.size < count + FADE_SAMPLES
+                return self._carried_on(state, count)  # still filling: the voice carried on, then silence
+            state.playing = True
+            state.fade_in = state.continuation is None or state.continuation.faded
+            if state.continuation is not None and not state.continuation.faded:
+                state.crossfade_from = state.continuation.next(FADE_SAMPLES)
+            state.continuation = None
+        out = np.zeros(count, np.float32)
         have = min(count, state.samples.size)
         out[:have] = state.samples[:have]
-        state.samples = state.samples[:0] if late else state.samples[have:]
+        state.samples = state.samples[have:]
         fade = min(FADE_SAMPLES, have)
         if state.fade_in:
             out[:fade] *= _ramp(fade)
@@ -129,17 +142,26 @@ class PlayoutMixer:
             ramp = _ramp(before.size)
             out[: before.size] = before * (1 - ramp) + out[: before.size] * ramp
         state.crossfade_from = None
-        if late:
-            # Wait to refill to the target before playing on, so one late packet is one short gap.
-            out[have - fade : have] *= _ramp(fade)[::-1]
+        state.played = np.concatenate((state.played, out[:have]))[-HISTORY:]
+        if have < count:
+            # A late packet: carry the voice on from where it stopped, and refill to a larger target.
             state.playing = False
             state.underruns += 1
             state.target = min(state.target + BLOCK_SAMPLES, max(self.target, self.limit // 2))
             state.last_underrun = now
             state.lowest_since = None
+            state.continuation = Continuation(state.played)
+            out[have:] = self._carried_on(state, count - have)
         else:
             self._trim_spare(state, now)
+            self._shorten(state)
         return out
+
+    def _carried_on(self, state: _Source, count: int) -> np.ndarray:
+        if state.continuation is None or state.continuation.faded:
+            return np.zeros(count, np.float32)
+        state.concealed += count
+        return state.continuation.next(count)
 
     def _trim_spare(self, state: _Source, now: float) -> None:
         """A steady voice runs down to its target, or up to a block under it, before each next packet (as the
@@ -149,10 +171,23 @@ class PlayoutMixer:
             state.lowest, state.lowest_since = state.samples.size, now
         state.lowest = min(state.lowest, state.samples.size)
         if now - state.lowest_since >= TRIM_AFTER_S:
-            spare = state.lowest - state.target
-            if spare >= BLOCK_SAMPLES:
-                self._cut(state, spare)
+            if state.lowest - state.target >= BLOCK_SAMPLES:
+                state.spare = max(state.spare, state.lowest - state.target)
             state.lowest_since = None
+
+    def _shorten(self, state: _Source) -> None:
+        """Takes a pitch period of the spare delay out, where the voice allows (at most one each pull: a voice
+        played up to a fifth faster for a moment is not heard as faster)."""
+        if state.spare <= 0:
+            return
+        shorter = without_one_period(state.samples)
+        if shorter is None:
+            return  # not here: the next pull's stretch may repeat itself, or be quiet
+        taken = state.samples.size - shorter.size
+        state.samples = shorter
+        state.spare -= taken
+        state.shortened += taken
+        state.lowest -= taken
 
     def stats(self) -> PlayoutStats:
         with self._lock:
@@ -161,6 +196,8 @@ class PlayoutMixer:
                 sources=len(states),
                 buffered_ms=max((s.samples.size for s in states), default=0) * 1000 / SAMPLE_RATE,
                 target_ms=max((s.target for s in states), default=self.target) * 1000 / SAMPLE_RATE,
-                underruns=self._gone_underruns + sum(s.underruns for s in states),
-                cuts=self._gone_cuts + sum(s.cuts for s in states),
+                underruns=self._gone.underruns + sum(s.underruns for s in states),
+                cuts=self._gone.cuts + sum(s.cuts for s in states),
+                concealed_ms=(self._gone.concealed + sum(s.concealed for s in states)) * 1000 / SAMPLE_RATE,
+                shortened_ms=(self._gone.shortened + sum(s.shortened for s in states)) * 1000 / SAMPLE_RATE,
             )
