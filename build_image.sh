@@ -24,14 +24,14 @@ MIRROR=""
 SIZE_GIB=4
 SUITE=bookworm
 # What the kiosk needs at run time, beside Python: cage, seatd and Mesa for the screen, the libraries Qt's wheel
-# loads, PortAudio, fonts, and the network: systemd-networkd (in systemd) for DHCP, resolved for names and
+# loads, PortAudio, libopus (the call's voice codec, with its FEC and concealment), fonts, and the network: systemd-networkd (in systemd) for DHCP, resolved for names and
 # timesyncd for the clock (central refuses a request signed more than 60 s off its own time).
 PACKAGES=(
   systemd systemd-sysv systemd-resolved systemd-timesyncd udev dbus libpam-systemd kmod iproute2 ca-certificates
   python3 python3-venv
   cage seatd xwayland libgl1 libegl1 libgl1-mesa-dri libegl-mesa0 libgbm1 libwayland-client0 libwayland-cursor0
   libwayland-egl1 libxkbcommon0 libfontconfig1 libdbus-1-3
-  libportaudio2 fonts-inter fonts-dejavu-core
+  libportaudio2 libopus0 fonts-inter fonts-dejavu-core
 )
 BOOT_PACKAGES=(linux-image-amd64 initramfs-tools systemd-boot systemd-boot-efi)
 

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   python3-venv python3-dev gcc linux-libc-dev iproute2 util-linux
   janus janus-tools libjs-janus-gateway libjs-webrtc-adapter
   chromium chromium-driver postgresql iptables
-  libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils
+  libportaudio2 libopus0 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng
   xvfb fonts-inter fonts-dejavu-core
   cage xwayland systemd debootstrap mtools dosfstools fdisk e2fsprogs qemu-system-x86 ovmf
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0

@@ -30,12 +30,17 @@ from aiortc.stats import (
 from drivers.camera import Camera
 from drivers.handset import Earpiece, Microphone
 from kiosk.audio_level import use_numpy_audio_level
+from kiosk.bitrate_control import BitrateControl
+from kiosk.call_codecs import encoders_of, use_call_codecs
 from kiosk.call_quality import CallQuality, Quality
 from kiosk.call_status import CallStatus
 from kiosk.janus_client import NO_SUCH_SESSION, JanusError, JanusEvent, JanusSession, janus_answers
 from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
+from kiosk.opus_voice import VoiceEncoder
 from kiosk.pictures import i420_of
+from kiosk.video_encoder import SteppedVp8Encoder
+from kiosk.video_pacer import VideoPacer, pace_video
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +141,10 @@ class CallEngine:
         self._lost_total = 0.0
         self._last_heard = 0.0  # monotonic: Janus last answered a probe, or a visitor's media last arrived
         self._last_media = 0.0  # monotonic: a visitor's audio or video last arrived
+        self._voice = False  # the call's own codecs (kiosk.call_codecs) are in use
+        self._pacer: VideoPacer | None = None
+        self._bitrate = BitrateControl()
+        self._video_sent: tuple[float, int] | None = None  # (when, bytes): the video sent, at the last report
         self._last_video = 0.0  # monotonic: a visitor's picture last arrived
         self._poller = 0  # the current Janus poll loop's number; an older one stops after its request
         self._link_tasks: list[asyncio.Task[None]] = []
@@ -158,6 +167,7 @@ class CallEngine:
 
     def start(self) -> None:
         use_numpy_audio_level()
+        self._voice = use_call_codecs()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
@@ -353,12 +363,31 @@ class CallEngine:
                 self._listener.on_call_quality(rated)
 
     def _read_janus_reports(self, publisher: RTCPeerConnection, report: RTCStatsReport) -> None:
-        sent = {s.kind: s.packetsSent for s in report.values() if isinstance(s, RTCOutboundRtpStreamStats)}
+        outbound = {s.kind: s for s in report.values() if isinstance(s, RTCOutboundRtpStreamStats)}
         for stats in report.values():
             if isinstance(stats, RTCRemoteInboundRtpStreamStats) and stats.kind == "video":
-                self.quality.janus_report(  # RTCP gives the share lost in 256ths
-                    publisher, stats.roundTripTime, stats.packetsLost, sent.get("video", 0), stats.fractionLost / 256
+                video = outbound.get("video")
+                lost = stats.fractionLost / 256  # RTCP gives the share lost in 256ths
+                self.quality.janus_report(
+                    publisher, stats.roundTripTime, stats.packetsLost, video.packetsSent if video else 0, lost
                 )
+                if video is not None:
+                    self._follow_the_link(publisher, lost, stats.roundTripTime, video.bytesSent)
+            elif isinstance(stats, RTCRemoteInboundRtpStreamStats) and stats.kind == "audio":
+                for encoder in encoders_of(publisher.getSenders(), VoiceEncoder):
+                    encoder.set_expected_loss(stats.fractionLost / 256)
+
+    def _follow_the_link(self, publisher: RTCPeerConnection, lost: float, rtt_s: float | None, sent: int) -> None:
+        """The video's bitrate (and pace) from Janus's latest report of it (`kiosk.bitrate_control`)."""
+        now = time.monotonic()
+        before, self._video_sent = self._video_sent, (now, sent)
+        if before is None or now <= before[0]:
+            return
+        target = self._bitrate.report(lost, rtt_s, 8 * (sent - before[1]) / (now - before[0]))
+        for encoder in encoders_of(publisher.getSenders(), SteppedVp8Encoder):
+            encoder.set_target(target)
+            if self._pacer is not None:
+                self._pacer.rate_bps = encoder.target_bitrate
 
     async def _resume(self, janus: JanusSession) -> None:
         """The link is back after an outage: keep the connections if the visitors' media comes back on them,
@@ -418,6 +447,8 @@ class CallEngine:
         while answer.jsep is None:
             answer = await self._next_event(handle, "event")
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.jsep["sdp"], type=answer.jsep["type"]))
+        self._bitrate, self._video_sent = BitrateControl(), None
+        self._pacer = pace_video(pc, self._bitrate.target_bps)
 
     def _watch(self, pc: RTCPeerConnection, publisher: bool) -> None:
         @pc.on("connectionstatechange")
@@ -472,7 +503,7 @@ class CallEngine:
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
             for receiver in pc.getReceivers():  # before media flows: to the decoder the moment it can be decoded
-                if receiver.track is track:
+                if receiver.track is track and (track.kind == "video" or self._voice):
                     use_for(receiver, track.kind, self.quality.new_arrivals() if track.kind == "video" else None)
             consume = self._consume_video if track.kind == "video" else self._consume_audio
             self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))

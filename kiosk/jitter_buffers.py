@@ -9,13 +9,21 @@ still hands such a frame on when the next one starts, and to its NACKs, which fi
 came before the subscription did. The decoder would refuse it ("Invalid data") and every frame after it until
 the next keyframe, so it is dropped and a keyframe asked for at once.
 
+aiortc asks for a lost packet again (NACK) only when another is lost after it: a request or a resend lost on the
+way leaves the gap open until the buffer gives up on it. The buffer asks again itself, every NACK_AGAIN_S while
+the gap is open, as browsers do.
+
 After an outage (no video packet for a quarter of a second), the packets lost in it will not come: the buffer
 starts afresh from the first packet after it and asks for a keyframe at once, instead of waiting for them until
 it overflows, which took seconds.
 
 Audio: aiortc holds four packets (80 ms) before it hands one on, and waits for a lost one until its buffer
 overflows (320 ms of silence). The earpiece's playout buffer already smooths jitter, so each packet goes on as
-it arrives; a gap is waited on for one packet only, because no retransmission will fill it.
+it arrives, with every packet behind it that is there too. A gap is waited on only until a few packets wait
+behind it (no retransmission will fill it, but a link that reorders brings it late): two at first, one more each
+time a packet comes after its gap was given up, and one fewer after a calm spell. The packets after a gap go on
+as `VoicePackets` that say how many were lost before them, for the decoder to fill that time
+(`kiosk.opus_voice`).
 
 The buffers are swapped into aiortc's receivers (`use_for`) rather than forking aiortc; their interface is the
 one aiortc calls, `add`, and only the search for what can be handed on changes.
@@ -23,23 +31,29 @@ one aiortc calls, `add`, and only the search for what can be handed on changes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from aiortc import RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 
 from kiosk.call_quality import ArrivalLoss
 
 log = logging.getLogger(__name__)
 
 GAP_GIVEN_UP_S = 0.3  # a lost packet's retransmission comes within a round trip; after this it will not
+NACK_AGAIN_S = 0.08  # a packet still missing this long after it was asked for is asked for again
 RESUMED_AFTER_S = 0.25  # no video packet for this long (8 frames at 30 fps) and then one: the stream resumes
 VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
 AUDIO_CAPACITY = 16
 AUDIO_WAIT_PACKETS = 2  # a gap is given up once this many packets wait behind it (one 20 ms packet late)
+AUDIO_MOST_WAIT_PACKETS = 6  # 120 ms: a packet later than that is as good as lost, for a conversation
+AUDIO_CALM_S = 10.0  # this long with no packet coming too late, the wait steps back down
 _RECEIVERS_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _VP8_START = 0x10  # the S bit of a VP8 payload descriptor's first octet
 _VP8_PARTITION = 0x07  # its partition index
@@ -57,7 +71,10 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         self._clock = clock
         self._last_arrival: float | None = None
         self._gap_since: float | None = None  # since when a packet has been missing before the newest
+        self._asked_at = 0.0
         self.arrivals: ArrivalLoss | None = None  # counts what the link lost, for the call's quality
+        self.ask_again: Callable[[int, list[int]], None] | None = None  # (SSRC, sequence numbers): a NACK
+        self.gaps_given_up = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         if self.arrivals is not None:
@@ -77,6 +94,8 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         if frame is None and self._gap_given_up(now, packet.sequence_number):
             frame = self._remove_frame(packet.sequence_number)
             ask_for_keyframe = True
+        elif self._gap_since is not None and now - max(self._gap_since, self._asked_at) >= NACK_AGAIN_S:
+            self._ask_again(packet)
         if self._dropped_a_tail:
             self._dropped_a_tail = False
             ask_for_keyframe = True
@@ -95,6 +114,8 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         if now - self._gap_since < GAP_GIVEN_UP_S:
             return False
         self._gap_since = None
+        self.gaps_given_up += 1
+        log.info("video: a packet lost for %.0f ms was given up on; a keyframe is asked for", 1000 * GAP_GIVEN_UP_S)
         self.remove(1)  # the head frame's first packet, then up to the next frame's
         for _ in range(self._capacity - 1):
             head = self._packets[self._origin % self._capacity]  # type: ignore[operator]
@@ -102,6 +123,19 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
                 break
             self.remove(1)
         return True
+
+    def _ask_again(self, packet: RtpPacket) -> None:
+        if self._origin is None or self.ask_again is None:
+            return
+        origin, span = self._origin, (packet.sequence_number - self._origin) % 65536
+        missing = [
+            (origin + n) % 65536
+            for n in range(min(span, self._capacity))
+            if self._packets[(origin + n) % self._capacity] is None
+        ]
+        if missing:
+            self._asked_at = self._clock()
+            self.ask_again(packet.ssrc, missing)
 
     def _missing_before(self, newest: int) -> bool:
         if self._origin is None:
@@ -142,35 +176,76 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         return None
 
 
-class PacketOnArrivalJitterBuffer(JitterBuffer):
+class VoicePackets(JitterFrame):
+    """Every packet that can go to the decoder now, in order, and how many were lost just before the first."""
+
+    def __init__(self, packets: list[RtpPacket], lost: int) -> None:
+        first = packets[0]
+        super().__init__(first._data, first.timestamp)  # type: ignore[attr-defined]  # depayloaded by aiortc
+        self.packets = [(packet._data, packet.timestamp) for packet in packets]  # type: ignore[attr-defined]
+        self.lost = lost
+
+
+class VoiceJitterBuffer(JitterBuffer):
     """For audio, where every packet is a frame of its own."""
 
-    def __init__(self, capacity: int = AUDIO_CAPACITY) -> None:
+    def __init__(self, capacity: int = AUDIO_CAPACITY, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(capacity=capacity)
+        self._clock = clock
+        self.wait_packets = AUDIO_WAIT_PACKETS
+        self.too_late = 0  # packets that came after their gap was given up
+        self._late_at = clock()
+        self._given_up: deque[int] = deque(maxlen=AUDIO_CAPACITY)  # the sequence numbers of the latest lost
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        now = self._clock()
+        if packet.sequence_number in self._given_up:
+            self._given_up.remove(packet.sequence_number)
+            self.too_late += 1
+            self.wait_packets = min(AUDIO_MOST_WAIT_PACKETS, self.wait_packets + 1)
+            self._late_at = now
+        elif now - self._late_at > AUDIO_CALM_S and self.wait_packets > AUDIO_WAIT_PACKETS:
+            self.wait_packets -= 1
+            self._late_at = now
+        return super().add(packet)
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         if self._origin is None:
             return None
-        waiting = [n for n in range(self._capacity) if self._packets[(self._origin + n) % self._capacity]]
-        if not waiting or (waiting[0] > 0 and len(waiting) < AUDIO_WAIT_PACKETS):
-            return None  # nothing, or a gap that the next packet may still fill
-        self.remove(waiting[0])  # the lost ones
-        packet = self._packets[self._origin % self._capacity]
-        assert packet is not None
-        self.remove(1)
-        return JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        held = [n for n in range(self._capacity) if self._packets[(self._origin + n) % self._capacity]]
+        if not held or (held[0] > 0 and len(held) < self.wait_packets):
+            return None  # nothing, or a gap that a packet coming late may still fill
+        lost = held[0]
+        self._given_up.extend(uint16_add(self._origin, n) for n in range(lost))
+        self.remove(lost)
+        ready = []
+        while (packet := self._packets[self._origin % self._capacity]) is not None:
+            ready.append(packet)
+            self.remove(1)
+        return VoicePackets(ready, lost)
+
+
+def _nack_sender(receiver: RTCRtpReceiver) -> Callable[[int, list[int]], None]:
+    """Sends a NACK through the receiver (on its event loop, which is the caller's: aiortc adds packets there)."""
+
+    def send(ssrc: int, missing: list[int]) -> None:
+        asyncio.get_running_loop().create_task(receiver._send_rtcp_nack(ssrc, missing))
+
+    return send
 
 
 def use_for(receiver: RTCRtpReceiver, kind: str, arrivals: ArrivalLoss | None = None) -> bool:
     """Puts the buffer for `kind` ("audio" or "video") into a receiver before media flows; False (and a log
-    line) if aiortc changed. `arrivals`: counts the video packets the link lost."""
+    line) if aiortc changed. `arrivals`: counts the video packets the link lost. The audio buffer hands on
+    `VoicePackets`, which only `kiosk.opus_voice`'s decoder reads whole: use it only with that decoder."""
     if not isinstance(getattr(receiver, _RECEIVERS_BUFFER, None), JitterBuffer):
         log.warning("aiortc's receiver has no jitter buffer where expected: %s keeps aiortc's delays", kind)
         return False
     if kind == "video":
         video = FrameOnMarkerJitterBuffer()
         video.arrivals = arrivals
+        video.ask_again = _nack_sender(receiver)
         setattr(receiver, _RECEIVERS_BUFFER, video)
     else:
-        setattr(receiver, _RECEIVERS_BUFFER, PacketOnArrivalJitterBuffer())
+        setattr(receiver, _RECEIVERS_BUFFER, VoiceJitterBuffer())
     return True

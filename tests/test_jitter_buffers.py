@@ -16,7 +16,14 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 from av import VideoFrame
 
-from kiosk.jitter_buffers import FrameOnMarkerJitterBuffer, PacketOnArrivalJitterBuffer, begins_vp8_frame, use_for
+from kiosk.jitter_buffers import (
+    AUDIO_CALM_S,
+    FrameOnMarkerJitterBuffer,
+    VoiceJitterBuffer,
+    VoicePackets,
+    begins_vp8_frame,
+    use_for,
+)
 
 TICKS_PER_FRAME = 3000  # 90 kHz at 30 fps
 VP8_FRAME_START = 0x90  # a VP8 payload descriptor's first octet: extensions follow (X), start of partition 0 (S)
@@ -81,6 +88,24 @@ def test_a_lost_packet_holds_its_frame_until_the_retransmission_fills_the_gap():
     assert handed[0] == (9, _expected(0)), "never a frame with a hole in it, and out as soon as it is whole"
     # aiortc takes one frame from the buffer per packet: the two waiting frames follow with the next packets.
     assert handed[1:] == [(10, _expected(1)), (11, _expected(2)), (12, _expected(3))]
+
+
+def test_a_packet_still_missing_is_asked_for_again_every_little_while_until_it_comes():
+    frames = _frames(12)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    asked: list[tuple[float, list[int]]] = []
+    buffer.ask_again = lambda ssrc, missing: asked.append((round(now[0], 3), missing))
+    lost = frames[1][1]
+    for index, frame in enumerate(frames):
+        now[0] = index * 0.025  # a frame every 25 ms
+        for packet in frame:
+            if packet is not lost:
+                buffer.add(packet)
+        if index == 10:
+            buffer.add(lost)  # its third request brings it
+    assert [missing for _, missing in asked] == [[lost.sequence_number]] * 2, "asked again twice, then it came"
+    assert [at for at, _ in asked] == [0.125, 0.225], "aiortc asked at once, at 25 ms; again 80 ms on, and again"
 
 
 def test_a_frame_begun_before_the_subscription_is_dropped_and_a_keyframe_asked_for():
@@ -172,7 +197,7 @@ def test_they_go_into_aiortcs_receivers():
             assert isinstance(transceiver.receiver._RTCRtpReceiver__jitter_buffer, FrameOnMarkerJitterBuffer)
             audio = pc.addTransceiver("audio", direction="recvonly")
             assert use_for(audio.receiver, "audio")
-            assert isinstance(audio.receiver._RTCRtpReceiver__jitter_buffer, PacketOnArrivalJitterBuffer)
+            assert isinstance(audio.receiver._RTCRtpReceiver__jitter_buffer, VoiceJitterBuffer)
         finally:
             await pc.close()
 
@@ -188,26 +213,51 @@ def _audio(sequence_numbers: list[int]) -> list[RtpPacket]:
     return packets
 
 
+def _voice(buffer: VoiceJitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, list[bytes], int]]:
+    """(after how many packets, the packets' data, how many were lost before them) for each hand-over."""
+    out = []
+    for fed, packet in enumerate(packets, start=1):
+        _, handed = buffer.add(packet)
+        if handed is not None:
+            assert isinstance(handed, VoicePackets)
+            out.append((fed, [data for data, _ in handed.packets], handed.lost))
+    return out
+
+
 def test_each_audio_packet_is_handed_on_as_it_arrives_where_aiortc_holds_four():
     packets = _audio(list(range(65533, 65541)))  # the sequence wraps
-    ours = _feed(PacketOnArrivalJitterBuffer(), packets)
-    assert ours == [(n + 1, f"a{seq};".encode()) for n, seq in enumerate(range(65533, 65541))]
+    ours = _voice(VoiceJitterBuffer(), packets)
+    assert ours == [(n + 1, [f"a{seq};".encode()], 0) for n, seq in enumerate(range(65533, 65541))]
     aiortcs = _feed(JitterBuffer(capacity=16, prefetch=4), _audio(list(range(65533, 65541))))
     assert aiortcs[0] == (5, b"a65533;"), "aiortc's receiver hands the first packet on four packets later"
 
 
-def test_a_lost_audio_packet_is_waited_on_for_one_packet_then_skipped():
-    handed = _feed(PacketOnArrivalJitterBuffer(), _audio([1, 2, 4, 5, 6, 7]))
-    assert handed == [(1, b"a1;"), (2, b"a2;"), (4, b"a4;"), (5, b"a5;"), (6, b"a6;")]
+def test_a_lost_audio_packet_is_waited_on_for_one_packet_then_told_and_nothing_stays_behind():
+    handed = _voice(VoiceJitterBuffer(), _audio([1, 2, 4, 5, 6, 7]))
+    assert handed == [(1, [b"a1;"], 0), (2, [b"a2;"], 0), (4, [b"a4;", b"a5;"], 1), (5, [b"a6;"], 0), (6, [b"a7;"], 0)]
     aiortcs = _feed(JitterBuffer(capacity=16, prefetch=4), _audio([1, 2, 4, 5, 6, 7, 8, 9, 10]))
     assert [data for _, data in aiortcs] == [], "aiortc's stays silent behind the gap until its buffer overflows"
 
 
 def test_an_audio_packet_one_late_is_still_played_in_its_place():
-    handed = [data for _, data in _feed(PacketOnArrivalJitterBuffer(), _audio([1, 3, 2, 4, 5, 6]))]
-    assert handed == [b"a1;", b"a2;", b"a3;", b"a4;", b"a5;"]
+    handed = _voice(VoiceJitterBuffer(), _audio([1, 3, 2, 4]))
+    assert handed == [(1, [b"a1;"], 0), (3, [b"a2;", b"a3;"], 0), (4, [b"a4;"], 0)]
 
 
 def test_audio_packets_too_late_or_twice_are_dropped_and_the_rest_keep_their_order():
-    handed = [data for _, data in _feed(PacketOnArrivalJitterBuffer(), _audio([1, 2, 2, 4, 5, 3, 6, 7, 1]))]
-    assert handed == [b"a1;", b"a2;", b"a4;", b"a5;", b"a6;"]
+    buffer = VoiceJitterBuffer()
+    handed = _voice(buffer, _audio([1, 2, 2, 4, 5, 3, 6, 7, 1]))
+    assert [data for _, packets, _ in handed for data in packets] == [b"a1;", b"a2;", b"a4;", b"a5;", b"a6;", b"a7;"]
+    assert buffer.too_late == 1, "3, given up before it came; 2 and 1 again are copies, not late"
+
+
+def test_a_link_that_brings_packets_after_their_gap_was_given_up_makes_the_wait_longer_then_shorter_once_calm():
+    now = [0.0]
+    buffer = VoiceJitterBuffer(clock=lambda: now[0])
+    _voice(buffer, _audio([1, 2, 4, 5, 3]))  # 3 came after 4 and 5: too late
+    assert buffer.too_late == 1 and buffer.wait_packets == 3
+    handed = _voice(buffer, _audio([6, 8, 9, 7, 10]))
+    assert handed == [(1, [b"a6;"], 0), (4, [b"a7;", b"a8;", b"a9;"], 0), (5, [b"a10;"], 0)], "7 came in time now"
+    now[0] = AUDIO_CALM_S + 1
+    _voice(buffer, _audio([11]))
+    assert buffer.wait_packets == 2

@@ -1,0 +1,57 @@
+"""How much video the link can carry now, from what Janus reports of our stream (RTCP receiver reports, about once
+a second): the share of packets lost and the round trip. aiortc has no congestion control of its own; it only
+obeys a cap (REMB), which Janus sends only when a room has one.
+
+The rules are those of WebRTC's loss-based control (GCC), with the round trip standing in for its delay-based
+part, which needs feedback Janus does not send to aiortc: more than 10 % lost, down by half the share lost;
+less than 2 % lost and no queue building, up 8 % a report (never past twice what was really sent, as a still
+picture sends little); in between, hold. A round trip more than QUEUE_S over the least of the last minute means a
+queue is filling at a bottleneck before anything is lost: down to 85 % of what was sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from kiosk.video_encoder import LEAST_BPS, MOST_BPS, START_BPS
+
+LOSS_DOWN = 0.10
+LOSS_UP = 0.02
+UP_BY = 1.08
+QUEUE_S = 0.05
+BASE_RTT_WINDOW_S = 60.0
+
+
+class BitrateControl:
+    def __init__(self, start_bps: float = START_BPS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.target_bps = float(start_bps)
+        self._clock = clock
+        self._rtts: deque[tuple[float, float]] = deque()  # (when, round trip) of the last minute
+        self._last_report: tuple[float, float] | None = None
+
+    def _least_rtt(self, now: float, rtt_s: float) -> float:
+        self._rtts.append((now, rtt_s))
+        while self._rtts and now - self._rtts[0][0] > BASE_RTT_WINDOW_S:
+            self._rtts.popleft()
+        return min(rtt for _, rtt in self._rtts)
+
+    def report(self, fraction_lost: float, rtt_s: float | None, sent_bps: float) -> float:
+        """One second's report: the share lost (0 to 1) and round trip Janus last reported, and the video
+        bitrate really sent over the second. Returns the new target. A report the same as the one before (Janus
+        has not sent a new one) moves nothing."""
+        now = self._clock()
+        if (fraction_lost, rtt_s or 0.0) == self._last_report:
+            return self.target_bps
+        self._last_report = (fraction_lost, rtt_s or 0.0)
+        queued = rtt_s is not None and rtt_s - self._least_rtt(now, rtt_s) > QUEUE_S
+        sent = sent_bps if sent_bps > 0 else self.target_bps
+        if fraction_lost > LOSS_DOWN:
+            self.target_bps = min(self.target_bps, sent) * (1 - fraction_lost / 2)
+        elif queued:
+            self.target_bps = min(self.target_bps, 0.85 * sent)
+        elif fraction_lost < LOSS_UP:
+            self.target_bps = min(self.target_bps * UP_BY, max(2 * sent, START_BPS))
+        self.target_bps = max(LEAST_BPS, min(self.target_bps, MOST_BPS))
+        return self.target_bps

@@ -1,0 +1,61 @@
+"""The codecs the call uses in place of aiortc's own: the voice codec of `kiosk.opus_voice` for Opus, and the
+stepped encoder of `kiosk.video_encoder` for VP8, put into aiortc's codec factories rather than forking aiortc.
+The factories are the process's: `prefer` sets what the video keeps for the next connections made.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+
+from kiosk.opus_voice import HAVE_LIBOPUS, VoiceDecoder, VoiceEncoder
+from kiosk.video_encoder import Keep, SteppedVp8Encoder
+
+log = logging.getLogger(__name__)
+
+_keep = [Keep.RESOLUTION]
+
+
+def _mime(codec: Any) -> str:
+    return str(getattr(codec, "mimeType", "")).lower()
+
+
+def prefer(keep: Keep) -> None:
+    """What the video keeps when the link thins, for the encoders made from now on."""
+    _keep[0] = keep
+
+
+def use_call_codecs() -> bool:
+    """Puts the call's codecs into aiortc's factories; False (and a log line) when libopus or the factories are not
+    where expected, and aiortc's own codecs are used (the audio jitter buffer must then stay aiortc's too)."""
+    receiving = getattr(aiortc.rtcrtpreceiver, "get_decoder", None)
+    sending = getattr(aiortc.rtcrtpsender, "get_encoder", None)
+    if not HAVE_LIBOPUS or receiving is None or sending is None:
+        log.warning("libopus or aiortc's codec factories are missing: the call uses aiortc's own codecs")
+        return False
+    if getattr(receiving, "call_codecs", False):
+        return True
+
+    def get_decoder(codec: Any) -> Any:
+        return VoiceDecoder() if _mime(codec) == "audio/opus" else receiving(codec)
+
+    def get_encoder(codec: Any) -> Any:
+        if _mime(codec) == "audio/opus":
+            return VoiceEncoder()
+        if _mime(codec) == "video/vp8":
+            return SteppedVp8Encoder(_keep[0])
+        return sending(codec)
+
+    get_decoder.call_codecs = True  # type: ignore[attr-defined]
+    aiortc.rtcrtpreceiver.get_decoder = get_decoder
+    aiortc.rtcrtpsender.get_encoder = get_encoder
+    return True
+
+
+def encoders_of(senders: list[Any], kind: type) -> list[Any]:
+    """The encoders of this kind that these aiortc senders have made (aiortc keeps them private)."""
+    found = [getattr(sender, "_RTCRtpSender__encoder", None) for sender in senders]
+    return [encoder for encoder in found if isinstance(encoder, kind)]

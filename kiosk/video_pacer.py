@@ -1,0 +1,64 @@
+"""Spreads the video's packets over time, as a browser's pacer does: aiortc sends each frame's packets the moment
+the encoder has made them, and a large frame (a keyframe, the refresh after one) reaches a thin link's queue all
+at once and overflows it. Each video packet here waits for its turn at PACING_FACTOR times the video's bitrate;
+audio never waits (audio first, always).
+
+The pacer sits in the publisher's DTLS transport, which every sender of the connection sends through, and tells
+video from audio by the packet's SSRC (RTP header bytes 8 to 12). Resent packets (RTX) are paced as video, and
+one that would wait longer than RESEND_LATE_S is not sent: it would come after the receiver gave up on it, and on
+a congested link aiortc's resending every packet asked for feeds the congestion that lost them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiortc import RTCPeerConnection
+
+log = logging.getLogger(__name__)
+
+PACING_FACTOR = 2.5  # WebRTC's: a frame goes out in well under a frame's time, and a burst is 2.5x the rate at most
+BURST_S = 0.005  # packets within this much of their turn go at once (the event loop's timers are that coarse)
+RESEND_LATE_S = 0.15
+
+
+class VideoPacer:
+    def __init__(
+        self, send: Callable[[bytes], Awaitable[None]], video_ssrcs: set[int], resend_ssrcs: set[int], rate_bps: float
+    ) -> None:
+        self._send = send
+        self._video = video_ssrcs
+        self._resend = resend_ssrcs
+        self.rate_bps = rate_bps  # the video's bitrate; packets go at PACING_FACTOR times it
+        self._free_at = 0.0
+        self.resends_dropped = 0
+
+    async def send_rtp(self, data: bytes) -> None:
+        ssrc = int.from_bytes(data[8:12], "big") if len(data) >= 12 else None
+        if ssrc in self._video or ssrc in self._resend:
+            now = asyncio.get_running_loop().time()
+            turn = max(self._free_at, now)  # taken before waiting: a resend from another task queues behind it
+            if ssrc in self._resend and turn - now > RESEND_LATE_S:
+                self.resends_dropped += 1
+                return
+            self._free_at = turn + len(data) * 8 / (PACING_FACTOR * self.rate_bps)
+            if turn - now > BURST_S:
+                await asyncio.sleep(turn - now)
+        await self._send(data)
+
+
+def pace_video(pc: RTCPeerConnection, rate_bps: float) -> VideoPacer | None:
+    """Puts a pacer into the connection's transport once its senders are set up (after the local description);
+    None (and a log line) when aiortc's transport is not as expected, and video goes unpaced."""
+    senders = [sender for sender in pc.getSenders() if sender.track is not None and sender.track.kind == "video"]
+    if not senders or not hasattr(senders[0].transport, "_send_rtp"):
+        log.warning("no video sender or transport to pace: video goes as aiortc sends it")
+        return None
+    transport = senders[0].transport
+    video = {sender._ssrc for sender in senders}
+    resend = {sender._rtx_ssrc for sender in senders if getattr(sender, "_rtx_ssrc", None)}
+    pacer = VideoPacer(transport._send_rtp, video, resend, rate_bps)
+    transport._send_rtp = pacer.send_rtp  # type: ignore[method-assign]
+    return pacer

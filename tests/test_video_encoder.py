@@ -1,0 +1,67 @@
+"""The call's video encoder steps down with the link: the bitrate first, then the frame rate or the picture's size,
+as the visit keeps; it obeys Janus's cap, and waits for one change to settle before the next."""
+
+from __future__ import annotations
+
+import fractions
+
+import cv2
+import pytest
+from av import VideoFrame
+
+from drivers.simulated_camera import SimulatedCamera
+from kiosk.video_encoder import Keep, SteppedVp8Encoder
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _frames(count: int) -> list[VideoFrame]:
+    camera, frames = SimulatedCamera(), []
+    for index in range(count):
+        frame = VideoFrame.from_ndarray(cv2.cvtColor(camera.render(index), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+        frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90_000)  # 30 a second
+        frames.append(frame)
+    return frames
+
+
+def _sent(encoder: SteppedVp8Encoder, frames: list[VideoFrame], keyframe_at: int = -1) -> list[int]:
+    """Bytes sent for each frame (0 for one left out)."""
+    return [sum(map(len, encoder.encode(frame, n == keyframe_at)[0])) for n, frame in enumerate(frames)]
+
+
+@pytest.mark.parametrize(
+    ("keep", "size", "sent_of_30"),
+    [(Keep.RESOLUTION, (480, 360), 15), (Keep.FRAME_RATE, (320, 240), 30)],
+)
+def test_on_a_thin_link_the_picture_keeps_what_the_visit_wants_kept(keep, size, sent_of_30):
+    clock = Clock()
+    encoder = SteppedVp8Encoder(keep, clock)
+    frames = _frames(150)
+    _sent(encoder, frames[:30])
+    encoder.set_target(150_000)
+    clock.now = 2.0
+    sent = _sent(encoder, frames[30:])
+    assert sum(1 for size_sent in sent[60:90] if size_sent) == sent_of_30
+    assert (encoder._codec.width, encoder._codec.height) == size
+    kbps = sum(sent[30:]) * 8 / 3 / 1000
+    assert kbps < 190, f"{kbps:.0f} kbps for a target of 150"
+
+
+def test_a_cap_from_janus_is_obeyed_and_a_step_down_waits_for_the_last_change_to_settle():
+    clock = Clock()
+    encoder = SteppedVp8Encoder(clock=clock)
+    frames = _frames(40)
+    _sent(encoder, frames[:10])
+    encoder.target_bitrate = 200_000  # Janus's REMB
+    assert encoder.target_bitrate == 200_000
+    _sent(encoder, frames[10:20])
+    assert encoder._codec_bps == 500_000, "not within a second of the codec's start: each change costs a keyframe"
+    clock.now = 1.5
+    _sent(encoder, frames[20:])
+    assert encoder._codec_bps == 200_000 and encoder.step.fps == 15

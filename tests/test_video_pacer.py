@@ -1,0 +1,58 @@
+"""The video pacer spreads a large frame's packets at 2.5 times the video's bitrate, and lets audio by at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kiosk.video_pacer import PACING_FACTOR, VideoPacer
+
+VIDEO, AUDIO, RESEND = 0x1111, 0x2222, 0x3333
+
+
+def _rtp(ssrc: int, size: int) -> bytes:
+    return bytes(8) + ssrc.to_bytes(4, "big") + bytes(size - 12)
+
+
+def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wait():
+    async def scenario() -> list[tuple[float, int]]:
+        loop = asyncio.get_running_loop()
+        sent: list[tuple[float, int]] = []
+
+        async def send(data: bytes) -> None:
+            sent.append((loop.time(), int.from_bytes(data[8:12], "big")))
+
+        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
+        start = loop.time()
+        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(30)))  # a 36 kB frame at once
+        await asyncio.sleep(0.05)
+        await pacer.send_rtp(_rtp(AUDIO, 100))
+        await frame
+        return [(at - start, ssrc) for at, ssrc in sent]
+
+    sent = asyncio.run(scenario())
+    video = [at for at, ssrc in sent if ssrc == VIDEO]
+    audio = next(at for at, ssrc in sent if ssrc == AUDIO)
+    spread = 29 * 1200 * 8 / (PACING_FACTOR * 400_000)  # 0.28 s
+    assert video[-1] == pytest.approx(spread, abs=0.03)
+    assert audio == pytest.approx(0.05, abs=0.01), "the voice went at once, in the middle of the frame"
+
+
+def test_a_resend_that_would_wait_behind_a_long_queue_is_not_sent():
+    async def scenario() -> tuple[list[int], int]:
+        sent: list[int] = []
+
+        async def send(data: bytes) -> None:
+            sent.append(int.from_bytes(data[8:12], "big"))
+
+        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
+        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(30)))
+        await asyncio.sleep(0)
+        await pacer.send_rtp(_rtp(RESEND, 1200))  # 0.28 s of frame queued before it: it would come too late
+        await frame
+        await pacer.send_rtp(_rtp(RESEND, 1200))  # the queue gone: it goes
+        return sent, pacer.resends_dropped
+
+    sent, dropped = asyncio.run(scenario())
+    assert dropped == 1 and sent.count(RESEND) == 1 and sent.count(VIDEO) == 30
