@@ -136,7 +136,8 @@ def run_terminal(
     if playout := measured["playout"]:
         print(
             f"terminal run: its earpiece held {playout['buffered_ms']:.0f} ms for a target of "
-            f"{playout['target_ms']:.0f} ms, with {playout['underruns']} underruns and {playout['cuts']} cuts",
+            f"{playout['target_ms']:.0f} ms, with {playout['underruns']} underruns ({playout['concealed_ms']:.0f} ms "
+            f"carried on), {playout['cuts']} cuts and {playout['shortened_ms']:.0f} ms taken out a period at a time",
             flush=True,
         )
     start, end = events["measuring"]["wall"], events["measured"]["wall"]
