@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--session-minutes", type=float, default=15.0, help="how long a resident session lasts after sign-in"
     )
+    parser.add_argument(
+        "--video-cap-kbps", type=int, default=0, help="the most each participant's video may send (0: no cap)"
+    )
     parser.add_argument("--demo", action="store_true", help="seed the demo data set into a new database")
     parser.add_argument("--demo-visit-seconds", type=float, default=1800.0)
     args = parser.parse_args(argv)
@@ -67,8 +70,14 @@ def main(argv: list[str] | None = None) -> None:
     staff_token_file = args.state / "staff-token"
     staff_token = _read_secret(staff_token_file) if staff_token_file.exists() else ""
     admin_key = _read_secret(args.janus_admin_key_file) if args.janus_admin_key_file else ""
+    if args.video_cap_kbps < 0:
+        parser.error("--video-cap-kbps must be 0 (no cap) or more")
     rooms = RoomAdmin(
-        args.janus_url, admin_key, args.state / "recordings", verify=str(args.facility_ca) if args.facility_ca else True
+        args.janus_url,
+        admin_key,
+        args.state / "recordings",
+        verify=str(args.facility_ca) if args.facility_ca else True,
+        video_cap_kbps=args.video_cap_kbps,
     )
     rules = VisitRules(
         join_early_s=args.join_early_minutes * 60,

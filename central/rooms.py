@@ -24,10 +24,14 @@ class Room:
 
 
 class RoomAdmin:
-    def __init__(self, janus_url: str, admin_key: str, recordings: Path, verify: bool | str = True) -> None:
-        """`verify`: the CA file that signs Janus's HTTPS certificate (the facility's), or True for the system's."""
+    def __init__(
+        self, janus_url: str, admin_key: str, recordings: Path, verify: bool | str = True, video_cap_kbps: int = 0
+    ) -> None:
+        """`verify`: the CA file that signs Janus's HTTPS certificate (the facility's), or True for the system's.
+        `video_cap_kbps`: what each participant may send (Janus tells their encoders, REMB); 0 for no cap."""
         self._url = janus_url
         self._verify = verify
+        self._video_cap_kbps = video_cap_kbps
         self._admin_key = admin_key
         self._recordings = recordings
 
@@ -55,11 +59,14 @@ class RoomAdmin:
             "is_private": True,
             "publishers": max_participants,
             "audiocodec": "opus",
+            "opus_fec": True,  # a browser's voice then carries each packet's sound again in the next (in-band FEC)
             "videocodec": "vp8",
             "record": recorded,
             "lock_record": True,
             "admin_key": self._admin_key,
         }
+        if self._video_cap_kbps:
+            body.update(bitrate=self._video_cap_kbps * 1000, bitrate_cap=True)
         if recorded:
             folder = self._recordings / f"visit-{visit_id}"
             folder.mkdir(parents=True, exist_ok=True)
