@@ -165,13 +165,13 @@ class PlayoutMixer:
 
     def _trim_spare(self, state: _Source, now: float) -> None:
         """A steady voice runs down to its target, or up to a block under it, before each next packet (as the
-        packets and the card's pulls fall); a block or more that it never ran down to over TRIM_AFTER_S is
+        packets and the card's pulls fall); half a block or more that it never ran down to over TRIM_AFTER_S is
         delay that no packet needed."""
         if state.lowest_since is None:
             state.lowest, state.lowest_since = state.samples.size, now
         state.lowest = min(state.lowest, state.samples.size)
         if now - state.lowest_since >= TRIM_AFTER_S:
-            if state.lowest - state.target >= BLOCK_SAMPLES:
+            if state.lowest - state.target >= BLOCK_SAMPLES // 2:
                 state.spare = max(state.spare, state.lowest - state.target)
             state.lowest_since = None
 

@@ -20,8 +20,9 @@ it overflows, which took seconds.
 Audio: aiortc holds four packets (80 ms) before it hands one on, and waits for a lost one until its buffer
 overflows (320 ms of silence). The earpiece's playout buffer already smooths jitter, so each packet goes on as
 it arrives, with every packet behind it that is there too. A gap is waited on only until a few packets wait
-behind it (no retransmission will fill it, but a link that reorders brings it late): two at first, one more each
-time a packet comes after its gap was given up, and one fewer after a calm spell. The packets after a gap go on
+behind it (no retransmission will fill it, but a link that reorders brings it late): none at first — the next
+packet's FEC fills the lost one's time at once — one more each time a packet comes after its gap was given up,
+and one fewer after a calm spell. The packets after a gap go on
 as `VoicePackets` that say how many were lost before them, for the decoder to fill that time
 (`kiosk.opus_voice`).
 
@@ -51,7 +52,7 @@ NACK_AGAIN_S = 0.08  # a packet still missing this long after it was asked for i
 RESUMED_AFTER_S = 0.25  # no video packet for this long (8 frames at 30 fps) and then one: the stream resumes
 VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
 AUDIO_CAPACITY = 16
-AUDIO_WAIT_PACKETS = 2  # a gap is given up once this many packets wait behind it (one 20 ms packet late)
+AUDIO_WAIT_PACKETS = 1  # a gap is given up once this many packets wait behind it, on a link that does not reorder
 AUDIO_MOST_WAIT_PACKETS = 6  # 120 ms: a packet later than that is as good as lost, for a conversation
 AUDIO_CALM_S = 10.0  # this long with no packet coming too late, the wait steps back down
 _RECEIVERS_BUFFER = "_RTCRtpReceiver__jitter_buffer"

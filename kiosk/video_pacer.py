@@ -1,12 +1,14 @@
 """Spreads the video's packets over time, as a browser's pacer does: aiortc sends each frame's packets the moment
 the encoder has made them, and a large frame (a keyframe, the refresh after one) reaches a thin link's queue all
 at once and overflows it. Each video packet here waits for its turn at PACING_FACTOR times the video's bitrate;
-audio never waits (audio first, always).
+audio never waits (audio first, always), and a packet resent because it was lost (RTX) goes ahead of the frames
+waiting, as in WebRTC's pacer: the receiver's picture is stopped until it comes.
 
 The pacer sits in the publisher's DTLS transport, which every sender of the connection sends through, and tells
-video from audio by the packet's SSRC (RTP header bytes 8 to 12). Resent packets (RTX) are paced as video, and
-one that would wait longer than RESEND_LATE_S is not sent: it would come after the receiver gave up on it, and on
-a congested link aiortc's resending every packet asked for feeds the congestion that lost them.
+video from audio by the packet's SSRC (RTP header bytes 8 to 12). A resend still counts against the pace (the
+frames behind it wait the longer), and when the frames already waiting would hold the link for more than
+RESEND_LATE_S it is not sent: the link is congested, and aiortc's resending every packet asked for would feed
+the congestion that lost them.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ class VideoPacer:
         ssrc = int.from_bytes(data[8:12], "big") if len(data) >= 12 else None
         if ssrc in self._video or ssrc in self._resend:
             now = asyncio.get_running_loop().time()
-            turn = max(self._free_at, now)  # taken before waiting: a resend from another task queues behind it
-            if ssrc in self._resend and turn - now > RESEND_LATE_S:
-                self.resends_dropped += 1
-                return
-            self._free_at = turn + len(data) * 8 / (PACING_FACTOR * self.rate_bps)
+            turn = max(self._free_at, now)  # taken before waiting: a packet from another task queues behind it
+            if ssrc in self._resend:
+                if turn - now > RESEND_LATE_S:
+                    self.resends_dropped += 1
+                    return
+                turn = now  # ahead of the frames waiting
+            self._free_at = max(self._free_at, now) + len(data) * 8 / (PACING_FACTOR * self.rate_bps)
             if turn - now > BURST_S:
                 await asyncio.sleep(turn - now)
         await self._send(data)

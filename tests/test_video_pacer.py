@@ -39,6 +39,28 @@ def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wai
     assert audio == pytest.approx(0.05, abs=0.01), "the voice went at once, in the middle of the frame"
 
 
+def test_a_resend_goes_ahead_of_the_frame_waiting():
+    async def scenario() -> list[tuple[float, int]]:
+        loop = asyncio.get_running_loop()
+        sent: list[tuple[float, int]] = []
+
+        async def send(data: bytes) -> None:
+            sent.append((loop.time(), int.from_bytes(data[8:12], "big")))
+
+        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
+        start = loop.time()
+        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(10)))  # 0.09 s of pace
+        await asyncio.sleep(0.02)
+        await pacer.send_rtp(_rtp(RESEND, 1200))
+        await frame
+        return [(at - start, ssrc) for at, ssrc in sent]
+
+    sent = asyncio.run(scenario())
+    resent = next(at for at, ssrc in sent if ssrc == RESEND)
+    assert resent == pytest.approx(0.02, abs=0.01), "at once, not behind the 70 ms of frame still waiting"
+    assert sent[-1][0] == pytest.approx(10 * 1200 * 8 / (PACING_FACTOR * 400_000), abs=0.02), "the frame the later"
+
+
 def test_a_resend_that_would_wait_behind_a_long_queue_is_not_sent():
     async def scenario() -> tuple[list[int], int]:
         sent: list[int] = []
