@@ -3,9 +3,11 @@
 Each visitor's audio arrives in bursts (network jitter) and is pushed here per source; the sound card
 pulls exactly one block at its own pace. Each source waits until it holds its target before it plays,
 so a late packet finds slack instead of a gap. A source that runs dry is carried on by its own last pitch
-period (`drivers.time_stretch`), fading out only if nothing comes for a while, until it has refilled to a larger
-target (one block more, up to half the limit); after a calm spell, the smaller target comes back: the delay
-follows the network instead of always paying for its worst moment. Delay that no packet needed — a buffer that
+period (`drivers.time_stretch`), fading out only if nothing comes for a while, until it has refilled. If it ran
+dry only briefly, its packets were late, not lost, and it gets a larger target (one block more, up to half the
+limit); a long dry spell is a link that dropped out, which more delay would not have helped. After a calm
+spell, the smaller target comes back: the delay follows the network instead of always paying for its worst
+moment. Delay that no packet needed — a buffer that
 never ran as low as its target for a few seconds, or one fuller than `limit` — is taken out a pitch period at a
 time where the sound repeats itself or is quiet, so nothing is cut out of a word; only a buffer past twice
 the limit is cut at once. Every cut is faded, so late packets make no clicks. Sources that have been silent for a
@@ -29,6 +31,7 @@ FORGET_AFTER_S = 2.0
 CALM_S = 10.0  # this long without running dry, a raised target steps back down
 TRIM_AFTER_S = 4.0  # this long with a block or more never used, the buffer is trimmed by what was spare
 HISTORY = 2 * (LONGEST_PERIOD + WINDOW)  # of what each source played: enough to find its pitch period
+LATE_NOT_LOST_S = 0.1  # dry for less than this, the packets were late: more slack would have covered it
 
 
 @dataclass
@@ -125,6 +128,8 @@ class PlayoutMixer:
             if state.samples.size < state.target + FADE_SAMPLES:
                 return self._carried_on(state, count)  # still filling: the voice carried on, then silence
             state.playing = True
+            if state.continuation is not None and now - state.last_underrun < LATE_NOT_LOST_S:
+                state.target = min(state.target + BLOCK_SAMPLES, max(self.target, self.limit // 2))
             state.fade_in = state.continuation is None or state.continuation.faded
             if state.continuation is not None and not state.continuation.faded:
                 state.crossfade_from = state.continuation.next(FADE_SAMPLES)
@@ -147,7 +152,6 @@ class PlayoutMixer:
             # A late packet: carry the voice on from where it stopped, and refill to a larger target.
             state.playing = False
             state.underruns += 1
-            state.target = min(state.target + BLOCK_SAMPLES, max(self.target, self.limit // 2))
             state.last_underrun = now
             state.lowest_since = None
             state.continuation = Continuation(state.played)

@@ -5,8 +5,10 @@ obeys a cap (REMB), which Janus sends only when a room has one.
 The rules are those of WebRTC's loss-based control (GCC), with the round trip standing in for its delay-based
 part, which needs feedback Janus does not send to aiortc: more than 10 % lost, down by half the share lost;
 less than 2 % lost and no queue building, up 8 % a report (never past twice what was really sent, as a still
-picture sends little); in between, hold. A round trip more than QUEUE_S over the least of the last minute means a
-queue is filling at a bottleneck before anything is lost: down to 85 % of what was sent.
+picture sends little); in between, hold. The share lost is smoothed over a few reports: a link that drops out
+for a moment every few seconds loses a fifth of one second's packets, which is no reason to send less for the
+seconds after it. A round trip more than QUEUE_S over the least of the last minute means a queue is filling at a
+bottleneck before anything is lost: down to 85 % of what was sent.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ LOSS_UP = 0.02
 UP_BY = 1.08
 QUEUE_S = 0.05
 BASE_RTT_WINDOW_S = 60.0
+LOSS_SMOOTHING = 0.3  # each report's weight in the smoothed share lost (about three reports' memory)
 
 
 class BitrateControl:
@@ -30,6 +33,7 @@ class BitrateControl:
         self._clock = clock
         self._rtts: deque[tuple[float, float]] = deque()  # (when, round trip) of the last minute
         self._last_report: tuple[float, float] | None = None
+        self.lost = 0.0  # the smoothed share lost
 
     def _least_rtt(self, now: float, rtt_s: float) -> float:
         self._rtts.append((now, rtt_s))
@@ -45,13 +49,14 @@ class BitrateControl:
         if (fraction_lost, rtt_s or 0.0) == self._last_report:
             return self.target_bps
         self._last_report = (fraction_lost, rtt_s or 0.0)
+        self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
         queued = rtt_s is not None and rtt_s - self._least_rtt(now, rtt_s) > QUEUE_S
         sent = sent_bps if sent_bps > 0 else self.target_bps
-        if fraction_lost > LOSS_DOWN:
-            self.target_bps = min(self.target_bps, sent) * (1 - fraction_lost / 2)
+        if self.lost > LOSS_DOWN:
+            self.target_bps = min(self.target_bps, sent) * (1 - self.lost / 2)
         elif queued:
             self.target_bps = min(self.target_bps, 0.85 * sent)
-        elif fraction_lost < LOSS_UP:
+        elif self.lost < LOSS_UP:
             self.target_bps = min(self.target_bps * UP_BY, max(2 * sent, START_BPS))
         self.target_bps = max(LEAST_BPS, min(self.target_bps, MOST_BPS))
         return self.target_bps

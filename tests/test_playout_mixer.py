@@ -261,3 +261,19 @@ def test_delay_no_packet_needed_is_taken_out_a_period_at_a_time_without_a_cut():
     played = np.concatenate(out)
     assert largest_step(played) < SMOOTH_STEP
     assert dominant_frequency(played[-SAMPLE_RATE:], SAMPLE_RATE) == pytest.approx(440, abs=5)
+
+
+def test_a_link_that_drops_out_every_few_seconds_does_not_make_the_delay_grow():
+    clock = Clock()
+    mixer = PlayoutMixer(target_ms=40, limit_ms=160, clock=clock)
+    voice = blocks(tone(440, 30.0))
+    for n, block in enumerate(voice):
+        clock.now = n * 0.02
+        if n % 250 >= 240:  # 200 ms lost every 5 s: nothing comes, then the voice goes on
+            mixer.pull()
+            continue
+        mixer.push("maria", block)
+        mixer.pull()
+    stats = mixer.stats()
+    assert stats.underruns >= 5, "each drop-out ran it dry"
+    assert stats.target_ms == 40 and stats.buffered_ms <= 60, "a drop-out is not jitter: more delay would not help"
