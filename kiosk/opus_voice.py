@@ -3,10 +3,13 @@ lost packet's sound from the next one (in-band FEC), conceal a loss with Opus's 
 voice at a voice's bitrate, mono, instead of 96 kbps of stereo.
 
 aiortc's receivers decode what the jitter buffer (`kiosk.jitter_buffers`) hands on: `VoicePackets`, every packet
-that can be decoded now and how many were lost before them. The decoder here fills the lost time first: the last
-lost packet from the next one's FEC, any before it by concealment. The encoder carries FEC once the
-far end reports loss (`set_expected_loss`), as browsers do. `kiosk.call_codecs` puts both into aiortc's factories,
-rather than forking aiortc.
+that can be decoded now and how many were lost before them. The decoder here fills the last lost packet's time
+first, from the next packet's FEC (or by Opus's concealment when it carries none). The time of any lost before
+that has already passed in the earpiece, which carried the voice on meanwhile (`drivers.playout_mixer`): filling
+it again would only add its length to the delay, as the bench's burst link showed (157 ms mouth to ear).
+
+The encoder carries FEC sized by the loss the far end reports (`set_expected_loss`), as browsers do.
+`kiosk.call_codecs` puts both into aiortc's factories, rather than forking aiortc.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 48_000
 FRAME_SAMPLES = 960  # 20 ms, as every sender in a room packs it
 MAX_PACKET_BYTES = 1500
-MAX_CONCEALED = 5  # lost packets filled in after a gap; a longer outage is not one to paper over
 VOICE_BITRATE = 32_000  # a browser's default for a mono voice
 LOSS_FOR_FEC_PERCENT = 5  # FEC from the start: the first losses are the ones reports arrive too late for
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
@@ -86,8 +88,7 @@ class VoiceDecoder:
         assert _OPUS is not None
         self._state = _created(_OPUS.opus_decoder_create, SAMPLE_RATE, 1)
         self._pcm = np.zeros(FRAME_SAMPLES * 6, np.int16)  # Opus packets last up to 120 ms
-        self.concealed = 0  # packets' time filled in by concealment
-        self.recovered = 0  # packets' time coded again from the next one's FEC
+        self.recovered = 0  # lost packets' time coded again from the next one's FEC
 
     def __del__(self) -> None:
         if _OPUS is not None and getattr(self, "_state", None):
@@ -110,14 +111,9 @@ class VoiceDecoder:
     def decode(self, encoded_frame: JitterFrame) -> list[Frame]:
         frames: list[AudioFrame | None] = []
         first, timestamp = encoded_frame.data, encoded_frame.timestamp
-        lost = getattr(encoded_frame, "lost", 0)
-        for n in range(min(lost, MAX_CONCEALED), 0, -1):
-            if n == 1:  # the one just before: its sound may be in this packet, coded again at a lower rate
-                frames.append(self._decode(first, True, timestamp - FRAME_SAMPLES))
-                self.recovered += 1
-            else:
-                frames.append(self._decode(None, False, timestamp - n * FRAME_SAMPLES))
-                self.concealed += 1
+        if getattr(encoded_frame, "lost", 0):  # the one just before: its sound may be in this packet, at a lower rate
+            frames.append(self._decode(first, True, timestamp - FRAME_SAMPLES))
+            self.recovered += 1
         for data, at in getattr(encoded_frame, "packets", [(first, timestamp)]):
             frames.append(self._decode(data, False, at))
         return [frame for frame in frames if frame is not None]

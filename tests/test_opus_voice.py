@@ -1,6 +1,6 @@
 """The call's voice codec: the microphone goes as mono Opus at a voice's bitrate, a lost packet's time is filled
-from the next packet's FEC (closer to what was said than concealment alone), and nothing a decoder is handed
-crashes it."""
+from the next packet's FEC (closer to what was said than concealment alone), a long gap's is not filled again
+after the earpiece carried the voice over it, and nothing a decoder is handed crashes it."""
 
 from __future__ import annotations
 
@@ -116,3 +116,11 @@ def test_aiortcs_senders_and_receivers_are_given_the_calls_codecs():
     assert isinstance(aiortc.rtcrtpsender.get_encoder(opus), VoiceEncoder)
     assert not isinstance(aiortc.rtcrtpreceiver.get_decoder(vp8), VoiceDecoder)
     assert isinstance(aiortc.rtcrtpsender.get_encoder(vp8), SteppedVp8Encoder)
+
+
+def test_after_a_long_gap_only_the_last_lost_packets_time_is_filled(speech):
+    packets = _packets(VoiceEncoder(), speech)
+    decoder = VoiceDecoder()
+    heard = _decoded(decoder, _handed(packets, set(range(20, 30))))  # 200 ms out
+    assert heard.size == (len(packets) - 9) * BLOCK_SAMPLES, "the earpiece carried the voice over the rest"
+    assert decoder.recovered == 1
