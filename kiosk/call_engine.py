@@ -388,6 +388,7 @@ class CallEngine:
             encoder.set_target(target)
             if self._pacer is not None:
                 self._pacer.rate_bps = encoder.target_bitrate
+                encoder.congested = self._pacer.congested
 
     async def _resume(self, janus: JanusSession) -> None:
         """The link is back after an outage: keep the connections if the visitors' media comes back on them,

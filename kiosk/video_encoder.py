@@ -78,6 +78,7 @@ class SteppedVp8Encoder:
         self._picture_id = random.randint(0, (1 << 15) - 1)
         self.step = self._step_for(START_BPS)
         self.keyframes = 0
+        self.congested: Callable[[], bool] = lambda: False  # the pacer's: frames are left out while it holds
 
     # -- the bitrate ---------------------------------------------------------------------------------------------
 
@@ -100,9 +101,12 @@ class SteppedVp8Encoder:
     # -- encoding ------------------------------------------------------------------------------------------------
 
     def _dropped(self, frame: VideoFrame) -> bool:
-        """Whether this frame goes unsent, to keep the step's frame rate (the camera gives 30 a second)."""
+        """Whether this frame goes unsent: to keep the step's frame rate (the camera gives 30 a second), or while
+        the pacer still holds more than it should (sending it would add to the picture's delay)."""
         if frame.pts is None or frame.time_base is None:
             return False
+        if self.congested():
+            return True
         pts = convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
         if self._last_pts is not None and pts - self._last_pts < VIDEO_CLOCK / self.step.fps * 0.9:
             return True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiortc import RTCPeerConnection
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 PACING_FACTOR = 2.5  # WebRTC's: a frame goes out in well under a frame's time, and a burst is 2.5x the rate at most
 BURST_S = 0.005  # packets within this much of their turn go at once (the event loop's timers are that coarse)
 RESEND_LATE_S = 0.15
+BACKLOG_S = 0.2  # more than this waiting, and the encoder leaves out frames until it is sent (`congested`)
 
 
 class VideoPacer:
@@ -37,10 +39,15 @@ class VideoPacer:
         self._free_at = 0.0
         self.resends_dropped = 0
 
+    def congested(self) -> bool:
+        """Whether more video waits than the link can send in BACKLOG_S: a new frame now would only wait longer
+        (the encoder overshot its target, or the target fell), and the picture's delay would grow by it."""
+        return self._free_at - time.monotonic() > BACKLOG_S  # asked from the encoder's thread: the loop's clock
+
     async def send_rtp(self, data: bytes) -> None:
         ssrc = int.from_bytes(data[8:12], "big") if len(data) >= 12 else None
         if ssrc in self._video or ssrc in self._resend:
-            now = asyncio.get_running_loop().time()
+            now = time.monotonic()  # the event loop's clock
             turn = max(self._free_at, now)  # taken before waiting: a packet from another task queues behind it
             if ssrc in self._resend:
                 if turn - now > RESEND_LATE_S:

@@ -65,3 +65,14 @@ def test_a_cap_from_janus_is_obeyed_and_a_step_down_waits_for_the_last_change_to
     clock.now = 1.5
     _sent(encoder, frames[20:])
     assert encoder._codec_bps == 200_000 and encoder.step.fps == 15
+
+
+def test_frames_are_left_out_while_the_pacer_holds_more_than_it_should():
+    encoder = SteppedVp8Encoder()
+    frames = _frames(20)
+    congested = [False]
+    encoder.congested = lambda: congested[0]
+    before = _sent(encoder, frames[:10])
+    congested[0] = True
+    during = _sent(encoder, frames[10:])
+    assert all(before) and not any(during), "nothing more joins a queue the link cannot send"

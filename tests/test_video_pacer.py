@@ -61,6 +61,23 @@ def test_a_resend_goes_ahead_of_the_frame_waiting():
     assert sent[-1][0] == pytest.approx(10 * 1200 * 8 / (PACING_FACTOR * 400_000), abs=0.02), "the frame the later"
 
 
+def test_a_queue_longer_than_the_link_sends_in_a_fifth_of_a_second_is_congestion():
+    async def scenario() -> list[bool]:
+        async def send(data: bytes) -> None:
+            pass
+
+        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
+        seen = [pacer.congested()]
+        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(30)))  # 0.29 s of pace
+        await asyncio.sleep(0)
+        seen.append(pacer.congested())
+        await frame
+        seen.append(pacer.congested())
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True, False]
+
+
 def test_a_resend_that_would_wait_behind_a_long_queue_is_not_sent():
     async def scenario() -> tuple[list[int], int]:
         sent: list[int] = []
