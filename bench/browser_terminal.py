@@ -105,11 +105,13 @@ def run_browser(stack: BenchStack, pulse: PulseServer, folder: Path, seconds: fl
         page.goto(f"{central.url}/visit?code={codes['Browser']}")
         loaded = time.time()
         deadline = time.monotonic() + 30
-        while not page.evaluate("window.benchShown.length"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the browser showed no stamped frame of the visitor: {chromium.console[-5:]}")
+        while not page.evaluate("window.benchShown.length") and time.monotonic() < deadline:
             time.sleep(0.01)
-        first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000  # the first frame shown, stamped or not
+        # On a link too thin for it, the run measures no picture at all rather than stop the bench.
+        shown_any = page.evaluate("window.benchShown.length")
+        first_shown_s = page.evaluate("window.benchShown[0][2]") / 1000 if shown_any else math.nan
+        if not shown_any:
+            print("browser run: the page showed no picture of the visitor within 30 s", flush=True)
         meter = ProcessMeter(chromium_pids)
         sent_before = stack.bytes_sent()
         start = time.time()

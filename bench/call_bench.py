@@ -133,6 +133,8 @@ def run_terminal(
         terminal.stop()
         visitor.stop()
     measured = events["measured"]
+    if not events["first_painted"]["shown"]:
+        print("terminal run: no picture of the visitor within 30 s", flush=True)
     if playout := measured["playout"]:
         print(
             f"terminal run: its earpiece held {playout['buffered_ms']:.0f} ms for a target of "
@@ -149,7 +151,9 @@ def run_terminal(
     subject_kbps, visitor_kbps = kbps(terminal.sent["measured"], terminal.sent["measuring"], end - start)
     return RunFigures(
         cold_start_s=terminal.idle_at - terminal.spawned,
-        setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"],
+        setup_to_painted_s=events["first_painted"]["wall"] - events["lifted"]["wall"]
+        if events["first_painted"]["shown"]
+        else math.nan,
         setup_to_visitor_s=first_at_visitor - events["lifted"]["wall"],
         to_subject=to_subject.figures(end - start),
         to_visitor=to_visitor.figures(end - start),

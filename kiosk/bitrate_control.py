@@ -7,12 +7,15 @@ part, which needs feedback Janus does not send to aiortc: more than 10 % lost, d
 less than 2 % lost and no queue building, up 8 % a report (never past twice what was really sent, as a still
 picture sends little); in between, hold. The share lost is smoothed over a few reports: a link that drops out
 for a moment every few seconds loses a fifth of one second's packets, which is no reason to send less for the
-seconds after it. A round trip more than QUEUE_S over the least of the last minute means a queue is filling at a
-bottleneck before anything is lost: down to 85 % of what was sent.
+seconds after it. A round trip (the median of the last five reports) more than QUEUE_S over the least such median
+of the last minute means a queue is filling at a bottleneck before anything is lost: down to 85 % of what was
+sent. A jittery link makes each report wander by as much as a queue would, so half the spread of the last five
+is added to QUEUE_S: a queue raises the round trip steadily, jitter only scatters it.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,21 +28,28 @@ UP_BY = 1.08
 QUEUE_S = 0.05
 BASE_RTT_WINDOW_S = 60.0
 LOSS_SMOOTHING = 0.3  # each report's weight in the smoothed share lost (about three reports' memory)
+RTT_REPORTS = 5
 
 
 class BitrateControl:
     def __init__(self, start_bps: float = START_BPS, clock: Callable[[], float] = time.monotonic) -> None:
         self.target_bps = float(start_bps)
         self._clock = clock
-        self._rtts: deque[tuple[float, float]] = deque()  # (when, round trip) of the last minute
+        self._latest_rtts: deque[float] = deque(maxlen=RTT_REPORTS)
+        self._rtts: deque[tuple[float, float]] = deque()  # (when, median round trip) of the last minute
         self._last_report: tuple[float, float] | None = None
         self.lost = 0.0  # the smoothed share lost
 
-    def _least_rtt(self, now: float, rtt_s: float) -> float:
-        self._rtts.append((now, rtt_s))
+    def _queue_building(self, now: float, rtt_s: float | None) -> bool:
+        if rtt_s is None:
+            return False
+        self._latest_rtts.append(rtt_s)
+        median = statistics.median(self._latest_rtts)
+        self._rtts.append((now, median))
         while self._rtts and now - self._rtts[0][0] > BASE_RTT_WINDOW_S:
             self._rtts.popleft()
-        return min(rtt for _, rtt in self._rtts)
+        scatter = (max(self._latest_rtts) - min(self._latest_rtts)) / 2
+        return median - min(rtt for _, rtt in self._rtts) > QUEUE_S + scatter
 
     def report(self, fraction_lost: float, rtt_s: float | None, sent_bps: float) -> float:
         """One second's report: the share lost (0 to 1) and round trip Janus last reported, and the video
@@ -50,7 +60,7 @@ class BitrateControl:
             return self.target_bps
         self._last_report = (fraction_lost, rtt_s or 0.0)
         self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
-        queued = rtt_s is not None and rtt_s - self._least_rtt(now, rtt_s) > QUEUE_S
+        queued = self._queue_building(now, rtt_s)
         sent = sent_bps if sent_bps > 0 else self.target_bps
         if self.lost > LOSS_DOWN:
             self.target_bps = min(self.target_bps, sent) * (1 - self.lost / 2)

@@ -41,9 +41,17 @@ def test_some_loss_holds_the_bitrate_where_it_is():
 
 def test_a_round_trip_grown_by_a_queue_brings_it_down_before_anything_is_lost():
     control = BitrateControl(500_000, clock=Clock())
-    control.report(0.0, 0.020, 500_000)
-    assert control.report(0.0, 0.060, 500_000) > 500_000, "40 ms more is the network's own wobble"
-    assert control.report(0.0, 0.120, 500_000) == pytest.approx(425_000), "100 ms more: a queue at a bottleneck"
+    for n in range(5):
+        control.report(0.0, 0.020 + n / 1e4, 500_000)
+    targets = [control.report(0.0, 0.120 + n / 1e4, 500_000) for n in range(3)]
+    assert targets[-1] == pytest.approx(425_000), "100 ms more, report after report: a queue at a bottleneck"
+
+
+def test_a_round_trip_that_wanders_on_a_jittery_link_is_not_a_queue():
+    control = BitrateControl(300_000, clock=Clock())
+    wandering = [0.16, 0.09, 0.24, 0.12, 0.2, 0.1, 0.23, 0.15, 0.08, 0.22] * 3  # 80 ms ± 40 ms each way
+    targets = [control.report(0.0, rtt + n / 1e5, 300_000) for n, rtt in enumerate(wandering)]
+    assert targets == sorted(targets) and targets[-1] == 600_000, "it climbs as on any clean link"
 
 
 def test_a_clean_link_lets_it_climb_but_never_past_twice_what_the_picture_really_sent():
