@@ -15,7 +15,10 @@ def _rtp(ssrc: int, size: int) -> bytes:
     return bytes(8) + ssrc.to_bytes(4, "big") + bytes(size - 12)
 
 
-def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wait():
+def _frame_then(packets: int, after_s: float, ssrc: int, size: int) -> list[tuple[float, int]]:
+    """A frame of `packets` video packets handed over at once at 400 kbps, and `after_s` later one packet of
+    `ssrc`: when each left the pacer (seconds from the start) and whose it was."""
+
     async def scenario() -> list[tuple[float, int]]:
         loop = asyncio.get_running_loop()
         sent: list[tuple[float, int]] = []
@@ -25,13 +28,17 @@ def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wai
 
         pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
         start = loop.time()
-        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(30)))  # a 36 kB frame at once
-        await asyncio.sleep(0.05)
-        await pacer.send_rtp(_rtp(AUDIO, 100))
+        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(packets)))
+        await asyncio.sleep(after_s)
+        await pacer.send_rtp(_rtp(ssrc, size))
         await frame
-        return [(at - start, ssrc) for at, ssrc in sent]
+        return [(at - start, sent_ssrc) for at, sent_ssrc in sent]
 
-    sent = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wait():
+    sent = _frame_then(30, 0.05, AUDIO, 100)  # a 36 kB frame at once, and the voice 50 ms into it
     video = [at for at, ssrc in sent if ssrc == VIDEO]
     audio = next(at for at, ssrc in sent if ssrc == AUDIO)
     spread = 29 * 1200 * 8 / (PACING_FACTOR * 400_000)  # 0.28 s
@@ -40,22 +47,7 @@ def test_a_burst_of_video_goes_out_at_the_pace_and_audio_in_between_does_not_wai
 
 
 def test_a_resend_goes_ahead_of_the_frame_waiting():
-    async def scenario() -> list[tuple[float, int]]:
-        loop = asyncio.get_running_loop()
-        sent: list[tuple[float, int]] = []
-
-        async def send(data: bytes) -> None:
-            sent.append((loop.time(), int.from_bytes(data[8:12], "big")))
-
-        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
-        start = loop.time()
-        frame = asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(10)))  # 0.09 s of pace
-        await asyncio.sleep(0.02)
-        await pacer.send_rtp(_rtp(RESEND, 1200))
-        await frame
-        return [(at - start, ssrc) for at, ssrc in sent]
-
-    sent = asyncio.run(scenario())
+    sent = _frame_then(10, 0.02, RESEND, 1200)  # 0.09 s of pace, and a resend 20 ms into it
     resent = next(at for at, ssrc in sent if ssrc == RESEND)
     assert resent == pytest.approx(0.02, abs=0.01), "at once, not behind the 70 ms of frame still waiting"
     assert sent[-1][0] == pytest.approx(10 * 1200 * 8 / (PACING_FACTOR * 400_000), abs=0.02), "the frame the later"
