@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kiosk.request_proof import PUBLIC_KEY_PATTERN
 
@@ -23,6 +23,25 @@ RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# What central receives is checked strictly: FastAPI validates a body in pydantic's Python mode, where the
+# lax default takes "5" for 5 and a number for a date. A request that breaks the published schema is
+# refused, never read generously and stored. (Enums and dates, which JSON can only carry as text, are
+# marked lax per field.)
+RECEIVED = ConfigDict(strict=True)
+
+
+def _date_as_text(value: object) -> object:
+    """A date on the wire is ISO 8601 text, as the schema says, never a number of seconds."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("a date is ISO 8601 text")
+
+
+SentDate = Annotated[datetime, Field(strict=False), BeforeValidator(_date_as_text)]
 
 
 class WireMessage(BaseModel):
@@ -73,6 +92,8 @@ class ErrorBody(WireMessage):
 
 
 class IdentifyRequest(WireMessage):
+    model_config = RECEIVED
+
     resident_id: str = Field(pattern=r"^[0-9]{1,12}$")
     pin: str = Field(pattern=r"^[0-9]{4,8}$")
 
@@ -119,6 +140,8 @@ class RoomGrant(WireMessage):
 class DirectionQuality(WireMessage):
     """One direction of a visit's call, over the whole visit: the worst visitor's, where there are several."""
 
+    model_config = RECEIVED
+
     fps: float | None = Field(default=None, ge=0, le=240, description="Pictures per second.")
     freezes: int = Field(default=0, ge=0, description="Times no new picture came for longer than 0.2 s.")
     frozen_s: float = Field(default=0.0, ge=0, description="Seconds spent in those freezes.")
@@ -130,6 +153,8 @@ class DirectionQuality(WireMessage):
 class VisitQuality(WireMessage):
     """How the visit's call went, as the terminal measured it."""
 
+    model_config = RECEIVED
+
     received: DirectionQuality = Field(description="The visitors' media at the terminal.")
     sent: DirectionQuality = Field(description="The terminal's media, as it sent it and Janus reported it.")
     reconnects: int = Field(default=0, ge=0, description="Times the connections were rebuilt.")
@@ -137,21 +162,29 @@ class VisitQuality(WireMessage):
 
 
 class EndVisitRequest(WireMessage):
-    reason: EndReason
+    model_config = RECEIVED
+
+    reason: EndReason = Field(strict=False)
     media_lost_s: float = Field(default=0.0, ge=0, description="Seconds of lost media, for credit.")
     quality: VisitQuality | None = None
 
 
 class StaffEndRequest(Message):
+    model_config = RECEIVED
+
     reason: str = Field(min_length=3, max_length=200)
 
 
 class VisitorJoinRequest(Message):
+    model_config = RECEIVED
+
     code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
 
 
 class VisitorMediaLost(Message):
     """A visitor's page: how long its own link to the visit was down so far (the total, not the last outage)."""
+
+    model_config = RECEIVED
 
     code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
     media_lost_s: float = Field(ge=0, le=86_400)
@@ -172,6 +205,8 @@ STORAGE_PART = "storage"  # and its disk: degraded while the audit journal's wri
 
 
 class Heartbeat(WireMessage):
+    model_config = RECEIVED
+
     version: str = Field(max_length=50)
     health: dict[str, str] = Field(
         default_factory=dict,
@@ -181,14 +216,18 @@ class Heartbeat(WireMessage):
 
 
 class AuditEvent(WireMessage):
+    model_config = RECEIVED
+
     event_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$", description="Unique per event; a retried upload reuses it.")
     kind: str = Field(pattern=r"^[a-z_]{3,50}$")
-    at: datetime
+    at: SentDate
     visit_id: RecordId | None = None
     detail: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=20)
 
 
 class AuditBatch(WireMessage):
+    model_config = RECEIVED
+
     events: list[AuditEvent] = Field(min_length=1, max_length=100)
 
 
@@ -198,6 +237,8 @@ class AuditReceipt(WireMessage):
 
 
 class OfficerLogin(Message):
+    model_config = RECEIVED
+
     username: str = Field(pattern=r"^[a-z0-9._-]{2,40}$")
     password: str = Field(min_length=8, max_length=200)
 
@@ -208,6 +249,8 @@ class OfficerSession(Message):
 
 
 class StaffMessageRequest(Message):
+    model_config = RECEIVED
+
     text: str = Field(min_length=1, max_length=300)
 
 
@@ -240,6 +283,8 @@ class StaffVisit(Message):
 
 
 class CancelRequest(Message):
+    model_config = RECEIVED
+
     reason: str = Field(min_length=3, max_length=200)
 
 
@@ -280,6 +325,8 @@ class CalloutPrivacy(enum.StrEnum):
 class Notice(Message):
     """A notice the facility shows on every idle screen, e.g. how to report abuse (PREA) and the hotline."""
 
+    model_config = RECEIVED
+
     title: str = Field(max_length=80, pattern=_LINE)
     body: str = Field(max_length=500, pattern=_TEXT, description="Plain text; may hold line breaks.")
 
@@ -287,8 +334,10 @@ class Notice(Message):
 class FacilitySettings(Message):
     """What the facility configures for its terminals' idle screens; staff edit it as a whole."""
 
+    model_config = RECEIVED
+
     notices: list[Notice] = Field(default_factory=list, max_length=MAX_NOTICES, description="Shown in this order.")
-    callout_privacy: CalloutPrivacy = CalloutPrivacy.INITIALS
+    callout_privacy: CalloutPrivacy = Field(default=CalloutPrivacy.INITIALS, strict=False)
 
 
 class VisitCallout(WireMessage):
@@ -327,6 +376,8 @@ def normalise_enrollment_code(typed: str) -> str:
 class EnrollmentCodeRequest(Message):
     """An admin asks for a one-time code to enroll one terminal."""
 
+    model_config = RECEIVED
+
     valid_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
     housing_unit: str = Field(default="", max_length=100, description="The unit the terminal will serve, if any.")
 
@@ -337,6 +388,8 @@ class EnrollmentCode(Message):
 
 
 class EnrollmentRequest(Message):
+    model_config = RECEIVED
+
     code: str = Field(pattern=r"^[A-Za-z0-9 -]{12,20}$", description="Case, spaces and dashes do not matter.")
     name: str = Field(min_length=1, max_length=200, pattern=_LINE)
     location: str = Field(min_length=1, max_length=200, pattern=_LINE)

@@ -121,6 +121,36 @@ def test_a_malformed_identify_body_is_400_invalid_request(central, case):
     assert DEMO_RESIDENT_PIN not in response.text, "an error must never echo a PIN"
 
 
+AN_AUDIT_EVENT = {"event_id": "event-0001", "kind": "visit_started", "at": "2026-12-06T10:00:00+00:00"}
+# What a lax reader would take and store anyway; the schema central publishes says each is wrong.
+LOOSE_FIELDS = {
+    "a date as seconds": ("audit", {"events": [{**AN_AUDIT_EVENT, "at": 1796593657.3}]}),
+    "a date as digits": ("audit", {"events": [{**AN_AUDIT_EVENT, "at": "1796593657"}]}),
+    "a visit id as text": ("audit", {"events": [{**AN_AUDIT_EVENT, "visit_id": "1"}]}),
+    "seconds as text": ("visits/{visit}/end", {"reason": "hung_up", "media_lost_s": "3.5"}),
+    "a count as text": (
+        "visits/{visit}/end",
+        {"reason": "hung_up", "quality": {"received": {"freezes": "2"}, "sent": {}, "reconnects": 0}},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LOOSE_FIELDS)
+def test_a_value_of_the_wrong_type_is_refused_not_converted(central, case):
+    path, body = LOOSE_FIELDS[case]
+    with store_unchanged(central):
+        response = central.client.post(
+            f"{TERMINAL}/{path.format(visit=central.ready_visit)}", json=body, headers=central.headers()
+        )
+    assert_error(response, 400, ErrorCode.INVALID_REQUEST)
+
+
+def test_an_audit_event_as_the_schema_says_is_stored(central):
+    response = central.client.post(f"{TERMINAL}/audit", json={"events": [AN_AUDIT_EVENT]}, headers=central.headers())
+    assert response.json() == {"stored": 1, "duplicates": 0}
+    assert [e["kind"] for e in central.store.audit_events(terminal_id=1)] == ["visit_started"]
+
+
 # -- the resident session -----------------------------------------------------------------------------
 
 
