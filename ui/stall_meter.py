@@ -17,7 +17,8 @@ Why not `QAbstractEventDispatcher.awake`/`aboutToBlock`: a loop that always has 
 a responsive UI painting three feeds would read as one endless stall.
 
 A watcher thread is kept for what the heartbeat cannot do, see *where* the UI thread is during a stall
-(the heartbeat runs only once it is over): `stacks_over_ms` turns it on, for diagnosis.
+(the heartbeat runs only once it is over): `stacks_over_ms` turns it on, for diagnosis. It samples the
+UI thread's stack every interval while a stall lasts and names the one it saw most often.
 
 Each stall is split (Linux schedstat) into the UI thread on a CPU (it computed: painting, layout),
 queued for a CPU (other threads or processes had them) and blocked (waiting for the GIL, a lock, or
@@ -36,6 +37,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer
@@ -181,16 +183,22 @@ class StallMeter(QObject):
     # -- on the watcher thread (stack sampling only) ----------------------------------------------
 
     def _watch(self) -> None:
+        # Sampled all through a stall, and the stack seen most often kept: a stall can open with unrelated
+        # work (the machine busy, the event loop between events) before whatever holds the thread longest.
         assert self._stacks_over_s is not None
+        seen: Counter[str] = Counter()
         sampled = -1
         while not self._stopping.wait(self.interval_ms / 1000):
             beat, last = self._beats + 1, self._last  # the heartbeat that will close this stall
-            if beat == sampled or time.perf_counter() - last < self._stacks_over_s:
+            if time.perf_counter() - last < self._stacks_over_s:
                 continue
+            if beat != sampled:
+                seen.clear()
+                sampled = beat
             stack = _stack_of(self._ui_thread)
             if stack:
-                self._sample = (beat, stack)
-            sampled = beat
+                seen[stack] += 1
+                self._sample = (beat, seen.most_common(1)[0][0])
 
     # -- reading ----------------------------------------------------------------------------------
 
