@@ -3,8 +3,9 @@
 PortAudio lives in this child process, not in the terminal, because its ALSA back end can spin forever
 when a USB sound device is pulled out mid-stream (PortAudio issue 1037, in Debian 12's 19.6): the
 terminal kills this process and starts a fresh one, which also gives a replugged handset a freshly
-initialised PortAudio. Run as `python -m drivers.audio_process NAME`; it speaks drivers.audio_wire on
-stdin/stdout and ends when stdin closes.
+initialised PortAudio. Run as `python -m drivers.audio_process NAME [--raw-microphone]`; it speaks
+drivers.audio_wire on stdin/stdout and ends when stdin closes. The microphone's sound is cleaned here
+(drivers.voice_cleaner), off the terminal's own loop, unless `--raw-microphone` says not to.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from drivers import audio_wire as wire
 from drivers.audio_wire import AudioDeviceMissing
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.playout_mixer import PlayoutMixer
+from drivers.voice_cleaner import VoiceCleaner
 
 STATS_EVERY_S = 0.25
 OUTPUT_PERIOD = BLOCK_SAMPLES // 2  # 10 ms
@@ -39,8 +41,9 @@ def find_device(name: str, kind: str) -> tuple[int, str]:
 
 
 class HandsetStreams:
-    def __init__(self, name: str, out: BinaryIO) -> None:
+    def __init__(self, name: str, out: BinaryIO, cleaner: VoiceCleaner | None) -> None:
         self.mixer = PlayoutMixer()
+        self._cleaner = cleaner
         self.xruns = 0
         self._out = out
         self._outgoing: queue.Queue[tuple[bytes, bytes]] = queue.Queue(maxsize=50)
@@ -80,20 +83,24 @@ class HandsetStreams:
         # One writer, so the sound card's callbacks never wait on the pipe.
         while True:
             kind, payload = self._outgoing.get()
+            if kind == wire.MIC and self._cleaner is not None:
+                payload = self._cleaner.clean(np.frombuffer(payload, "<i2")).astype("<i2").tobytes()
             wire.write_message(self._out, kind, payload)
 
     def _report(self) -> None:
         while True:
             time.sleep(STATS_EVERY_S)
-            stats = {**asdict(self.mixer.stats()), "xruns": self.xruns}
+            voice = self._cleaner.treatment if self._cleaner is not None else wire.Treatment.AS_SPOKEN
+            stats = {**asdict(self.mixer.stats()), "xruns": self.xruns, "voice": str(voice)}
             self._outgoing.put((wire.STATS, wire.json_payload(stats)))
 
 
 def main() -> int:
-    name = sys.argv[1]
+    name, options = sys.argv[1], sys.argv[2:]
+    cleaner = None if wire.RAW_MICROPHONE in options else VoiceCleaner()
     out, commands = sys.stdout.buffer, sys.stdin.buffer
     try:
-        streams = HandsetStreams(name, out)
+        streams = HandsetStreams(name, out, cleaner)
         streams.start()
     except AudioDeviceMissing as exc:
         wire.write_message(out, wire.ERROR, str(exc).encode())

@@ -2,19 +2,31 @@
 
 Terminal to process: PLAY (a visitor's samples), VOLUME (the earpiece's gain, JSON).
 Process to terminal: READY (the devices, JSON), ERROR (a sentence), MIC (one block from the microphone),
-STATS (the playout's figures, JSON).
+STATS (the playout's figures, and how the microphone's sound is treated, JSON).
 """
 
 from __future__ import annotations
 
 import json
 import struct
+from enum import StrEnum
 from typing import Any, BinaryIO
 
 import numpy as np
 
 READY, ERROR, MIC, STATS, PLAY, VOLUME = b"R", b"E", b"M", b"S", b"P", b"V"
 MAX_GAIN = 4.0
+RAW_MICROPHONE = "--raw-microphone"  # the process's option: send the microphone's sound as it comes
+
+
+class Treatment(StrEnum):
+    """What the process does to the microphone's sound before sending it (drivers.voice_cleaner)."""
+
+    AS_SPOKEN = "as spoken"  # a quiet room and a voice at a handset's usual level
+    SUPPRESSED = "noise suppressed"  # a noisy room
+    RAISED = "raised"  # a soft voice: noise suppression and gain
+
+
 _HEADER = struct.Struct("<cI")
 _SOURCE = struct.Struct("<I")
 MAX_PAYLOAD = 1 << 20  # far above any real message: a longer one means the stream is corrupt

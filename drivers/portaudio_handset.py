@@ -30,10 +30,12 @@ from drivers.audio_wire import (
     ERROR,
     MIC,
     PLAY,
+    RAW_MICROPHONE,
     READY,
     STATS,
     VOLUME,
     AudioDeviceMissing,
+    Treatment,
     WireError,
     json_payload,
     play_payload,
@@ -181,8 +183,10 @@ class PortAudioEarpiece:
 class PortAudioHandsetAudio:
     """Both directions of the handset's audio, the process that plays them, and their health."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, noise_suppression: bool = True) -> None:
         self.name = name
+        self._noise_suppression = noise_suppression
+        self.voice = Treatment.AS_SPOKEN  # how the microphone's sound is treated (drivers.voice_cleaner)
         self.microphone = PortAudioMicrophone()
         self.earpiece = PortAudioEarpiece()
         self.device_names: tuple[str, str] = ("", "")
@@ -197,7 +201,10 @@ class PortAudioHandsetAudio:
         process = subprocess.Popen(
             # setpriv: the kernel kills the process if the terminal dies, even mid-spin. It is tied to the thread
             # that starts it, not the whole terminal: start it from one that lives as long as the handset.
-            ["setpriv", "--pdeathsig", "KILL", "--", sys.executable, "-m", "drivers.audio_process", self.name],
+            [
+                *("setpriv", "--pdeathsig", "KILL", "--", sys.executable, "-m", "drivers.audio_process", self.name),
+                *(() if self._noise_suppression else (RAW_MICROPHONE,)),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -253,10 +260,16 @@ class PortAudioHandsetAudio:
                 elif kind == STATS:
                     stats = json.loads(payload)
                     self._note_xruns(stats.pop("xruns"))
+                    self._note_voice(Treatment(stats.pop("voice")))
                     self.earpiece.latest = PlayoutStats(**stats)
         except (WireError, ValueError, TypeError, KeyError) as exc:
             log.error("the audio process sent something unreadable: %s", exc)
             process.kill()
+
+    def _note_voice(self, treatment: Treatment) -> None:
+        if treatment is not self.voice:
+            log.info("the microphone's sound: %s", treatment)
+        self.voice = treatment
 
     def _note_xruns(self, total: int) -> None:
         now = time.monotonic()
@@ -278,6 +291,8 @@ class PortAudioHandsetAudio:
         level = self.microphone.level_dbfs()
         heard = f"mic {level:.0f} dBFS" if level > -120 else "mic silent"
         detail = f"{self.device_names[0]}, {heard}, playout buffer {playout.buffered_ms:.0f} ms"
+        if self.voice is not Treatment.AS_SPOKEN:
+            detail += f", voice {self.voice}"
         recent = self._xruns[-1][1] - self._xruns[0][1] if self._xruns else 0
         if recent > XRUNS_DEGRADED:
             return AudioHealth(AudioState.DEGRADED, f"{recent} dropouts in {XRUN_WINDOW_S:.0f} s; {detail}")

@@ -101,6 +101,9 @@ class DevicesSection(_Section):
     )
     handset: DriverChoice = DriverChoice.SIMULATED
     handset_audio: str = Field(default="USB", min_length=1, description="part of the handset's PortAudio device name")
+    noise_suppression: bool = Field(
+        default=True, description="treat the resident's voice in a noisy room or when soft (suppression, gain)"
+    )
     hook: DriverChoice = DriverChoice.SIMULATED
     hook_kind: HookKind = HookKind.HID
     hook_device: str = Field(

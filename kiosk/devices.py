@@ -107,7 +107,7 @@ class TerminalHandset:
 def _open_audio(devices: DevicesSection) -> PortAudioHandsetAudio | None:
     if devices.handset is DriverChoice.SIMULATED:
         return None
-    audio = PortAudioHandsetAudio(devices.handset_audio)
+    audio = PortAudioHandsetAudio(devices.handset_audio, noise_suppression=devices.noise_suppression)
     try:
         audio.start()
     except AudioDeviceMissing as exc:

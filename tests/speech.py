@@ -1,5 +1,5 @@
 """Speech made offline with espeak-ng, at the call's rate, for the tests and the bench that need a real voice (a
-codec's voice detector, concealment and FEC, noise suppression) rather than tones."""
+codec's voice detector, concealment and FEC, noise suppression) rather than tones; and a fan's steady noise."""
 
 from __future__ import annotations
 
@@ -29,3 +29,10 @@ def spoken(text: str, voice: str = "en", rate_wpm: int = 160) -> np.ndarray:
         samples = np.frombuffer(wav.readframes(wav.getnframes()), np.int16).astype(np.float64)
     at = np.arange(0, samples.size, rate / SAMPLE_RATE)  # a voice has nothing above espeak's 11 kHz to lose
     return np.interp(at, np.arange(samples.size), samples).astype(np.int16)
+
+
+def fan_noise(samples: int, seed: int = 7) -> np.ndarray:
+    """A steady noise, as a fan or an air handler makes (brown noise, without drift below 100 Hz), RMS 1."""
+    brown = np.cumsum(np.random.default_rng(seed).normal(size=samples))
+    brown -= np.convolve(brown, np.ones(480) / 480, mode="same")
+    return brown / np.sqrt(np.mean(np.square(brown)))

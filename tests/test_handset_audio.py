@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from central.simulated_visitor import VISITOR_TONE_HZ, SimulatedVisitor
 from drivers.audio_analysis import dominant_frequency, level_dbfs
+from drivers.audio_wire import Treatment
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.portaudio_handset import AudioDeviceMissing, AudioState, PortAudioHandsetAudio
 from kiosk.devices import DeviceMissing, open_handset
@@ -22,6 +24,7 @@ from tests.conftest import kiosk_config
 from tests.pulse_server import PulseServer, tone
 from tests.terminal_harness import HarnessTerminal
 from tests.test_e2e_visit import enter_visit
+from tests.test_voice_cleaner import room
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.audio
@@ -49,6 +52,29 @@ def test_the_microphone_hears_the_fake_microphone_and_meters_its_level(pulse, ha
     assert abs(handset_audio.microphone.level_dbfs() - TONE_RMS_DBFS) < 1.0
     assert abs(dominant_frequency(blocks[-1], SAMPLE_RATE) - RESIDENT_HZ) < 50  # 20 ms: 50 Hz resolution
     assert handset_audio.health().state is AudioState.OK
+
+
+FAN_DBFS = -30.0
+
+
+@pytest.mark.parametrize("noise_suppression", [True, False], ids=["as shipped", "turned off"])
+def test_a_loud_fan_is_taken_out_of_the_microphone_unless_turned_off(pulse, noise_suppression):
+    audio = PortAudioHandsetAudio("pulse", noise_suppression=noise_suppression)
+    audio.start()
+    try:
+        pulse.play_into_microphone(np.clip(room(FAN_DBFS, 30 * SAMPLE_RATE), -32768, 32767).astype(np.int16))
+        wait_for(lambda: audio.microphone.level_dbfs() > FAN_DBFS - 3, 10, "the fan at the microphone")
+        if noise_suppression:
+            wait_for(lambda: audio.voice is Treatment.SUPPRESSED, 10, "the room judged noisy (on its last 3 s)")
+            wait_for(lambda: audio.microphone.level_dbfs() < FAN_DBFS - 6, 3, "the fan taken down by 6 dB")
+            assert "voice noise suppressed" in audio.health().detail
+        else:
+            time.sleep(6)  # twice what the shipped setting takes to judge the room: it must never do so
+            assert audio.voice is Treatment.AS_SPOKEN and "voice" not in audio.health().detail
+            assert abs(audio.microphone.level_dbfs() - FAN_DBFS) < 2
+    finally:
+        audio.stop()
+        pulse.stop_players()
 
 
 @contextlib.contextmanager
