@@ -32,7 +32,7 @@ SAMPLE_RATE = 48_000
 FRAME_SAMPLES = 960  # 20 ms, as every sender in a room packs it
 MAX_PACKET_BYTES = 1500
 VOICE_BITRATE = 32_000  # a browser's default for a mono voice
-LOSS_FOR_FEC_PERCENT = 5  # FEC from the start: the first losses are the ones reports arrive too late for
+LOSS_FOR_FEC_PERCENT = 5  # FEC once a loss was reported: the next burst's first losses come before its report
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 _APPLICATION_VOIP = 2048
 _SIGNAL_VOICE = 3001
@@ -128,6 +128,7 @@ class VoiceEncoder:
         self._ctl(_SET_BITRATE, bitrate)
         self._ctl(_SET_SIGNAL, _SIGNAL_VOICE)
         self._ctl(_SET_INBAND_FEC, 1)
+        self._lossy = False
         self.set_expected_loss(0.0)
         self._pending = np.zeros(0, np.int16)
         self._samples = 0  # the RTP timestamp: samples sent so far
@@ -144,8 +145,12 @@ class VoiceEncoder:
 
     def set_expected_loss(self, fraction: float) -> None:
         """The share of packets the far end reports lost: Opus spends that much on coding each packet's sound
-        again inside the next one."""
-        self._ctl(_SET_PACKET_LOSS_PERC, max(LOSS_FOR_FEC_PERCENT, min(50, round(100 * fraction))))
+        again inside the next one. Nothing while the link has lost nothing (FEC's bits come out of the voice's);
+        from its first loss on, never less than LOSS_FOR_FEC_PERCENT (a link that lost once will again, and the
+        first losses of a burst come before any report of it)."""
+        self._lossy = self._lossy or fraction > 0
+        floor = LOSS_FOR_FEC_PERCENT if self._lossy else 0
+        self._ctl(_SET_PACKET_LOSS_PERC, max(floor, min(50, round(100 * fraction))))
 
     def encode(self, frame: Frame, force_keyframe: bool = False) -> tuple[list[bytes], int | None]:
         assert isinstance(frame, AudioFrame) and _OPUS is not None
