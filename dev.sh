@@ -78,13 +78,17 @@ case "${1:-}" in
       shift
       exec .venv/bin/python -m bench.fault_bench "$@"
     fi
+    if [ "${1:-}" = "--noise" ]; then
+      shift
+      exec .venv/bin/python -m bench.noise_bench "$@"
+    fi
     exec .venv/bin/python -m bench.call_bench "$@"
     ;;
   setup)
     setup
     ;;
   *)
-    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh bench [--faults] [--help] | ./dev.sh setup" >&2
+    echo "usage: ./dev.sh demo | ./dev.sh test [pytest arguments] | ./dev.sh bench [--faults | --noise] [--help] | ./dev.sh setup" >&2
     exit 2
     ;;
 esac

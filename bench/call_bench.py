@@ -55,10 +55,18 @@ SETUP_ALLOWANCE_S = 60  # the tone bursts start before the call, and go on until
 class TerminalUnderTest:
     """The terminal's process (`bench.terminal_under_test`), told which visits to make, one at a time."""
 
-    def __init__(self, stack: BenchStack, folder: Path, seconds: float, size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        stack: BenchStack,
+        folder: Path,
+        seconds: float,
+        size: tuple[int, int],
+        noise_suppression: bool = True,
+    ) -> None:
         """Its handset's sound goes through PortAudio to the PulseAudio server of this process's environment."""
         devices = f"camera_width = {size[0]}\ncamera_height = {size[1]}\ncamera_fps = 30\n"
-        devices += 'handset = "real"\nhandset_audio = "pulse"'
+        devices += 'handset = "real"\nhandset_audio = "pulse"\n'
+        devices += f"noise_suppression = {str(noise_suppression).lower()}"
         config = write_kiosk_config(folder, stack.central, devices, stack.ca_file)
         command = [*stack.subject_prefix, sys.executable, "-m", "bench.terminal_under_test", "--config", str(config)]
         self._stack = stack
