@@ -195,6 +195,7 @@ class PortAudioHandsetAudio:
         self._xruns: deque[tuple[float, int]] = deque()
         self._failure = ""
         self._lock = threading.Lock()
+        self._restarting = threading.Lock()
 
     def start(self) -> None:
         """Starts the audio process; AudioDeviceMissing (with PortAudio's reason) when the handset is not there."""
@@ -245,9 +246,11 @@ class PortAudioHandsetAudio:
             return self._process is not None and self._process.poll() is None
 
     def restart(self) -> None:
-        """After a replug: a fresh audio process, whose PortAudio sees the device again."""
-        self.stop()
-        self.start()
+        """After a replug or a stall: a fresh audio process, whose PortAudio sees the device again. One at a
+        time: udev's report of a replug and the health watch may both ask at once."""
+        with self._restarting:
+            self.stop()
+            self.start()
 
     def _receive(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None

@@ -1,20 +1,23 @@
 """DeviceWatch: keeps the terminal's device health from udev and from the camera's own health, and acts on it.
 
-When the handset is plugged back in, PortAudio is re-initialised and the hook switch reopened; whenever
-the set of devices a visit lacks changes, the terminal is told (it goes out of service and comes back).
+When the handset is plugged back in, PortAudio is re-initialised and the hook switch reopened; when its sound
+stops while it is still there (a stalled device, a sound server), its audio process is started again, with a
+growing wait between tries; whenever the set of devices a visit lacks changes, the terminal is told (it goes
+out of service and comes back).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from drivers.camera import Camera
 from drivers.hid_hook import find_hook_field
 from drivers.hotplug import EventSource, HotplugMonitor
-from drivers.portaudio_handset import AudioDeviceMissing, through_sound_server
+from drivers.portaudio_handset import AudioDeviceMissing, AudioState, through_sound_server
 from drivers.udev_devices import DeviceKind, DeviceRules, Presence, UdevDevice
 from drivers.v4l2_camera import V4L2Camera, is_device
 from kiosk.config import DevicesSection, DriverChoice
@@ -24,6 +27,8 @@ from kiosk.devices import TerminalHandset
 log = logging.getLogger(__name__)
 
 CAMERA_CHECK_S = 1.0
+HANDSET_CHECK_S = 0.5
+HANDSET_RETRY_S = (1.0, 10.0)  # the first wait between tries to start its sound again, and the longest
 
 MissingListener = Callable[[tuple[str, ...]], None]  # the plain names of what a visit lacks; () = nothing
 
@@ -76,6 +81,7 @@ class DeviceWatch:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._camera_thread: threading.Thread | None = None
+        self._handset_thread: threading.Thread | None = None
 
     def _real_kinds(self, presence: Presence) -> list[DeviceKind]:
         """The devices running on their real driver; simulated ones cannot go missing."""
@@ -103,12 +109,16 @@ class DeviceWatch:
         if DeviceKind.CAMERA in self._health.real:
             self._camera_thread = threading.Thread(target=self._watch_camera, name="camera-health", daemon=True)
             self._camera_thread.start()
+        if self._handset.audio is not None:
+            self._handset_thread = threading.Thread(target=self._watch_handset, name="handset-health", daemon=True)
+            self._handset_thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
         self._monitor.stop()
-        if self._camera_thread is not None:
-            self._camera_thread.join(timeout=2)
+        for thread in (self._camera_thread, self._handset_thread):
+            if thread is not None:
+                thread.join(timeout=2)
 
     def statuses(self) -> tuple[DeviceStatus, ...]:
         with self._lock:
@@ -143,6 +153,28 @@ class DeviceWatch:
                 changed = self._health.update_camera(self._camera.health())
             if changed:
                 self._tell()
+
+    def _watch_handset(self) -> None:
+        """Starts the handset's sound again when it stopped though the device is there: nothing else would, since
+        udev sees no change (and a sound server none at all), and the visit would go on without a voice."""
+        audio = self._handset.audio
+        assert audio is not None
+        wait, next_try = HANDSET_RETRY_S[0], 0.0
+        while not self._stopping.wait(HANDSET_CHECK_S):
+            health = audio.health()
+            if health.state is not AudioState.LOST:
+                wait = HANDSET_RETRY_S[0]
+                continue
+            with self._lock:
+                there = self._present is not None and self._present[DeviceKind.HANDSET]
+            if not (there or through_sound_server(self._devices.handset_audio)) or time.monotonic() < next_try:
+                continue  # unplugged: udev tells when it is back
+            log.warning("the handset's sound stopped (%s): starting it again", health.detail)
+            try:
+                audio.restart()
+            except AudioDeviceMissing as exc:
+                log.error("the handset's sound would not start again: %s", exc)
+            next_try, wait = time.monotonic() + wait, min(2 * wait, HANDSET_RETRY_S[1])
 
     def _tell(self) -> None:
         with self._lock:
