@@ -83,7 +83,8 @@ class HandsetStreams:
         # One writer, so the sound card's callbacks never wait on the pipe.
         while True:
             kind, payload = self._outgoing.get()
-            if kind == wire.MIC and self._cleaner is not None:
+            # PortAudio keeps to the block size it was given; were it ever not to, the block goes out as it is.
+            if kind == wire.MIC and self._cleaner is not None and len(payload) == 2 * BLOCK_SAMPLES:
                 payload = self._cleaner.clean(np.frombuffer(payload, "<i2")).astype("<i2").tobytes()
             wire.write_message(self._out, kind, payload)
 
