@@ -24,6 +24,7 @@ from collections import deque
 import numpy as np
 from webrtc_noise_gain import AudioProcessor
 
+from drivers.audio_analysis import level_dbfs
 from drivers.audio_wire import Treatment
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 
@@ -71,8 +72,7 @@ class _Filter:
 
 
 def _dbfs(block: np.ndarray) -> float:
-    power = float(np.mean(np.square(block.astype(np.float64)))) / 32768.0**2
-    return 10 * np.log10(power) if power > 0 else SILENT_DBFS
+    return max(level_dbfs(block), SILENT_DBFS)  # digital silence is -inf, which a percentile cannot take
 
 
 class RoomNoise:
