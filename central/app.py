@@ -33,12 +33,15 @@ from kiosk.protocol import (
     Heartbeat,
     IdentifyRequest,
     IdleInfo,
+    Reception,
     ResidentSession,
     RoomGrant,
     TerminalEvent,
+    VideoCap,
     VisitList,
     VisitorJoinRequest,
     VisitorMediaLost,
+    VisitorReception,
     VisitorStatus,
 )
 from kiosk.request_proof import HEADER as PROOF_HEADER
@@ -201,6 +204,14 @@ def create_app(
         visits.end_by_terminal(terminal_id, visit_id, body.reason, body.media_lost_s, body.quality)
         return Response(status_code=204)
 
+    @app.post(f"{API_PREFIX}/terminal/visits/{{visit_id}}/reception", responses=errors)
+    def terminal_reception(
+        visit_id: VisitPath, body: Reception, terminal_id: Annotated[int, Depends(terminal)]
+    ) -> VideoCap:
+        """What the terminal received of the visitors' video lately; the answer is the most its own video should
+        send, for the participant with the thinnest link."""
+        return visits.terminal_reception(terminal_id, visit_id, body)
+
     @app.post(f"{API_PREFIX}/terminal/logout", status_code=204, responses=errors)
     def logout(_: Annotated[int, Depends(terminal)], x_resident_session: Annotated[str, Header()] = "") -> Response:
         store.close_session(x_resident_session)
@@ -256,6 +267,11 @@ def create_app(
         """How long this visitor's own link was down so far, for the facility to credit; the largest total counts."""
         visits.visitor_media_lost(body.code, body.media_lost_s)
         return Response(status_code=204)
+
+    @app.post(f"{API_PREFIX}/visitor/reception", responses=errors)
+    def visitor_reception(body: VisitorReception) -> VideoCap:
+        """What this visitor received of the others' video lately; the answer is the most its own video should send."""
+        return visits.visitor_reception(body.code, body)
 
     @app.get(f"{API_PREFIX}/visitor/status", responses=errors)
     def visitor_status(code: Annotated[str, Query(pattern=r"^[A-Za-z0-9]{6,32}$")]) -> VisitorStatus:

@@ -29,8 +29,11 @@ from kiosk.protocol import (
     API_PREFIX,
     ErrorBody,
     ErrorCode,
+    Reception,
     RoomGrant,
+    VideoCap,
     VisitorJoinRequest,
+    VisitorReception,
     VisitorStatus,
     VisitStatus,
 )
@@ -88,7 +91,9 @@ class SimulatedVisitor:
         self._core.call_soon(self._start_engine, access)
 
     def _start_engine(self, access: RoomAccess) -> None:
-        self._engine = CallEngine(access, self.camera, *self._voice, self, visit_over=self._visit_over)
+        self._engine = CallEngine(
+            access, self.camera, *self._voice, self, visit_over=self._visit_over, tell_reception=self._tell_reception
+        )
         self._engine.start()
 
     def _visit_over(self) -> bool:
@@ -99,6 +104,14 @@ class SimulatedVisitor:
         response.raise_for_status()
         status = VisitorStatus.model_validate_json(response.content)
         return status.end_reason is not None or status.visit.status not in (VisitStatus.READY, VisitStatus.LIVE)
+
+    def _tell_reception(self, report: Reception) -> int | None:
+        """What the visitor page tells central each second; the answer caps this visitor's own video."""
+        body = VisitorReception(code=self._code, **report.model_dump())
+        url = f"{self._central_url}{API_PREFIX}/visitor/reception"
+        response = requests.post(url, json=body.model_dump(), timeout=5)
+        response.raise_for_status()
+        return VideoCap.model_validate_json(response.content).video_kbps
 
     def stop(self) -> None:
         engine, self._engine = self._engine, None

@@ -14,13 +14,16 @@ from datetime import UTC, datetime
 
 from central.rooms import Room, RoomAdmin
 from central.store import Store, Visit
+from central.video_caps import VideoCaps
 from kiosk.janus_client import JanusError
 from kiosk.protocol import (
     EndReason,
     ErrorCode,
+    Reception,
     ResidentSession,
     RoomGrant,
     TerminalEventType,
+    VideoCap,
     VisitorStatus,
     VisitQuality,
     VisitStatus,
@@ -60,6 +63,7 @@ class Visits:
         self.janus_public_url = janus_public_url
         self._rules = rules
         self._room_lock = threading.Lock()
+        self._video_caps = VideoCaps()
         self.changed = threading.Condition()
         self._generation = 0
 
@@ -258,6 +262,20 @@ class Visits:
             message=visit.end_message,
         )
 
+    # -- what each participant's link carries -----------------------------------------------------
+
+    def terminal_reception(self, terminal_id: int, visit_id: int, reception: Reception) -> VideoCap:
+        visit = self._store.visit(visit_id)
+        if visit is None or visit.terminal_id != terminal_id or not visit.is_open:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit_id} is not live on this terminal")
+        return VideoCap(video_kbps=self._video_caps.report(visit_id, "terminal", reception))
+
+    def visitor_reception(self, code: str, reception: Reception) -> VideoCap:
+        visit, _name = self._visitor(code)
+        if not visit.is_open:
+            raise VisitError(ErrorCode.UNKNOWN_VISIT, f"visit {visit.id} is not open")
+        return VideoCap(video_kbps=self._video_caps.report(visit.id, f"visitor {code}", reception))
+
     # -- ending -----------------------------------------------------------------------------------
 
     def end(self, visit_id: int, status: VisitStatus, reason: EndReason, message: str = "") -> bool:
@@ -266,6 +284,7 @@ class Visits:
         if visit is None or not self._store.mark_ended(visit_id, status, reason, message):
             return False
         log.info("visit %s ended: %s", visit_id, reason.value)
+        self._video_caps.forget(visit_id)
         if visit.room is not None and visit.room_secret is not None:
             try:
                 if status is VisitStatus.ENDED_BY_STAFF:

@@ -39,6 +39,7 @@ from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
 from kiosk.opus_voice import VoiceEncoder
 from kiosk.pictures import i420_of
+from kiosk.reception_share import Tell, share_reception
 from kiosk.video_encoder import SteppedVp8Encoder
 from kiosk.video_pacer import VideoPacer, pace_video
 
@@ -117,9 +118,11 @@ class CallEngine:
         janus_verify: bool | str = True,
         max_backoff_s: float = 2.0,
         visit_over: Callable[[], bool] | None = None,
+        tell_reception: Tell | None = None,
     ) -> None:
         """`visit_over`: asks central (blocking) whether the visit ended, when the room is found gone; without it,
-        the engine rejoins until it is stopped or sees the room destroyed."""
+        the engine rejoins until it is stopped or sees the room destroyed. `tell_reception`: sends central what this
+        participant received (blocking) and returns the cap on its own video (`kiosk.reception_share`)."""
         self._access = access
         self._camera = camera
         self._microphone = microphone
@@ -129,6 +132,7 @@ class CallEngine:
         self._janus_verify = janus_verify
         self._max_backoff_s = max_backoff_s
         self._visit_over = visit_over
+        self._tell_reception = tell_reception
         self._janus: JanusSession | None = None
         self._publisher_pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
@@ -284,6 +288,14 @@ class CallEngine:
             loop.create_task(self._watch_link(janus)),
             loop.create_task(self._measure(janus)),
         ]
+        if self._tell_reception is not None:
+            shared = share_reception(
+                lambda: (self.quality.video_arrivals(), len(self._subscriptions)),
+                self._tell_reception,
+                self._cap_for_receivers,
+                lambda: self._janus is janus,
+            )
+            self._link_tasks.append(loop.create_task(shared))
 
     async def _attach(self) -> int:
         assert self._janus is not None
@@ -389,6 +401,16 @@ class CallEngine:
             if self._pacer is not None:
                 self._pacer.rate_bps = encoder.target_bitrate
                 encoder.congested = self._pacer.congested
+
+    def _cap_for_receivers(self, kbps: int | None) -> None:
+        """Central's cap for the participant with the thinnest link (`kiosk.reception_share`)."""
+        publisher = self._publisher_pc
+        if publisher is None:
+            return
+        for encoder in encoders_of(publisher.getSenders(), SteppedVp8Encoder):
+            encoder.set_receivers_cap(None if kbps is None else 1000 * kbps)
+            if self._pacer is not None:
+                self._pacer.rate_bps = encoder.target_bitrate
 
     async def _resume(self, janus: JanusSession) -> None:
         """The link is back after an outage: keep the connections if the visitors' media comes back on them,

@@ -86,9 +86,11 @@ class ArrivalLoss:
         self._highest: int | None = None
         self.arrived = 0
         self.missing = 0
+        self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
 
-    def saw(self, sequence_number: int) -> None:
+    def saw(self, sequence_number: int, payload_bytes: int = 0) -> None:
+        self.payload_bytes += payload_bytes
         ahead = 1 if self._highest is None else (sequence_number - self._highest) % 65536
         if ahead == 0 or ahead >= 32768:
             return  # a repeat, or a late one (a retransmission filling a gap already counted)
@@ -131,6 +133,14 @@ class CallQuality:
         counter = ArrivalLoss(self._clock)
         self._arrivals.append(counter)
         return counter
+
+    def video_arrivals(self) -> tuple[int, int, int]:
+        """(arrived, missing, payload bytes) of every video stream received in the call so far."""
+        return (
+            sum(a.arrived for a in self._arrivals),
+            sum(a.missing for a in self._arrivals),
+            sum(a.payload_bytes for a in self._arrivals),
+        )
 
     def janus_report(self, connection: object, rtt_s: float | None, lost: int, sent: int, share_lost: float) -> None:
         """What Janus's latest receiver report says of one of the terminal's streams."""

@@ -30,9 +30,11 @@ from kiosk.protocol import (
     Heartbeat,
     IdentifyRequest,
     IdleInfo,
+    Reception,
     ResidentSession,
     RoomGrant,
     TerminalEvent,
+    VideoCap,
     VisitList,
     WireMessage,
 )
@@ -168,6 +170,12 @@ class CentralClient:
         """How a visit live on this terminal ended. It needs no resident session (one can expire mid-visit), and
         central takes a repeated report as the same one."""
         self._call("POST", f"/terminal/visits/{visit_id}/end", None, body=report)
+
+    def reception(self, visit_id: int, report: Reception) -> int | None:
+        """What the terminal received of the visitors' video lately; returns the cap on its own video, in kbps."""
+        result = self._call("POST", f"/terminal/visits/{visit_id}/reception", VideoCap, body=report)
+        assert result is not None
+        return result.video_kbps
 
     def logout(self, session: str) -> None:
         self._call("POST", "/terminal/logout", None, session=session)

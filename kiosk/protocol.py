@@ -190,6 +190,29 @@ class VisitorMediaLost(Message):
     media_lost_s: float = Field(ge=0, le=86_400)
 
 
+class Reception(WireMessage):
+    """What one participant received of the others' video over the last second or two: the media server forwards
+    each sender's video as it came, so only a receiver knows what its own link can carry, and the senders learn it
+    through central (`VideoCap`)."""
+
+    model_config = RECEIVED
+
+    video_kbps: float = Field(ge=0, le=100_000, description="Video received, all feeds together.")
+    feeds: int = Field(ge=0, le=8, description="Video feeds received.")
+    lost: float = Field(ge=0, le=1, description="Share of the video's packets lost on the way, before repair.")
+
+
+class VisitorReception(Reception):
+    code: str = Field(pattern=r"^[A-Za-z0-9]{6,32}$")
+
+
+class VideoCap(WireMessage):
+    """Central's answer to a `Reception`: the most each participant's video should send now, so that the
+    participant with the thinnest link still receives every feed."""
+
+    video_kbps: int | None = Field(ge=1, description="None: no participant's link needs a cap.")
+
+
 class VisitorStatus(Message):
     """What a visitor's page polls: where the visit stands, and why it ended once it has."""
 

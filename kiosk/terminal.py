@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import random
@@ -326,6 +327,7 @@ class Terminal:
             ice_servers=self._config.media.ice_servers,
             # The facility's CA signs Janus's certificate as it signs central's.
             janus_verify=str(self._config.central.ca_file) if self._config.central.ca_file else True,
+            tell_reception=functools.partial(self._central.reception, grant.visit_id),
         )
         self.call.start()
         asyncio.get_running_loop().create_task(self._keep_record_alive(self.call, grant))

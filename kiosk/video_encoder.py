@@ -3,10 +3,12 @@ cannot carry the picture — a lower bitrate, then fewer frames a second or a sm
 keeps — and below aiortc's floor of 250 kbps.
 
 The bitrate comes from `kiosk.bitrate_control` through `set_target`; Janus's cap (REMB, when a room has one)
-arrives through aiortc as `target_bitrate`. libvpx cannot change its bitrate once open, so a change makes a new
-codec (and a keyframe): steps are few, and a change waits for the last one to have settled. Each step of the
-ladder says the picture's size and frame rate for a range of bitrates; the visit's degradation preference
-chooses the ladder: keep the frame rate (a sign-language visit: hands move fast) or keep the picture sharp.
+arrives through aiortc as `target_bitrate`, and the cap for the participant with the thinnest link (central's
+`VideoCap`) through `set_receivers_cap`; the lowest of the three wins. libvpx cannot change its bitrate once open,
+so a change makes a new codec (and a keyframe): steps are few, and a change waits for the last one to have
+settled. Each step of the ladder says the picture's size and frame rate for a range of bitrates; the visit's
+degradation preference chooses the ladder: keep the frame rate (a sign-language visit: hands move fast) or keep
+the picture sharp.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class SteppedVp8Encoder:
         self._codec_made_at = -UP_AFTER_S
         self._wanted_bps = START_BPS
         self._cap_bps = MOST_BPS
+        self._receivers_cap_bps = MOST_BPS
         self._last_pts: int | None = None
         self._picture_id = random.randint(0, (1 << 15) - 1)
         self.step = self._step_for(START_BPS)
@@ -84,7 +87,7 @@ class SteppedVp8Encoder:
 
     @property
     def target_bitrate(self) -> int:
-        return min(self._wanted_bps, self._cap_bps)
+        return min(self._wanted_bps, self._cap_bps, self._receivers_cap_bps)
 
     @target_bitrate.setter
     def target_bitrate(self, bitrate: int) -> None:
@@ -94,6 +97,10 @@ class SteppedVp8Encoder:
     def set_target(self, bitrate: float) -> None:
         """What the link can carry now, from the bitrate control."""
         self._wanted_bps = max(LEAST_BPS, min(int(bitrate), MOST_BPS))
+
+    def set_receivers_cap(self, bitrate: float | None) -> None:
+        """The most the participant with the thinnest link can receive of this video; None: no such limit."""
+        self._receivers_cap_bps = MOST_BPS if bitrate is None else max(LEAST_BPS, min(int(bitrate), MOST_BPS))
 
     def _step_for(self, bitrate: int) -> Step:
         return next(step for step in self._ladder if bitrate >= step.least_bps)

@@ -23,6 +23,7 @@
   // (the browser's own ICE checks take many seconds). A resident's picture that stops for as long is shown as
   // reconnecting, never under "Connected".
   const LINK_PROBE_MS = 500;
+  const RECEPTION_MS = 1000;
   const LINK_PROBE_TIMEOUT_MS = 1000;
   const SILENT_AFTER_MS = 1250;
   const MEDIA_RESUME_WAIT_MS = 1000;
@@ -63,6 +64,7 @@
     linkBackAt: null, // when the probe heard Janus again after that
     lostMs: 0, // this visitor's own outages so far, for central's credit
     reportedLostMs: 0,
+    sharing: false, // a reception report is on its way to central
     residentFrozen: false,
     closing: false, // the room is gone; the end is being confirmed with central
     ended: false,
@@ -74,6 +76,7 @@
   window.connectionText = "";
   Object.defineProperty(window, "mediaLostS", { get: () => ownLostMs() / 1000 });
   window.framesReceived = 0;
+  window.videoCapKbps = null; // central's cap on this visitor's video (for the tests)
   window.endReason = null;
   window.endMessage = "";
   Object.defineProperty(window, "secondsLeft", { get: () => (visit.deadline === null ? null : secondsLeft()) });
@@ -531,6 +534,70 @@
     }
   }
 
+  // -- what this visitor's link carries ------------------------------------------------------------
+
+  // Janus forwards each sender's video as it came and hears only the sender's own link, so only a receiver sees
+  // that its link is too thin. Every participant tells central what it received; central answers each with the
+  // most its own video should send, for the thinnest link to carry every feed.
+  const received = { at: 0, bytes: 0, packets: 0, lost: 0 };
+
+  function peerOf(handle) {
+    return handle && handle.webrtcStuff ? handle.webrtcStuff.pc : null;
+  }
+
+  async function shareReception() {
+    if (!visit.publishing || window.visitState !== "live" || visit.sharing) return;
+    visit.sharing = true;
+    try {
+      const now = { at: performance.now(), bytes: 0, packets: 0, lost: 0 };
+      let feeds = 0;
+      for (const feed of visit.feeds.values()) {
+        const pc = peerOf(feed.handle);
+        if (!pc) continue;
+        (await pc.getStats()).forEach((s) => {
+          if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+          now.bytes += s.bytesReceived || 0;
+          now.packets += s.packetsReceived || 0;
+          now.lost += Math.max(0, s.packetsLost || 0);
+          feeds += 1;
+        });
+      }
+      const before = { ...received };
+      Object.assign(received, now);
+      // The first reading, or a feed gone (its counts with it): the next one measures.
+      if (!before.at || now.bytes < before.bytes || now.packets < before.packets) return;
+      const arrived = now.packets - before.packets;
+      const missing = Math.max(0, now.lost - before.lost);
+      const answer = await api("POST", "/visitor/reception", {
+        code: visit.code,
+        video_kbps: Math.min(100000, (8 * (now.bytes - before.bytes)) / (now.at - before.at)),
+        feeds: Math.min(8, feeds),
+        lost: arrived + missing > 0 ? missing / (arrived + missing) : 0,
+      });
+      if (answer.ok && answer.data) await capVideo(answer.data.video_kbps);
+    } catch (_) {
+      // Central away: the video keeps the cap it has; the next second tries again.
+    } finally {
+      visit.sharing = false;
+    }
+  }
+
+  async function capVideo(kbps) {
+    const pc = peerOf(visit.publisher);
+    if (!pc) return;
+    const wanted = typeof kbps === "number" ? kbps * 1000 : undefined;
+    window.videoCapKbps = wanted === undefined ? null : kbps;
+    for (const sender of pc.getSenders()) {
+      if (!sender.track || sender.track.kind !== "video") continue;
+      const parameters = sender.getParameters();
+      const encoding = parameters.encodings && parameters.encodings[0];
+      if (!encoding || encoding.maxBitrate === wanted) continue;
+      if (wanted === undefined) delete encoding.maxBitrate;
+      else encoding.maxBitrate = wanted;
+      await sender.setParameters(parameters);
+    }
+  }
+
   function teardown() {
     visit.generation += 1;
     visit.publishing = false;
@@ -833,6 +900,7 @@
       tick();
       visit.timers.push(setInterval(tick, 250));
       visit.timers.push(setInterval(watchLink, LINK_PROBE_MS / 2));
+      visit.timers.push(setInterval(shareReception, RECEPTION_MS));
       probeLink();
       pollStatus();
     }

@@ -1,0 +1,80 @@
+"""How much video each participant of a visit should send, from what every participant reports it received.
+
+Janus forwards each sender's video as it came and answers the sender's link alone (its receiver reports, and REMB
+only for a room's fixed cap); it ignores what a subscriber's browser estimates. A visitor on a thin mobile link,
+or a terminal on a thin facility link, would then receive more than its link carries: a queue, tail drops, and a
+picture that freezes while its sender sees nothing wrong. So each participant tells central what it received
+(`Reception`), central keeps an estimate per receiver, and every participant's answer carries the lowest: the most
+each sender should send, per feed, for the thinnest link to carry them all.
+
+Each receiver's estimate follows WebRTC's loss-based rules (`kiosk.bitrate_control`'s), on what arrived rather than
+what was sent: more than 10 % lost means the link carries about what arrived, so the estimate drops below it (the
+queue then drains); less than 2 % lost, it rises 8 % a report, and past the most an encoder sends it is no cap at
+all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kiosk.bitrate_control import LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, UP_BY
+from kiosk.protocol import Reception
+from kiosk.video_encoder import LEAST_BPS, MOST_BPS
+
+DRAIN = 0.85  # of what arrived, when the link is full: below it, so that the queue at the bottleneck empties
+STALE_S = 10.0  # a receiver not heard for this long (it left, or lost its link) no longer holds the others down
+
+
+@dataclass
+class ReceiverEstimate:
+    """What one receiver's link carries of each feed, in bits a second; None while it carries all there is."""
+
+    per_feed_bps: float | None = None
+    lost: float = 0.0  # the share lost, smoothed over a few reports
+    heard_at: float = 0.0
+
+    def report(self, reception: Reception, now: float) -> None:
+        self.heard_at = now
+        if reception.feeds == 0:
+            return
+        self.lost += LOSS_SMOOTHING * (reception.lost - self.lost)
+        arrived = 1000 * reception.video_kbps / reception.feeds
+        if self.lost > LOSS_DOWN:
+            held = MOST_BPS if self.per_feed_bps is None else self.per_feed_bps
+            self.per_feed_bps = max(LEAST_BPS, min(held, DRAIN * arrived))
+        elif self.lost < LOSS_UP and self.per_feed_bps is not None:
+            raised = self.per_feed_bps * UP_BY
+            self.per_feed_bps = None if raised >= MOST_BPS else raised
+
+
+@dataclass
+class _Room:
+    receivers: dict[str, ReceiverEstimate] = field(default_factory=dict)
+
+
+class VideoCaps:
+    """Every open visit's receivers; safe to call from central's request threads."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._rooms: dict[int, _Room] = {}
+        self._lock = threading.Lock()
+
+    def report(self, visit_id: int, receiver: str, reception: Reception) -> int | None:
+        """Takes one receiver's report; returns the cap for every sender of the visit, in kbps (None: no cap)."""
+        now = self._clock()
+        with self._lock:
+            room = self._rooms.setdefault(visit_id, _Room())
+            room.receivers.setdefault(receiver, ReceiverEstimate()).report(reception, now)
+            for name in [n for n, r in room.receivers.items() if now - r.heard_at > STALE_S]:
+                del room.receivers[name]
+            caps = [r.per_feed_bps for r in room.receivers.values() if r.per_feed_bps is not None]
+        return round(min(caps) / 1000) if caps else None
+
+    def forget(self, visit_id: int) -> None:
+        """The visit ended."""
+        with self._lock:
+            self._rooms.pop(visit_id, None)
