@@ -8,9 +8,12 @@ picture that freezes while its sender sees nothing wrong. So each participant te
 each sender should send, per feed, for the thinnest link to carry them all.
 
 Each receiver's estimate follows WebRTC's loss-based rules (`kiosk.bitrate_control`'s), on what arrived rather than
-what was sent: more than 10 % lost means the link carries about what arrived, so the estimate drops below it (the
+what was sent, and on the share lost smoothed over a few reports (a link that drops out for a moment is no reason to
+send less): more than 10 % lost means the link carries about what arrived, so the estimate drops below it (the
 queue then drains); less than 2 % lost, it rises 8 % a report, and past the most an encoder sends it is no cap at
-all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing.
+all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing. After a cut the
+smoothed share starts again from the threshold: the loss that made the cut must not make the next ones too, while
+the senders are still coming down.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class ReceiverEstimate:
         if self.lost > LOSS_DOWN:
             held = MOST_BPS if self.per_feed_bps is None else self.per_feed_bps
             self.per_feed_bps = max(LEAST_BPS, min(held, DRAIN * arrived))
+            self.lost = LOSS_DOWN
         elif self.lost < LOSS_UP and self.per_feed_bps is not None:
             raised = self.per_feed_bps * UP_BY
             self.per_feed_bps = None if raised >= MOST_BPS else raised

@@ -27,6 +27,7 @@ ENDPOINTS = {
     "visits": ("GET", "/visits", None),
     "open": ("POST", "/visits/{visit}/open", None),
     "end": ("POST", "/visits/{visit}/end", {"reason": "ended_by_resident", "media_lost_s": 0}),
+    "reception": ("POST", "/visits/{visit}/reception", {"video_kbps": 500, "feeds": 1, "lost": 0}),
     "logout": ("POST", "/logout", None),
     "events": ("GET", "/events?after=0", None),
     "idle": ("GET", "/idle", None),
@@ -360,6 +361,38 @@ def test_a_terminal_cannot_end_a_visit_it_did_not_open(central):
     assert_error(response, 404, ErrorCode.UNKNOWN_VISIT)
 
 
+# -- what each participant's link carries ---------------------------------------------------------------
+
+
+def _reception(central, video_kbps: float, lost: float, visitor: bool = False):
+    body = {"video_kbps": video_kbps, "feeds": 1, "lost": lost}
+    if visitor:
+        return central.client.post(f"{API_PREFIX}/visitor/reception", json={**body, "code": central.visitor_code})
+    path = f"{TERMINAL}/visits/{central.ready_visit}/reception"
+    return central.client.post(path, json=body, headers=central.headers())
+
+
+def test_a_visitor_whose_link_fills_caps_the_terminals_video_until_it_clears(central):
+    central.open(central.identify(), central.ready_visit)
+    assert _reception(central, 780, 0.0).json() == {"video_kbps": None}, "a clean link caps nobody"
+    for _ in range(3):  # the visitor's link carries 300 kbps and loses the rest
+        answer = _reception(central, 300, 0.6, visitor=True)
+    assert answer.status_code == 200, answer.text
+    capped = _reception(central, 780, 0.0).json()["video_kbps"]
+    assert 200 <= capped <= 300, f"the terminal's cap {capped} kbps does not fit the visitor's 300 kbps link"
+    for _ in range(40):  # the link clears
+        _reception(central, 250, 0.0, visitor=True)
+    assert _reception(central, 780, 0.0).json() == {"video_kbps": None}
+
+
+def test_a_reception_report_for_a_visit_not_on_this_terminal_or_out_of_range_is_refused(central):
+    with store_unchanged(central):
+        assert_error(_reception(central, 500, 0.0), 404, ErrorCode.UNKNOWN_VISIT)
+    central.open(central.identify(), central.ready_visit)
+    for video_kbps, lost in ((-1, 0.0), (500, 1.5), ("500", 0.0)):
+        assert_error(_reception(central, video_kbps, lost), 400, ErrorCode.INVALID_REQUEST)
+
+
 @pytest.mark.parametrize("token", [None, "wrong-staff-token", "{terminal_token}"])
 def test_staff_end_needs_the_staff_token(central, token):
     central.open(central.identify(), central.ready_visit)
@@ -548,11 +581,12 @@ def test_openapi_lists_the_terminal_endpoints(central):
         ("/visits", "get"),
         ("/visits/{visit_id}/open", "post"),
         ("/visits/{visit_id}/end", "post"),
+        ("/visits/{visit_id}/reception", "post"),
         ("/logout", "post"),
         ("/events", "get"),
         ("/idle", "get"),
     ]:
         assert method in paths.get(TERMINAL + path, {}), f"{method.upper()} {path} is not published"
     schemas = response.json()["components"]["schemas"]
-    for model in ("ErrorBody", "IdleInfo", "VisitCallout", "Notice", "CalloutPrivacy", "FacilitySettings"):
+    for model in ("ErrorBody", "IdleInfo", "VisitCallout", "Notice", "CalloutPrivacy", "FacilitySettings", "VideoCap"):
         assert model in schemas, f"{model} is not published"

@@ -1,0 +1,65 @@
+"""Central's cap on every sender's video, from what each receiver reports (`central.video_caps`): a link that fills
+brings every sender down to what it carries, random loss on a wide link moves nothing, and the cap lifts once the
+link is clear."""
+
+from __future__ import annotations
+
+from central.video_caps import STALE_S, VideoCaps
+from kiosk.protocol import Reception
+
+VISIT = 7
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _report(caps: VideoCaps, clock: Clock, who: str, video_kbps: float, lost: float, feeds: int = 1) -> int | None:
+    clock.now += 1.0
+    return caps.report(VISIT, who, Reception(video_kbps=video_kbps, feeds=feeds, lost=lost))
+
+
+def test_random_loss_on_a_wide_link_caps_nobody():
+    clock = Clock()
+    caps = VideoCaps(clock)
+    answers = [_report(caps, clock, "visitor", 750, 0.03 if n % 2 else 0.05) for n in range(30)]
+    assert answers == [None] * 30
+
+
+def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_when_clear():
+    clock = Clock()
+    caps = VideoCaps(clock)
+    answers = [_report(caps, clock, "visitor", 400, 0.45) for _ in range(3)]
+    assert answers[0] is None or answers[0] <= 400
+    assert answers[-1] is not None and 300 <= answers[-1] < 400, answers
+    capped = answers[-1]
+    rising = [_report(caps, clock, "visitor", capped, 0.0) for _ in range(30)]
+    held = [cap for cap in rising if cap is not None]
+    assert held == sorted(held) and held[0] == capped, "once clear, the cap never cuts again, only holds or rises"
+    assert held[8] > capped, rising
+    assert rising[-1] is None, "a clear link keeps no cap"
+
+
+def test_the_thinnest_receiver_wins_per_feed_and_one_not_heard_from_stops_counting():
+    clock = Clock()
+    caps = VideoCaps(clock)
+    for _ in range(3):
+        _report(caps, clock, "terminal", 400, 0.4, feeds=2)  # two visitors' video through one thin link
+        _report(caps, clock, "visitor a", 700, 0.0)
+    cap = _report(caps, clock, "visitor b", 700, 0.0)
+    assert cap is not None and cap < 200, "each of two feeds gets half of what the link carried"
+    clock.now += STALE_S + 1  # the terminal's link went quiet
+    assert _report(caps, clock, "visitor a", 700, 0.0) is None
+
+
+def test_an_ended_visit_is_forgotten():
+    clock = Clock()
+    caps = VideoCaps(clock)
+    for _ in range(3):
+        _report(caps, clock, "visitor", 300, 0.5)
+    caps.forget(VISIT)
+    assert _report(caps, clock, "terminal", 700, 0.0) is None
