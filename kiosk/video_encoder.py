@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
-START_BPS = 500_000  # aiortc's own start: a clear picture at once on a good link
+START_BPS = 300_000  # as WebRTC starts: aiortc's 500 flooded a 250-500 kbps link for its first seconds
 MOST_BPS = 800_000  # a 640x480 picture at 30 fps looks no better above it (a browser sends 600-750 kbps)
 LEAST_BPS = 60_000
 DOWN_AFTER_S = 1.0  # a lower bitrate waits this long after the last change (each change costs a keyframe)

@@ -10,7 +10,7 @@ import pytest
 from av import VideoFrame
 
 from drivers.simulated_camera import SimulatedCamera
-from kiosk.video_encoder import Keep, SteppedVp8Encoder
+from kiosk.video_encoder import START_BPS, Keep, SteppedVp8Encoder
 
 
 class Clock:
@@ -61,10 +61,20 @@ def test_a_cap_from_janus_is_obeyed_and_a_step_down_waits_for_the_last_change_to
     encoder.target_bitrate = 200_000  # Janus's REMB
     assert encoder.target_bitrate == 200_000
     _sent(encoder, frames[10:20])
-    assert encoder._codec_bps == 500_000, "not within a second of the codec's start: each change costs a keyframe"
+    assert encoder._codec_bps == START_BPS, "not within a second of the codec's start: each change costs a keyframe"
     clock.now = 1.5
     _sent(encoder, frames[20:])
     assert encoder._codec_bps == 200_000 and encoder.step.fps == 15
+
+
+def test_the_cap_for_the_thinnest_receiver_is_obeyed_and_lifted():
+    clock = Clock()
+    encoder = SteppedVp8Encoder(clock=clock)
+    encoder.set_target(800_000)
+    encoder.set_receivers_cap(150_000)  # central's answer: a visitor's link carries no more
+    assert encoder.target_bitrate == 150_000
+    encoder.set_receivers_cap(None)
+    assert encoder.target_bitrate == 800_000
 
 
 def test_frames_are_left_out_while_the_pacer_holds_more_than_it_should():
