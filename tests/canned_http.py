@@ -60,7 +60,8 @@ def canned_server(answer: Answer) -> Iterator[CannedServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="canned-central", daemon=True)
+    # shutdown() waits for serve_forever to look at its flag again: every 0.5 s by default, in every test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="canned-central", daemon=True)
     thread.start()
     try:
         yield CannedServer(f"http://127.0.0.1:{server.server_address[1]}", received)

@@ -91,7 +91,7 @@ def test_a_privileged_visit_is_not_recorded_and_says_so(central, janus):
 
 
 def test_a_visit_nobody_opened_is_marked_missed_at_its_end(make_central):
-    central = make_central(visit_seconds=1.5)
+    central = make_central(visit_seconds=0.5)
     clock = VisitClock(central.visits, central.store)
     clock.start()
     try:

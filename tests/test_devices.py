@@ -81,6 +81,7 @@ def kiosk_devices(config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, "devices"], capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow  # two runs of the command, each measuring the devices for 2.5 s
 def test_kiosk_devices_lists_each_device_with_its_health(tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text(config_text("real", str(recording(tmp_path, frames=200)), tmp_path))
@@ -128,6 +129,7 @@ def test_auto_uses_the_simulated_hook_and_sound_when_the_handset_is_not_there(tm
     assert isinstance(handset.microphone, SimulatedMicrophone) and handset.audio is None
 
 
+@pytest.mark.slow  # a new interpreter that loads the command and Qt
 def test_the_kiosk_does_not_start_without_its_real_handset_and_says_what_to_check(tmp_path):
     config = tmp_path / "kiosk.toml"
     config.write_text(config_text("simulated", "", tmp_path) + 'handset = "real"\nhandset_audio = "No Such Handset"\n')

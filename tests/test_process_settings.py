@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 FRAMES = """
 import resource, sys
 import numpy as np
@@ -143,11 +145,13 @@ def test_allocating_threads_share_one_arena_instead_of_one_each():
     assert _arenas("tuned") == 1
 
 
+@pytest.mark.slow  # two interpreters, each loading Qt and OpenCV to scale 31 frames
 def test_a_freed_frame_is_reused_by_the_next_instead_of_faulted_in_from_the_kernel_again():
     assert _run(FRAMES, "default") > 20, "glibc alone hands some blocks back and faults them in again, every frame"
     assert _run(FRAMES, "tuned") < 5
 
 
+@pytest.mark.slow  # two interpreters, each scaling 4 s of video in real time
 def test_no_opencv_worker_spins_between_the_frames_it_scales():
     assert _run(SCALING, "default") >= 1, "OpenCV alone: its worker spins between frames (% of a core)"
     assert _run(SCALING, "tuned") == 0

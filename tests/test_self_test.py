@@ -20,14 +20,24 @@ from drivers.simulated_handset import SimulatedMicrophone
 from drivers.touchscreen_tap import EvdevTapReader, Tap
 from kiosk.config import DevicesSection
 from kiosk.devices import DeviceMissing, open_handset
-from provisioning.self_test import Check, TestDevices, Verdict, Waits, check_microphone, run_self_test
+from provisioning.self_test import (
+    Check,
+    TestDevices,
+    Verdict,
+    Waits,
+    check_microphone,
+    check_touchscreen,
+    run_self_test,
+)
 from provisioning.self_test_record import SelfTestRecord
 from provisioning.steps import StepFailed, self_test_now
 from provisioning.target import Target
 from tests.pulse_server import tone
 from tests.simulated_terminal import ScriptedTechnician, SimulatedTerminal
 
-QUICK = Waits(first_frame_s=2.0, frames_s=1.0, speech_s=0.5, action_s=5.0)
+# The voice over four of the microphone's 50 ms reads. The frame rate stays measured over a second: over half
+# of one, two frames a busy machine is late with fail the camera (27 fps are needed of 30).
+QUICK = Waits(first_frame_s=2.0, frames_s=1.0, speech_s=0.2, action_s=5.0)
 # A real terminal's configuration; the devices behind it are simulated (tests.simulated_terminal).
 DEVICES = DevicesSection(
     camera="real", camera_source="/dev/v4l/by-id/usb-cam-video-index0", handset="real", hook="real", touchscreen="real"
@@ -101,10 +111,10 @@ def test_a_tap_in_the_wrong_corner_names_the_rotation_that_fits():
     assert check.verdict is Verdict.FAILED
     assert "reads as the bottom-left with rotation 0" in check.detail
     assert "--touchscreen-rotation 90" in check.detail
+    # Set up as the advice says, the same tap passes (only the touchscreen is checked again).
     turned = DEVICES.model_copy(update={"touchscreen_rotation": 90})
-    assert run(terminal, ScriptedTechnician(terminal, tap_at=(0.1, 0.9)), turned)["touchscreen"].verdict is (
-        Verdict.PASSED
-    )
+    again = check_touchscreen(terminal.touchscreen, turned, ScriptedTechnician(terminal, tap_at=(0.1, 0.9)), QUICK)
+    assert again.verdict is Verdict.PASSED, again
 
 
 def test_unattended_only_what_needs_no_one_is_checked():

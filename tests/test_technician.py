@@ -77,7 +77,8 @@ def https_server(context: ssl.SSLContext) -> Iterator[int]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, name="https-test-server", daemon=True)
+    # shutdown() waits for serve_forever to look at its flag again: every 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="https-test-server", daemon=True)
     thread.start()
     try:
         yield server.server_address[1]

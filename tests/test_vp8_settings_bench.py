@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bench.vp8_settings import main
 
 
+@pytest.mark.slow  # real VP8 encodes and decodes of 4 x 45 frames: 1.4 s here, longer on a busy machine
 def test_the_bench_prints_each_setting_beside_aiortcs(capsys):
     main(["--frames", "45"])
     lines = capsys.readouterr().out.splitlines()[1:]
