@@ -22,8 +22,6 @@ WINDOW_S = 3.0  # the chip's view: the last three seconds
 GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's pictures per second
 WEAK_LOSS, POOR_LOSS = 0.03, 0.10  # the share of packets lost on the way
 WEAK_RTT_S, POOR_RTT_S = 0.3, 0.8
-REORDERED_RTT_SHARE = 0.8  # a missing packet that comes sooner than this share of a round trip was only reordered
-MOST_GAP_TRACKED = 256  # packets: a longer jump is an outage, whose packets will not come late
 Clock = Callable[[], float]
 
 
@@ -81,51 +79,32 @@ class FrameTimes:
 
 
 class ArrivalLoss:
-    """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way, unless they come
-    after all sooner than a retransmission could (within REORDERED_RTT_SHARE of a round trip): a link that reorders
-    its packets has lost none of them. A missing packet that comes later is a resend: the link did lose it."""
+    """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way."""
 
-    def __init__(self, clock: Clock = time.monotonic, rtt_s: Callable[[], float | None] = lambda: None) -> None:
+    def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
-        self._rtt_s = rtt_s
         self._highest: int | None = None
         self.arrived = 0
         self.missing = 0
         self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
-        self._gaps: dict[int, float] = {}  # sequence numbers found missing, and when
 
     def saw(self, sequence_number: int, payload_bytes: int = 0) -> None:
         self.payload_bytes += payload_bytes
-        now = self._clock()
         ahead = 1 if self._highest is None else (sequence_number - self._highest) % 65536
-        if ahead == 0:
-            return  # a repeat
-        if ahead >= 32768:
-            self._came_late(sequence_number, now)
-            return
-        for behind in range(1, min(ahead, MOST_GAP_TRACKED)):
-            self._gaps[(sequence_number - behind) % 65536] = now
+        if ahead == 0 or ahead >= 32768:
+            return  # a repeat, or a late one (a retransmission filling a gap already counted)
         self._highest = sequence_number
         self.arrived += 1
         self.missing += ahead - 1
+        now = self._clock()
         self._recent.append((now, 1, ahead - 1))
         _trim(self._recent, now)
-
-    def _came_late(self, sequence_number: int, now: float) -> None:
-        missed_at = self._gaps.pop(sequence_number, None)
-        for old in [n for n, when in self._gaps.items() if now - when > WINDOW_S]:
-            del self._gaps[old]
-        rtt = self._rtt_s()
-        if missed_at is not None and rtt is not None and now - missed_at < REORDERED_RTT_SHARE * rtt:
-            self.arrived += 1
-            self.missing -= 1
-            self._recent.append((now, 1, -1))
 
     def recent(self) -> tuple[int, int]:
         """(arrived, missing) over the last WINDOW_S."""
         _trim(self._recent, self._clock())
-        return sum(r[1] for r in self._recent), max(0, sum(r[2] for r in self._recent))
+        return sum(r[1] for r in self._recent), sum(r[2] for r in self._recent)
 
 
 def _share(arrived: int, missing: int) -> float:
@@ -151,7 +130,7 @@ class CallQuality:
 
     def new_arrivals(self) -> ArrivalLoss:
         """A counter for a stream received from now on (each subscription numbers its packets afresh)."""
-        counter = ArrivalLoss(self._clock, lambda: self._rtt_now)
+        counter = ArrivalLoss(self._clock)
         self._arrivals.append(counter)
         return counter
 

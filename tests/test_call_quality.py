@@ -66,13 +66,3 @@ def test_the_visits_report_takes_the_worst_visitor_and_every_rebuilt_connection(
     assert report.received.packet_loss_pct == round(100 * 2 / 180, 2) and report.received.rtt_ms == 40
     assert report.sent.packet_loss_pct == 1.0 and report.reconnects == 1
     assert quality.now() is Quality.WEAK, "Leo's picture at 10 fps is weak"
-
-
-def test_packets_a_link_reorders_are_not_lost_but_a_resend_after_a_round_trip_is():
-    clock = Clock()
-    loss = ArrivalLoss(clock, rtt_s=lambda: 0.2)
-    for seq, wait in [(1, 0.005), (3, 0.005), (4, 0.02), (2, 0.005), (5, 0.005), (7, 0.005), (8, 0.25), (6, 0.005)]:
-        loss.saw(seq)  # 2 comes 25 ms late, reordered; 6 comes a round trip later, resent after a NACK
-        clock.now += wait
-    assert (loss.arrived, loss.missing) == (7, 1)
-    assert loss.recent() == (7, 1)
