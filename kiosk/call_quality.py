@@ -22,6 +22,7 @@ WINDOW_S = 3.0  # the chip's view: the last three seconds
 GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's pictures per second
 WEAK_LOSS, POOR_LOSS = 0.03, 0.10  # the share of packets lost on the way
 WEAK_RTT_S, POOR_RTT_S = 0.3, 0.8
+MOST_GAP_TRACKED = 256  # packets: a longer jump is an outage, whose packets will not come late
 Clock = Callable[[], float]
 
 
@@ -79,25 +80,37 @@ class FrameTimes:
 
 
 class ArrivalLoss:
-    """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way."""
+    """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way. A missing packet
+    that comes later after all (reordered, or resent after a NACK) is counted as filled: what the link lost is
+    `missing`, what never came at all is `missing - filled`."""
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._highest: int | None = None
         self.arrived = 0
         self.missing = 0
+        self.filled = 0
         self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
+        self._gaps: dict[int, float] = {}  # sequence numbers found missing, and when
 
     def saw(self, sequence_number: int, payload_bytes: int = 0) -> None:
         self.payload_bytes += payload_bytes
+        now = self._clock()
         ahead = 1 if self._highest is None else (sequence_number - self._highest) % 65536
-        if ahead == 0 or ahead >= 32768:
-            return  # a repeat, or a late one (a retransmission filling a gap already counted)
+        if ahead == 0:
+            return  # a repeat
+        if ahead >= 32768:  # a late one
+            if self._gaps.pop(sequence_number, None) is not None:
+                self.filled += 1
+            return
+        for behind in range(1, min(ahead, MOST_GAP_TRACKED)):
+            self._gaps[(sequence_number - behind) % 65536] = now
+        for old in [n for n, when in self._gaps.items() if now - when > WINDOW_S]:
+            del self._gaps[old]
         self._highest = sequence_number
         self.arrived += 1
         self.missing += ahead - 1
-        now = self._clock()
         self._recent.append((now, 1, ahead - 1))
         _trim(self._recent, now)
 
@@ -135,10 +148,12 @@ class CallQuality:
         return counter
 
     def video_arrivals(self) -> tuple[int, int, int]:
-        """(arrived, missing, payload bytes) of every video stream received in the call so far."""
+        """(arrived, never came, payload bytes) of every video stream received in the call so far: what the
+        picture lacked, after reordering and resends. A link that reorders, or loses a little that resends fill,
+        carries the video; one that overflows loses the resends too."""
         return (
-            sum(a.arrived for a in self._arrivals),
-            sum(a.missing for a in self._arrivals),
+            sum(a.arrived + a.filled for a in self._arrivals),
+            sum(a.missing - a.filled for a in self._arrivals),
             sum(a.payload_bytes for a in self._arrivals),
         )
 

@@ -66,3 +66,14 @@ def test_the_visits_report_takes_the_worst_visitor_and_every_rebuilt_connection(
     assert report.received.packet_loss_pct == round(100 * 2 / 180, 2) and report.received.rtt_ms == 40
     assert report.sent.packet_loss_pct == 1.0 and report.reconnects == 1
     assert quality.now() is Quality.WEAK, "Leo's picture at 10 fps is weak"
+
+
+def test_what_never_came_leaves_out_the_packets_reordered_or_resent():
+    clock = Clock()
+    quality = CallQuality(clock)
+    loss = quality.new_arrivals()
+    for seq in [1, 3, 4, 2, 5, 7, 8, 6, 9, 12, 13]:  # 2 reordered, 6 resent, 10 and 11 never came
+        loss.saw(seq, payload_bytes=1000)
+        clock.now += 0.01
+    assert (loss.arrived, loss.missing) == (9, 4), "the link lost 2, 6, 10 and 11 on the way"
+    assert quality.video_arrivals() == (11, 2, 11_000)
