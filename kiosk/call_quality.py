@@ -22,6 +22,7 @@ WINDOW_S = 3.0  # the chip's view: the last three seconds
 GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's pictures per second
 WEAK_LOSS, POOR_LOSS = 0.03, 0.10  # the share of packets lost on the way
 WEAK_RTT_S, POOR_RTT_S = 0.3, 0.8
+REORDERED_S = 0.1  # a jittery link displaces a packet by tens of ms; a resend comes a round trip through a queue later
 MOST_GAP_TRACKED = 256  # packets: a longer jump is an outage, whose packets will not come late
 Clock = Callable[[], float]
 
@@ -81,15 +82,15 @@ class FrameTimes:
 
 class ArrivalLoss:
     """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way. A missing packet
-    that comes later after all (reordered, or resent after a NACK) is counted as filled: what the link lost is
-    `missing`, what never came at all is `missing - filled`."""
+    that comes within REORDERED_S after all was only reordered by a jittery link, and is counted as `reordered`: what
+    the link lost is `missing - reordered`. One that comes later was resent after a NACK: the link did lose it."""
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._highest: int | None = None
         self.arrived = 0
         self.missing = 0
-        self.filled = 0
+        self.reordered = 0
         self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
         self._gaps: dict[int, float] = {}  # sequence numbers found missing, and when
@@ -101,8 +102,9 @@ class ArrivalLoss:
         if ahead == 0:
             return  # a repeat
         if ahead >= 32768:  # a late one
-            if self._gaps.pop(sequence_number, None) is not None:
-                self.filled += 1
+            missed_at = self._gaps.pop(sequence_number, None)
+            if missed_at is not None and now - missed_at < REORDERED_S:
+                self.reordered += 1
             return
         for behind in range(1, min(ahead, MOST_GAP_TRACKED)):
             self._gaps[(sequence_number - behind) % 65536] = now
@@ -148,12 +150,11 @@ class CallQuality:
         return counter
 
     def video_arrivals(self) -> tuple[int, int, int]:
-        """(arrived, never came, payload bytes) of every video stream received in the call so far: what the
-        picture lacked, after reordering and resends. A link that reorders, or loses a little that resends fill,
-        carries the video; one that overflows loses the resends too."""
+        """(arrived, lost, payload bytes) of every video stream received in the call so far, where a packet only
+        reordered by a jittery link is not lost: what a central's cap on the senders needs to know."""
         return (
-            sum(a.arrived + a.filled for a in self._arrivals),
-            sum(a.missing - a.filled for a in self._arrivals),
+            sum(a.arrived + a.reordered for a in self._arrivals),
+            sum(a.missing - a.reordered for a in self._arrivals),
             sum(a.payload_bytes for a in self._arrivals),
         )
 

@@ -199,7 +199,7 @@ class Reception(WireMessage):
 
     video_kbps: float = Field(ge=0, le=100_000, description="Video received, all feeds together.")
     feeds: int = Field(ge=0, le=8, description="Video feeds received.")
-    lost: float = Field(ge=0, le=1, description="Share of the video's packets that never came, even resent.")
+    lost: float = Field(ge=0, le=1, description="Share of the video's packets lost on the way (not those reordered).")
 
 
 class VisitorReception(Reception):

@@ -3,8 +3,8 @@
 Janus forwards every sender's video as it came and listens only to the sender's own link, so a sender cannot see
 that a receiver's link is too thin for it; central gathers every receiver's report and answers each participant
 with the most its video should send (`central.video_caps`). The report covers the time since the last one: the
-video's payload that arrived, in kbps, and the share of its packets that never came (a packet reordered, or lost
-and resent, came: a link that does that carries the video; one that overflows loses the resends too).
+video's payload that arrived, in kbps, and the share of its packets lost on the way (not those a jittery link
+only reordered: they are no sign of a link too thin).
 """
 
 from __future__ import annotations
