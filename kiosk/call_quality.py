@@ -23,6 +23,7 @@ GOOD_FPS, WEAK_FPS = 20.0, 10.0  # the worst visitor's pictures per second
 WEAK_LOSS, POOR_LOSS = 0.03, 0.10  # the share of packets lost on the way
 WEAK_RTT_S, POOR_RTT_S = 0.3, 0.8
 REORDERED_S = 0.1  # a jittery link displaces a packet by tens of ms; a resend comes a round trip through a queue later
+OUTAGE_S = 0.25  # a video stream silent this long was cut off (8 frames at 30 fps)
 MOST_GAP_TRACKED = 256  # packets: a longer jump is an outage, whose packets will not come late
 Clock = Callable[[], float]
 
@@ -83,7 +84,9 @@ class FrameTimes:
 class ArrivalLoss:
     """One stream's packets as they arrive: a jump in sequence numbers is that many lost on the way. A missing packet
     that comes within REORDERED_S after all was only reordered by a jittery link, and is counted as `reordered`: what
-    the link lost is `missing - reordered`. One that comes later was resent after a NACK: the link did lose it."""
+    the link lost is `missing - reordered`. One that comes later was resent after a NACK: the link did lose it.
+    The packets missing when a stream comes back after OUTAGE_S of silence went in a cut, counted apart
+    (`in_outages`): a cut link is no sign of a thin one."""
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
@@ -91,6 +94,8 @@ class ArrivalLoss:
         self.arrived = 0
         self.missing = 0
         self.reordered = 0
+        self.in_outages = 0
+        self._last_at: float | None = None
         self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
         self._gaps: dict[int, float] = {}  # sequence numbers found missing, and when
@@ -106,8 +111,12 @@ class ArrivalLoss:
             if missed_at is not None and now - missed_at < REORDERED_S:
                 self.reordered += 1
             return
-        for behind in range(1, min(ahead, MOST_GAP_TRACKED)):
-            self._gaps[(sequence_number - behind) % 65536] = now
+        silent, self._last_at = self._last_at is not None and now - self._last_at > OUTAGE_S, now
+        if silent:
+            self.in_outages += ahead - 1
+        else:
+            for behind in range(1, min(ahead, MOST_GAP_TRACKED)):
+                self._gaps[(sequence_number - behind) % 65536] = now
         for old in [n for n, when in self._gaps.items() if now - when > WINDOW_S]:
             del self._gaps[old]
         self._highest = sequence_number
@@ -151,10 +160,11 @@ class CallQuality:
 
     def video_arrivals(self) -> tuple[int, int, int]:
         """(arrived, lost, payload bytes) of every video stream received in the call so far, where a packet only
-        reordered by a jittery link is not lost: what a central's cap on the senders needs to know."""
+        reordered by a jittery link, or missing after a cut, is not lost: what central's cap on the senders needs
+        to know of a link too thin for them."""
         return (
             sum(a.arrived + a.reordered for a in self._arrivals),
-            sum(a.missing - a.reordered for a in self._arrivals),
+            sum(a.missing - a.reordered - a.in_outages for a in self._arrivals),
             sum(a.payload_bytes for a in self._arrivals),
         )
 

@@ -77,3 +77,18 @@ def test_packets_a_jittery_link_reorders_are_not_lost_but_those_resent_after_a_n
         clock.now += wait
     assert (loss.arrived, loss.missing) == (6, 2), "the chip's view: two lost on the way"
     assert quality.video_arrivals() == (7, 1, 8_000), "the caps' view: one lost, one only reordered"
+
+
+def test_the_packets_of_a_cut_are_not_what_a_thin_link_loses():
+    clock = Clock()
+    quality = CallQuality(clock)
+    loss = quality.new_arrivals()
+    for seq in [1, 2, 3]:
+        loss.saw(seq, payload_bytes=1000)
+        clock.now += 0.01
+    clock.now += 3.0  # the link is cut for 3 s; 200 packets never come
+    for seq in [204, 205]:
+        loss.saw(seq, payload_bytes=1000)
+        clock.now += 0.01
+    assert loss.missing == 200, "the chip's view: the link lost them"
+    assert quality.video_arrivals() == (5, 0, 5_000), "the caps' view: nothing says the link is thin"
