@@ -4,14 +4,7 @@ trip; loss counted as the link did it, before retransmissions; freezes as a pers
 from __future__ import annotations
 
 from kiosk.call_quality import FREEZE_S, ArrivalLoss, CallQuality, FrameTimes, Quality, rate
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualClock
 
 
 def test_the_worst_figure_decides_the_chips_word():
@@ -26,7 +19,7 @@ def test_the_worst_figure_decides_the_chips_word():
 
 
 def test_loss_is_what_the_link_lost_even_when_retransmissions_fill_the_gaps():
-    clock = Clock()
+    clock = ManualClock(100.0)
     loss = ArrivalLoss(clock)
     for seq in [65533, 65534, 65535, 0, 3, 4, 1, 2, 5]:  # 1 and 2 lost, then resent; the numbers wrap
         loss.saw(seq)
@@ -38,7 +31,7 @@ def test_loss_is_what_the_link_lost_even_when_retransmissions_fill_the_gaps():
 
 
 def test_a_gap_between_pictures_longer_than_a_fifth_of_a_second_is_a_freeze():
-    clock = Clock()
+    clock = ManualClock(100.0)
     pictures = FrameTimes(clock)
     for step in [1 / 30] * 30 + [FREEZE_S + 0.3] + [1 / 30] * 29:
         pictures.frame()
@@ -48,7 +41,7 @@ def test_a_gap_between_pictures_longer_than_a_fifth_of_a_second_is_a_freeze():
 
 
 def test_the_visits_report_takes_the_worst_visitor_and_every_rebuilt_connection():
-    clock = Clock()
+    clock = ManualClock(100.0)
     quality = CallQuality(clock)
     maria, leo = quality.pictures_of("Maria"), quality.pictures_of("Leo")
     first, second = quality.new_arrivals(), quality.new_arrivals()  # the second after a rebuild
@@ -69,7 +62,7 @@ def test_the_visits_report_takes_the_worst_visitor_and_every_rebuilt_connection(
 
 
 def test_packets_a_jittery_link_reorders_are_not_lost_but_those_resent_after_a_nack_are():
-    clock = Clock()
+    clock = ManualClock(100.0)
     quality = CallQuality(clock)
     loss = quality.new_arrivals()
     for seq, wait in [(1, 0.01), (3, 0.01), (4, 0.01), (2, 0.01), (5, 0.01), (7, 0.2), (8, 0.01), (6, 0.01)]:
@@ -80,7 +73,7 @@ def test_packets_a_jittery_link_reorders_are_not_lost_but_those_resent_after_a_n
 
 
 def test_the_packets_of_a_cut_are_not_what_a_thin_link_loses():
-    clock = Clock()
+    clock = ManualClock(100.0)
     quality = CallQuality(clock)
     loss = quality.new_arrivals()
     for seq in [1, 2, 3]:

@@ -8,19 +8,12 @@ import pytest
 from drivers.audio_analysis import dominant_frequency, level_dbfs
 from drivers.handset import BLOCK_SAMPLES, SAMPLE_RATE
 from drivers.playout_mixer import FORGET_AFTER_S, PlayoutMixer
+from tests.manual_clock import ManualClock
 from tests.pulse_server import tone
 
 # A -12 dBFS 440 Hz sine moves at most 2*pi*440/48000 * 8231 = 474 per sample; a click is a jump of
 # thousands. Twice the sine's steepest step still hears any cut or gap as the click it would be.
 SMOOTH_STEP = 2 * 2 * np.pi * 440 / SAMPLE_RATE * 32767 * 10 ** (-12 / 20)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def blocks(samples: np.ndarray) -> list[np.ndarray]:
@@ -112,7 +105,7 @@ def test_loud_voices_are_clipped_not_wrapped_around():
 
 
 def test_a_visitor_who_left_is_forgotten_and_the_one_who_stayed_is_still_heard():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(clock=clock)
     mixer.push("maria", tone(440, 0.1))
     for _ in range(10):
@@ -137,7 +130,7 @@ def test_a_buffer_that_cannot_work_is_refused(target, limit):
 
 
 def test_a_voice_that_runs_dry_gets_more_slack_and_gives_it_back_when_the_network_calms():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
     voice = blocks(tone(440, 30.0))
     played = 0
@@ -165,7 +158,9 @@ def test_a_voice_that_runs_dry_gets_more_slack_and_gives_it_back_when_the_networ
     assert mixer.stats().target_ms < 60
 
 
-def _steady(mixer: PlayoutMixer, clock: Clock, voice: list[np.ndarray], seconds: float, start: int = 0) -> np.ndarray:
+def _steady(
+    mixer: PlayoutMixer, clock: ManualClock, voice: list[np.ndarray], seconds: float, start: int = 0
+) -> np.ndarray:
     """A block arrives every 20 ms; the card pulls 10 ms at a time, as the handset's does."""
     out = []
     for n in range(start, start + round(seconds / 0.02)):
@@ -177,7 +172,7 @@ def _steady(mixer: PlayoutMixer, clock: Clock, voice: list[np.ndarray], seconds:
 
 
 def test_delay_that_no_packet_needed_is_trimmed_back_to_the_target_without_a_click():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
     voice = blocks(tone(440, 10.0))
     for block in voice[:5]:  # the call's first 100 ms arrive at once, then the voice comes steadily
@@ -191,7 +186,7 @@ def test_delay_that_no_packet_needed_is_trimmed_back_to_the_target_without_a_cli
 
 
 def test_a_steady_voice_at_its_target_and_a_clumpy_one_are_never_trimmed():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
     voice = tone(440, 10.0)
     played = _steady(mixer, clock, blocks(voice), 10.0)
@@ -246,7 +241,7 @@ def test_a_voice_that_stops_coming_fades_out_after_a_tenth_of_a_second_without_a
 
 
 def test_delay_no_packet_needed_is_taken_out_a_period_at_a_time_without_a_cut():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(target_ms=40, limit_ms=120, clock=clock)
     voice = blocks(tone(440, 12.0))
     mixer.push("maria", np.concatenate(voice[:5]))  # 100 ms at once, then one a pull: 60 ms more than needed
@@ -264,7 +259,7 @@ def test_delay_no_packet_needed_is_taken_out_a_period_at_a_time_without_a_cut():
 
 
 def test_a_link_that_drops_out_every_few_seconds_does_not_make_the_delay_grow():
-    clock = Clock()
+    clock = ManualClock()
     mixer = PlayoutMixer(target_ms=40, limit_ms=160, clock=clock)
     voice = blocks(tone(440, 30.0))
     for n, block in enumerate(voice):

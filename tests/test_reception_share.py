@@ -4,18 +4,11 @@ and the share of packets lost since the last report."""
 from __future__ import annotations
 
 from kiosk.reception_share import ReceptionMeter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualClock
 
 
 def test_each_report_covers_what_arrived_since_the_last():
-    clock = Clock()
+    clock = ManualClock(10.0)
     meter = ReceptionMeter(clock)
     assert meter.read((1000, 0, 1_000_000), feeds=1) is None, "the first reading has nothing to compare with"
     clock.now += 2.0
@@ -27,7 +20,7 @@ def test_each_report_covers_what_arrived_since_the_last():
 
 
 def test_a_quiet_second_reports_nothing_lost():
-    clock = Clock()
+    clock = ManualClock(10.0)
     meter = ReceptionMeter(clock)
     meter.read((500, 5, 50_000), feeds=1)
     clock.now += 1.0

@@ -6,32 +6,27 @@ from __future__ import annotations
 
 from central.video_caps import STALE_S, VideoCaps
 from kiosk.protocol import Reception
+from tests.manual_clock import ManualClock
 
 VISIT = 7
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _report(caps: VideoCaps, clock: Clock, who: str, video_kbps: float, lost: float, feeds: int = 1) -> int | None:
+def _report(
+    caps: VideoCaps, clock: ManualClock, who: str, video_kbps: float, lost: float, feeds: int = 1
+) -> int | None:
     clock.now += 1.0
     return caps.report(VISIT, who, Reception(video_kbps=video_kbps, feeds=feeds, lost=lost))
 
 
 def test_random_loss_on_a_wide_link_caps_nobody():
-    clock = Clock()
+    clock = ManualClock(100.0)
     caps = VideoCaps(clock)
     answers = [_report(caps, clock, "visitor", 750, 0.03 if n % 2 else 0.05) for n in range(30)]
     assert answers == [None] * 30
 
 
 def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_when_clear():
-    clock = Clock()
+    clock = ManualClock(100.0)
     caps = VideoCaps(clock)
     answers = [_report(caps, clock, "visitor", 400, 0.45) for _ in range(3)]
     assert answers[0] is None or answers[0] <= 400
@@ -45,7 +40,7 @@ def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_wh
 
 
 def test_the_thinnest_receiver_wins_per_feed_and_one_not_heard_from_stops_counting():
-    clock = Clock()
+    clock = ManualClock(100.0)
     caps = VideoCaps(clock)
     for _ in range(3):
         _report(caps, clock, "terminal", 400, 0.4, feeds=2)  # two visitors' video through one thin link
@@ -57,7 +52,7 @@ def test_the_thinnest_receiver_wins_per_feed_and_one_not_heard_from_stops_counti
 
 
 def test_an_ended_visit_is_forgotten():
-    clock = Clock()
+    clock = ManualClock(100.0)
     caps = VideoCaps(clock)
     for _ in range(3):
         _report(caps, clock, "visitor", 300, 0.5)

@@ -11,14 +11,7 @@ from av import VideoFrame
 
 from drivers.simulated_camera import SimulatedCamera
 from kiosk.video_encoder import START_BPS, Keep, SteppedVp8Encoder
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.manual_clock import ManualClock
 
 
 def _frames(count: int) -> list[VideoFrame]:
@@ -40,7 +33,7 @@ def _sent(encoder: SteppedVp8Encoder, frames: list[VideoFrame], keyframe_at: int
     [(Keep.RESOLUTION, (480, 360), 15), (Keep.FRAME_RATE, (320, 240), 30)],
 )
 def test_on_a_thin_link_the_picture_keeps_what_the_visit_wants_kept(keep, size, sent_of_30):
-    clock = Clock()
+    clock = ManualClock()
     encoder = SteppedVp8Encoder(keep, clock)
     frames = _frames(150)
     _sent(encoder, frames[:30])
@@ -54,7 +47,7 @@ def test_on_a_thin_link_the_picture_keeps_what_the_visit_wants_kept(keep, size, 
 
 
 def test_a_cap_from_janus_is_obeyed_and_a_step_down_waits_for_the_last_change_to_settle():
-    clock = Clock()
+    clock = ManualClock()
     encoder = SteppedVp8Encoder(clock=clock)
     frames = _frames(40)
     _sent(encoder, frames[:10])
@@ -68,7 +61,7 @@ def test_a_cap_from_janus_is_obeyed_and_a_step_down_waits_for_the_last_change_to
 
 
 def test_the_cap_for_the_thinnest_receiver_is_obeyed_and_lifted():
-    clock = Clock()
+    clock = ManualClock()
     encoder = SteppedVp8Encoder(clock=clock)
     encoder.set_target(800_000)
     encoder.set_receivers_cap(150_000)  # central's answer: a visitor's link carries no more
