@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kiosk.bitrate_control import LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, UP_BY
 from kiosk.protocol import Reception
@@ -54,28 +54,23 @@ class ReceiverEstimate:
             self.per_feed_bps = None if raised >= MOST_BPS else raised
 
 
-@dataclass
-class _Room:
-    receivers: dict[str, ReceiverEstimate] = field(default_factory=dict)
-
-
 class VideoCaps:
     """Every open visit's receivers; safe to call from central's request threads."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._rooms: dict[int, _Room] = {}
+        self._rooms: dict[int, dict[str, ReceiverEstimate]] = {}  # by visit, then by receiver
         self._lock = threading.Lock()
 
     def report(self, visit_id: int, receiver: str, reception: Reception) -> int | None:
         """Takes one receiver's report; returns the cap for every sender of the visit, in kbps (None: no cap)."""
         now = self._clock()
         with self._lock:
-            room = self._rooms.setdefault(visit_id, _Room())
-            room.receivers.setdefault(receiver, ReceiverEstimate()).report(reception, now)
-            for name in [n for n, r in room.receivers.items() if now - r.heard_at > STALE_S]:
-                del room.receivers[name]
-            caps = [r.per_feed_bps for r in room.receivers.values() if r.per_feed_bps is not None]
+            receivers = self._rooms.setdefault(visit_id, {})
+            receivers.setdefault(receiver, ReceiverEstimate()).report(reception, now)
+            for name in [n for n, r in receivers.items() if now - r.heard_at > STALE_S]:
+                del receivers[name]
+            caps = [r.per_feed_bps for r in receivers.values() if r.per_feed_bps is not None]
         return round(min(caps) / 1000) if caps else None
 
     def forget(self, visit_id: int) -> None:
