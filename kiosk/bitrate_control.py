@@ -10,7 +10,10 @@ for a moment every few seconds loses a fifth of one second's packets, which is n
 seconds after it. A round trip (the median of the last five reports) more than QUEUE_S over the least such median
 of the last minute means a queue is filling at a bottleneck before anything is lost: down to 85 % of what was
 sent. A jittery link makes each report wander by as much as a queue would, so half the spread of the last five
-is added to QUEUE_S: a queue raises the round trip steadily, jitter only scatters it.
+is added to QUEUE_S: a queue raises the round trip steadily, jitter only scatters it. Janus reports about once a
+second; when none came for CUT_S the link was cut, and the first report after it counts every packet of the cut as
+lost at once: that says nothing of what the link carries, so its share lost is left out (it took a third off the
+bitrate after every cut, and the frame rate with it).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ QUEUE_S = 0.05
 BASE_RTT_WINDOW_S = 60.0
 LOSS_SMOOTHING = 0.3  # each report's weight in the smoothed share lost (about three reports' memory)
 RTT_REPORTS = 5
+CUT_S = 2.5  # no new report from Janus for this long: the link was cut
 
 
 class BitrateControl:
@@ -38,6 +42,7 @@ class BitrateControl:
         self._latest_rtts: deque[float] = deque(maxlen=RTT_REPORTS)
         self._rtts: deque[tuple[float, float]] = deque()  # (when, median round trip) of the last minute
         self._last_report: tuple[float, float] | None = None
+        self._last_report_at: float | None = None
         self.lost = 0.0  # the smoothed share lost
 
     def _queue_building(self, now: float, rtt_s: float | None) -> bool:
@@ -59,7 +64,10 @@ class BitrateControl:
         if (fraction_lost, rtt_s or 0.0) == self._last_report:
             return self.target_bps
         self._last_report = (fraction_lost, rtt_s or 0.0)
-        self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
+        after_cut = self._last_report_at is not None and now - self._last_report_at > CUT_S
+        self._last_report_at = now
+        if not after_cut:
+            self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
         queued = self._queue_building(now, rtt_s)
         sent = sent_bps if sent_bps > 0 else self.target_bps
         if self.lost > LOSS_DOWN:

@@ -1,11 +1,13 @@
 """The video's bitrate follows what Janus reports of our stream: down on heavy loss or a queue building, up while
-the link is clean, never past what the picture really needs, and unmoved by a report it has seen already."""
+the link is clean, never past what the picture really needs, and unmoved by a report it has seen already or by the
+packets of a cut."""
 
 from __future__ import annotations
 
 import pytest
 
 from kiosk.bitrate_control import BitrateControl
+from tests.manual_clock import ManualClock
 
 
 class Clock:
@@ -64,3 +66,25 @@ def test_the_same_report_again_moves_nothing():
     control = BitrateControl(500_000, clock=Clock())
     assert control.report(0.5, 0.02, 500_000) == pytest.approx(500_000 * (1 - 0.15 / 2))
     assert control.report(0.5, 0.02, 500_000) == pytest.approx(500_000 * (1 - 0.15 / 2)), "no new report from Janus"
+
+
+def test_the_packets_of_a_cut_do_not_bring_the_bitrate_down_but_loss_after_it_does():
+    clock = ManualClock()
+    control = BitrateControl(300_000, clock=clock)
+    for n in range(5):
+        clock.now += 1.0
+        control.report(0.0, 0.02 + n / 1e4, 300_000)
+    settled = control.target_bps
+    for _ in range(5):  # the link is cut: Janus's reports do not come, the last one is seen again
+        clock.now += 1.0
+        assert control.report(0.0, 0.0204, 300_000) == settled
+    clock.now += 1.0
+    after_cut = [control.report(0.8, 0.021, 300_000)]  # the first report after the cut: its packets, all lost
+    for n in range(3):
+        clock.now += 1.0
+        after_cut.append(control.report(0.0, 0.02 + n / 1e4, 300_000))
+    assert min(after_cut) >= settled, "a cut is not a thin link: the picture keeps its bitrate"
+    clock.now += 1.0
+    control.report(0.8, 0.022, 300_000)
+    clock.now += 1.0
+    assert control.report(0.5, 0.023, 300_000) < settled, "heavy loss on a link that is not cut still counts"
