@@ -61,6 +61,7 @@
     lastHeard: 0, // performance.now() when Janus last answered a probe
     lastResidentFrame: 0, // performance.now() of the resident's last picture
     lostSince: null, // performance.now() from which this visitor's own link was down
+    silentAt: 0, // performance.now() when the watch last found Janus silent
     linkBackAt: null, // when the probe heard Janus again after that
     lostMs: 0, // this visitor's own outages so far, for central's credit
     reportedLostMs: 0,
@@ -72,6 +73,8 @@
     timers: [],
   };
 
+  window._visit = visit;
+  window._visit = visit;
   window.visitState = "waiting";
   window.connectionText = "";
   Object.defineProperty(window, "mediaLostS", { get: () => ownLostMs() / 1000 });
@@ -483,6 +486,7 @@
     if (visit.ended || visit.left || visit.closing || window.visitState !== "live") return;
     const now = performance.now();
     if (linkSilent()) {
+      visit.silentAt = now;
       if (visit.lostSince === null) visit.lostSince = visit.lastHeard; // the outage began when Janus went quiet
       visit.linkBackAt = null;
       setConnection("Reconnecting…");
@@ -490,7 +494,10 @@
       return;
     }
     if (visit.lostSince !== null) {
-      if (visit.linkBackAt === null) visit.linkBackAt = now;
+      if (visit.linkBackAt === null) {
+        visit.linkBackAt = now;
+        askForPictures();
+      }
       if (visit.lastResidentFrame > visit.linkBackAt || visit.residentFeedId === null) {
         ownOutageOver(now);
       } else if (now - visit.linkBackAt > MEDIA_RESUME_WAIT_MS && visit.janus !== null) {
@@ -509,6 +516,15 @@
       visit.residentFrozen = false;
       $("resident-overlay").hidden = true;
       setConnection(visit.publishing ? "Connected" : "Reconnecting…");
+    }
+  }
+
+  // After a cut the browser asks for a new picture only once its ICE checks pass again, up to a second after the
+  // link is back; Janus asks every sender at once when a subscription's video is resumed.
+  function askForPictures() {
+    for (const feed of visit.feeds.values()) {
+      if (!feed.handle || feed.videoMid === undefined) continue;
+      feed.handle.send({ message: { request: "configure", streams: [{ mid: feed.videoMid, send: true }] } });
     }
   }
 
@@ -539,7 +555,7 @@
   // Janus forwards each sender's video as it came and hears only the sender's own link, so only a receiver sees
   // that its link is too thin. Every participant tells central what it received; central answers each with the
   // most its own video should send, for the thinnest link to carry every feed.
-  const received = { at: 0, bytes: 0, packets: 0, lost: 0 };
+  const received = { at: 0, bytes: 0, packets: 0, lost: 0, cut: false };
 
   function peerOf(handle) {
     return handle && handle.webrtcStuff ? handle.webrtcStuff.pc : null;
@@ -567,6 +583,11 @@
       // The first reading, or a feed gone (its counts with it): the next one measures.
       if (!before.at || now.bytes < before.bytes || now.packets < before.packets) return;
       const arrived = now.packets - before.packets;
+      // A second in which nothing arrived, or the way to Janus fell silent, was a cut, not a thin link; and the
+      // reading after it counts the cut's packets as missing all at once, when the video comes back. Neither says
+      // what the link carries.
+      received.cut = arrived === 0 || visit.silentAt >= before.at;
+      if (received.cut || before.cut) return;
       const missing = Math.max(0, now.lost - before.lost);
       const answer = await api("POST", "/visitor/reception", {
         code: visit.code,
@@ -621,7 +642,7 @@
     const id = publisher.id;
     if (typeof id !== "number" || id === visit.myFeedId || visit.feeds.has(id)) return;
     const display = typeof publisher.display === "string" ? publisher.display : "";
-    const feed = { id, display, handle: null, tile: null, video: null, audio: null };
+    const feed = { id, display, handle: null, tile: null, video: null, audio: null, videoMid: undefined };
     visit.feeds.set(id, feed);
     if (display === RESIDENT_DISPLAY) {
       visit.residentFeedId = id;
@@ -698,13 +719,14 @@
           });
         }
       },
-      onremotetrack: (track, mid, on) => current() && onRemoteTrack(feed, track, on),
+      onremotetrack: (track, mid, on) => current() && onRemoteTrack(feed, track, mid, on),
     });
   }
 
-  function onRemoteTrack(feed, track, on) {
+  function onRemoteTrack(feed, track, mid, on) {
     if (track.kind === "video") {
       if (on) {
+        feed.videoMid = mid;
         feed.video.srcObject = new MediaStream([track]);
         feed.video.play().catch(() => {});
         if (feed.id === visit.residentFeedId) {

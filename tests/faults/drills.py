@@ -21,9 +21,11 @@ from sqlalchemy import select
 from central import schema
 from central.rooms import RoomAdmin
 from central.store import Store
+from kiosk.call_codecs import encoders_of
 from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.protocol import EndReason, VisitStatus
+from kiosk.video_encoder import SteppedVp8Encoder
 from kiosk.visit_machine import EndTapped, Screen
 from tests.browser import hook
 from tests.conftest import staff_call
@@ -113,6 +115,14 @@ def _frames(stack: FaultStack) -> int:
 
 
 # -- the drills --------------------------------------------------------------------------------------------
+
+
+def terminal_video_target(stack: FaultStack) -> int:
+    """What the terminal's video encoder aims for now, in bits a second (aiortc keeps the encoder private)."""
+    call = stack.kiosk.terminal.call
+    assert call is not None and call._publisher_pc is not None
+    encoders = encoders_of(call._publisher_pc.getSenders(), SteppedVp8Encoder)
+    return encoders[0].target_bitrate if encoders else 0
 
 
 def terminal_link_cut(stack: FaultStack, seconds: float) -> FaultResult:

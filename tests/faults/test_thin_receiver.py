@@ -10,10 +10,8 @@ import time
 import pytest
 from aiortc.stats import RTCOutboundRtpStreamStats
 
-from kiosk.call_codecs import encoders_of
-from kiosk.video_encoder import SteppedVp8Encoder
 from tests.browser import hook
-from tests.faults.drills import end_visit, start_visit
+from tests.faults.drills import end_visit, start_visit, terminal_video_target
 from tests.faults.link_shaper import Shape
 from tests.faults.stack import FaultStack
 from tests.waiting import wait_for
@@ -21,14 +19,6 @@ from tests.waiting import wait_for
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.slow]
 
 THIN_LINK_KBPS = 300
-
-
-def _video_target(stack: FaultStack) -> int:
-    """What the terminal's video encoder aims for now (aiortc keeps the encoder private)."""
-    call = stack.kiosk.terminal.call
-    assert call is not None and call._publisher_pc is not None
-    encoders = encoders_of(call._publisher_pc.getSenders(), SteppedVp8Encoder)
-    return encoders[0].target_bitrate if encoders else 0
 
 
 def _video_bytes_sent(stack: FaultStack) -> int:
@@ -41,17 +31,18 @@ def _video_bytes_sent(stack: FaultStack) -> int:
 def test_the_terminal_sends_no_more_video_than_a_thin_visitor_link_carries(fault_stack):
     stack = fault_stack()
     visit_id = start_visit(stack)
-    wait_for(lambda: _video_target(stack) > 600_000, 20, "the terminal's video at full rate on a perfect link")
+    wait_for(lambda: terminal_video_target(stack) > 600_000, 20, "the terminal's video at full rate on a perfect link")
 
     stack.network.shape("visitor", Shape(rate_kbps=THIN_LINK_KBPS, queue_ms=100))
-    wait_for(lambda: _video_target(stack) < 0.85 * THIN_LINK_KBPS * 1000, 20, "the terminal's video under the link")
+    under = 0.85 * THIN_LINK_KBPS * 1000
+    wait_for(lambda: terminal_video_target(stack) < under, 20, "the terminal's video under the link")
     before, started = _video_bytes_sent(stack), time.monotonic()
     time.sleep(5)  # the stretch measured
     kbps = 8 * (_video_bytes_sent(stack) - before) / (time.monotonic() - started) / 1000
     assert kbps < THIN_LINK_KBPS, f"the terminal sent {kbps:.0f} kbps of video to a {THIN_LINK_KBPS} kbps link"
 
     stack.network.heal()
-    wait_for(lambda: _video_target(stack) > 600_000, 40, "the terminal's video back up once the link is wide")
+    wait_for(lambda: terminal_video_target(stack) > 600_000, 40, "the terminal's video back up once the link is wide")
     end_visit(stack, visit_id)
 
 
