@@ -16,7 +16,7 @@ from kiosk.video_encoder import Keep, SteppedVp8Encoder
 
 log = logging.getLogger(__name__)
 
-_keep = [Keep.RESOLUTION]
+_keep = [Keep.BALANCE]
 
 
 def _mime(codec: Any) -> str:
