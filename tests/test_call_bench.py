@@ -23,7 +23,9 @@ def _plausible(figures: RunFigures) -> None:
     assert 0 < figures.cold_start_s < 15
     assert 0 < figures.setup_to_painted_s < 10 and 0 < figures.setup_to_visitor_s < 10
     for direction in (figures.to_subject, figures.to_visitor):
-        assert 0 < direction["median_ms"] <= direction["p95_ms"] < 500, "capture to decoded, from the stamps"
+        # Plausible, not fast (the bench measures speed): a frame matched to the wrong capture is seconds off, while
+        # the first of 4 s on a loaded machine have reached 525 ms.
+        assert 0 < direction["median_ms"] <= direction["p95_ms"] < 1000, "capture to decoded, from the stamps"
         assert direction["fps"] > 10, "video flowed through the measured seconds"
         assert not math.isnan(direction["longest_gap_ms"])
     for sound in (figures.audio_to_subject, figures.audio_to_visitor):
