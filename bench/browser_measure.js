@@ -12,7 +12,6 @@
 (function () {
   "use strict";
   const BITS = 32;
-  const ROW_HEIGHT = 16;
   const ROWS = 3;
   const CHECK_KEY = 0x5a3c96e1;
   window.benchShown = [];
@@ -50,18 +49,20 @@
   function readStamp(video) {
     const width = video.videoWidth;
     const block = Math.floor(width / BITS);
+    const tall = Math.max(8, Math.floor(width / 40)); // as frame_stamp.row_height: the stamp scales with the picture
     if (!width || block < 4) return null;
     canvas.width = width;
-    canvas.height = ROW_HEIGHT * ROWS;
+    canvas.height = tall * ROWS;
     context.drawImage(video, 0, 0);
-    const pixels = context.getImageData(0, 0, width, ROW_HEIGHT * ROWS).data;
+    const pixels = context.getImageData(0, 0, width, tall * ROWS).data;
     const words = [];
     for (let row = 0; row < ROWS; row++) {
       let word = 0;
       for (let bit = 0; bit < BITS; bit++) {
         let sum = 0;
         let count = 0;
-        for (let y = row * ROW_HEIGHT + 4; y < row * ROW_HEIGHT + ROW_HEIGHT - 4; y += 2) {
+        const margin = Math.floor(tall / 4);
+        for (let y = row * tall + margin; y < (row + 1) * tall - margin; y += 2) {
           for (let x = bit * block + Math.floor(block / 4); x < (bit + 1) * block - Math.floor(block / 4); x += 2) {
             const i = (y * width + x) * 4;
             sum += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;

@@ -1,7 +1,8 @@
 """Writes a frame counter and a send time into a frame's pixels, and reads them back after a codec.
 
 That is how end-to-end latency and stuck video are measured: the stamp survives VP8 because each bit
-is a large black or white block.
+is a large black or white block. The blocks' size follows the picture's width, so a stamp still reads after the
+sender scaled its picture down for a thin link.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BITS = 32
-ROW_HEIGHT = 16
 ROWS = 3  # counter, send time, check word
-STAMP_HEIGHT = ROW_HEIGHT * ROWS
 _CHECK_KEY = 0x5A3C96E1
 
 
@@ -33,6 +32,11 @@ def age_ms(sent_ms: int, at_ms: int | None = None) -> int:
     return ((now_ms() if at_ms is None else at_ms) - sent_ms) % (1 << 32)
 
 
+def row_height(width: int) -> int:
+    """Each of the stamp's rows, in pixels, for a picture this wide (16 at 640)."""
+    return max(8, width // 40)
+
+
 def _words(stamp: FrameStamp) -> tuple[int, int, int]:
     counter = stamp.counter % (1 << 32)
     return counter, stamp.sent_ms, counter ^ stamp.sent_ms ^ _CHECK_KEY
@@ -40,23 +44,24 @@ def _words(stamp: FrameStamp) -> tuple[int, int, int]:
 
 def write_stamp(image: np.ndarray, stamp: FrameStamp) -> None:
     """Paints the stamp into the top rows of an RGB or BGR image (height x width x 3, uint8), in place."""
-    block = image.shape[1] // BITS
+    block, tall = image.shape[1] // BITS, row_height(image.shape[1])
     for row, word in enumerate(_words(stamp)):
-        top = row * ROW_HEIGHT
+        top = row * tall
         for bit in range(BITS):
             value = 255 if (word >> (BITS - 1 - bit)) & 1 else 0
-            image[top : top + ROW_HEIGHT, bit * block : (bit + 1) * block] = value
+            image[top : top + tall, bit * block : (bit + 1) * block] = value
 
 
 def read_stamp(image: np.ndarray) -> FrameStamp | None:
     """Reads the stamp back from an image (3-channel or grey); None when it is absent or damaged."""
     height, width = image.shape[:2]
-    block = width // BITS
-    if height < STAMP_HEIGHT or block < 4:
+    block, tall = width // BITS, row_height(width)
+    if height < ROWS * tall or block < 4:
         return None
     # The middle of each bit's block (away from the codec's blur at its edges), averaged.
-    rows = image[:STAMP_HEIGHT].reshape(ROWS, ROW_HEIGHT, width, -1)[:, 4 : ROW_HEIGHT - 4]
-    cells = rows[:, :, : BITS * block].reshape(ROWS, ROW_HEIGHT - 8, BITS, block, -1)
+    margin = tall // 4
+    rows = image[: ROWS * tall].reshape(ROWS, tall, width, -1)[:, margin : tall - margin]
+    cells = rows[:, :, : BITS * block].reshape(ROWS, tall - 2 * margin, BITS, block, -1)
     bits = cells[:, :, :, block // 4 : block - block // 4].mean(axis=(1, 3, 4)) > 127
     counter, sent_ms, check = (int("".join("1" if bit else "0" for bit in row), 2) for row in bits)
     if counter ^ sent_ms ^ _CHECK_KEY != check:

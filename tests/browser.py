@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from central.server_process import CentralProcess
-from drivers.frame_stamp import STAMP_HEIGHT, FrameStamp, age_ms, read_stamp
+from drivers.frame_stamp import FrameStamp, age_ms, read_stamp
 from drivers.simulated_camera import SimulatedCamera
 from drivers.y4m import write_y4m
 from tests.conftest import kiosk_config
@@ -123,12 +123,12 @@ class HeadlessChromium:
 
 
 # The top rows of the frame a <video> shows now, as a lossless PNG (a data URL), and when it was read.
-_GRAB_TOP_ROWS = """([selector, rows]) => {
+_GRAB_FRAME = """(selector) => {
   const video = document.querySelector(selector);
   if (!video || !video.videoWidth) return null;
   const canvas = document.createElement("canvas");
   canvas.width = video.videoWidth;
-  canvas.height = rows;
+  canvas.height = video.videoHeight;
   canvas.getContext("2d").drawImage(video, 0, 0);
   return { at: Date.now(), png: canvas.toDataURL("image/png") };
 }"""
@@ -147,7 +147,7 @@ def shown_frame(page: Page, selector: str) -> ShownFrame | None:
 
     The age is right only when the sender stamped its wall clock on this machine (a `SimulatedCamera`).
     """
-    grabbed: dict[str, Any] | None = page.evaluate(_GRAB_TOP_ROWS, [selector, STAMP_HEIGHT])
+    grabbed: dict[str, Any] | None = page.evaluate(_GRAB_FRAME, selector)
     if grabbed is None:
         return None
     png = base64.b64decode(grabbed["png"].partition(",")[2])
