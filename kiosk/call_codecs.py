@@ -1,6 +1,7 @@
 """The codecs the call uses in place of aiortc's own: the voice codec of `kiosk.opus_voice` for Opus, and the
 stepped encoder of `kiosk.video_encoder` for VP8, put into aiortc's codec factories rather than forking aiortc.
-The factories are the process's: `prefer` sets what the video keeps for the next connections made.
+The factories are the process's (a terminal makes one call at a time): `prefer` sets what the video keeps, and
+`start_video_at` the bitrate it starts at, for the next connections made.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 
 from kiosk.opus_voice import HAVE_LIBOPUS, VoiceDecoder, VoiceEncoder
-from kiosk.video_encoder import Keep, SteppedVp8Encoder
+from kiosk.video_encoder import START_BPS, Keep, SteppedVp8Encoder
 
 log = logging.getLogger(__name__)
 
 _keep = [Keep.BALANCE]
+_start_bps = [float(START_BPS)]
 
 
 def _mime(codec: Any) -> str:
@@ -26,6 +28,11 @@ def _mime(codec: Any) -> str:
 def prefer(keep: Keep) -> None:
     """What the video keeps when the link thins, for the encoders made from now on."""
     _keep[0] = keep
+
+
+def start_video_at(bitrate: float) -> None:
+    """The bitrate the video encoders made from now on start at, before the link's first report."""
+    _start_bps[0] = bitrate
 
 
 def use_call_codecs() -> bool:
@@ -46,7 +53,7 @@ def use_call_codecs() -> bool:
         if _mime(codec) == "audio/opus":
             return VoiceEncoder()
         if _mime(codec) == "video/vp8":
-            return SteppedVp8Encoder(_keep[0])
+            return SteppedVp8Encoder(_keep[0], _start_bps[0])
         return sending(codec)
 
     get_decoder.call_codecs = True  # type: ignore[attr-defined]

@@ -71,18 +71,20 @@ def _even(value: float) -> int:
 class SteppedVp8Encoder:
     """aiortc's encoder interface, for VP8."""
 
-    def __init__(self, keep: Keep = Keep.BALANCE, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, keep: Keep = Keep.BALANCE, start_bps: float = START_BPS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ladder = LADDERS[keep]
         self._clock = clock
         self._codec: Any = None
         self._codec_bps = 0
         self._codec_made_at = -UP_AFTER_S
-        self._wanted_bps = START_BPS
+        self._wanted_bps = max(LEAST_BPS, min(int(start_bps), MOST_BPS))
         self._cap_bps = MOST_BPS
         self._receivers_cap_bps = MOST_BPS
         self._last_pts: int | None = None
         self._picture_id = random.randint(0, (1 << 15) - 1)
-        self.step = self._step_for(START_BPS)
+        self.step = self._step_for(self._wanted_bps)
         self.keyframes = 0
         self.congested: Callable[[], bool] = lambda: False  # the pacer's: frames are left out while it holds
 

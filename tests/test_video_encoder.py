@@ -34,7 +34,7 @@ def _sent(encoder: SteppedVp8Encoder, frames: list[VideoFrame], keyframe_at: int
 )
 def test_on_a_thin_link_the_picture_gets_smaller_and_keeps_its_motion_while_the_visit_wants(keep, target, sent_of_30):
     clock = ManualClock()
-    encoder = SteppedVp8Encoder(keep, clock)
+    encoder = SteppedVp8Encoder(keep, clock=clock)
     frames = _frames(150)
     _sent(encoder, frames[:30])
     encoder.set_target(target)
