@@ -4,17 +4,13 @@ keeps them — and below aiortc's floor of 250 kbps.
 
 The bitrate comes from `kiosk.bitrate_control` through `set_target`; Janus's cap (REMB, when a room has one)
 arrives through aiortc as `target_bitrate`, and the cap for the participant with the thinnest link (central's
-`VideoCap`) through `set_receivers_cap`; the lowest of the three wins. libvpx (through PyAV) takes no new bitrate
-once open, but its rate control spends by the clock: a frame that comes sooner after the last gets fewer bits. So a
-lower bitrate, down to half the codec's, is had at once and for nothing by running the codec's clock slower than
-the camera's (the RTP timestamps keep the camera's); a new codec (and a keyframe) is made only for a new step, a
-bitrate under half, or a higher one, and waits for the last to have settled.
-
-Each step of the ladder says the picture's size and frame rate for a range of bitrates; the visit's degradation
-preference chooses the ladder: keep the frame rate (a sign-language visit: hands move fast) or balance. Balance
-keeps 30 frames a second down to 100 kbps, as Chromium's camera does: a face that talks at 10-15 frames a second,
-sharp as it may be, no longer moves its lips with its voice, and on the bench's thin links the frame rate was where
-the terminal fell behind Chromium.
+`VideoCap`) through `set_receivers_cap`; the lowest of the three wins. libvpx cannot change its bitrate once open,
+so a change makes a new codec (and a keyframe): steps are few, and a change waits for the last one to have
+settled. Each step of the ladder says the picture's size and frame rate for a range of bitrates; the visit's
+degradation preference chooses the ladder: keep the frame rate (a sign-language visit: hands move fast) or
+balance. Balance keeps 30 frames a second down to 100 kbps, as Chromium's camera does: a face that talks at
+10-15 frames a second, sharp as it may be, no longer moves its lips with its voice, and on the bench's thin links
+the frame rate was where the terminal fell behind Chromium.
 """
 
 from __future__ import annotations
@@ -42,10 +38,9 @@ VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK)
 START_BPS = 300_000  # as WebRTC starts: aiortc's 500 flooded a 250-500 kbps link for its first seconds
 MOST_BPS = 800_000  # a 640x480 picture at 30 fps looks no better above it (a browser sends 600-750 kbps)
 LEAST_BPS = 60_000
-DOWN_AFTER_S = 1.0  # a new codec for a lower bitrate waits this long after the last (each costs a keyframe)
-UP_AFTER_S = 4.0  # one for a higher bitrate this long
-REBUILD_FOR = 0.2  # and is made only for a rise of at least a fifth
-SLOWEST_CLOCK = 0.5  # the codec's clock runs down to this share of the camera's: under it, a new codec
+DOWN_AFTER_S = 1.0  # a lower bitrate waits this long after the last change (each change costs a keyframe)
+UP_AFTER_S = 4.0  # a higher one this long
+REBUILD_FOR = 0.2  # and either is made only for a change of at least a fifth
 
 
 class Keep(enum.Enum):
@@ -88,7 +83,6 @@ class SteppedVp8Encoder:
         self._cap_bps = MOST_BPS
         self._receivers_cap_bps = MOST_BPS
         self._last_pts: int | None = None
-        self._codec_clock: tuple[int, int] | None = None  # (the camera's pts, the codec's) of the last frame coded
         self._picture_id = random.randint(0, (1 << 15) - 1)
         self.step = self._step_for(self._wanted_bps)
         self.keyframes = 0
@@ -154,20 +148,14 @@ class SteppedVp8Encoder:
         }
         codec.thread_count = number_of_threads(width * height, multiprocessing.cpu_count())
         self._codec, self._codec_bps, self._codec_made_at = codec, target, self._clock()
-        self._codec_clock = None
         log.info("video: %dx%d at %d fps, %d kbps", width, height, self.step.fps, target // 1000)
 
     def _settle(self, frame: VideoFrame) -> tuple[int, int]:
-        """The step and codec for this frame's moment: a new codec when a new step, a bitrate under what the
-        codec's clock can reach, or a large enough rise (and enough time since the last codec) asks for one.
-        Returns the size to send."""
+        """The step and codec for this frame's moment: a new codec when the size or a large enough change of
+        bitrate (and enough time since the last) asks for one. Returns the size to send."""
         now, target = self._clock(), self.target_bitrate
-        if target < self._codec_bps:
-            changed = self._step_for(target) != self.step or target < SLOWEST_CLOCK * self._codec_bps
-            wait = DOWN_AFTER_S
-        else:
-            changed = (target - self._codec_bps) / max(1, self._codec_bps) >= REBUILD_FOR
-            wait = UP_AFTER_S
+        changed = abs(target - self._codec_bps) / max(1, self._codec_bps) >= REBUILD_FOR
+        wait = DOWN_AFTER_S if target < self._codec_bps else UP_AFTER_S
         if self._codec is not None and changed and now - self._codec_made_at >= wait:
             self.step = self._step_for(target)
             self._codec = None
@@ -187,24 +175,10 @@ class SteppedVp8Encoder:
         if force_keyframe:
             picture.pict_type = av.video.frame.PictureType.I
             self.keyframes += 1
-        timestamp = convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
-        picture.pts, picture.time_base = self._codec_time(timestamp), VIDEO_TIME_BASE
         data = b"".join(bytes(packet) for packet in self._codec.encode(picture))
         payloads = Vp8Encoder._packetize(data, self._picture_id)
         self._picture_id = (self._picture_id + 1) % (1 << 15)
-        return payloads, timestamp
-
-    def _codec_time(self, pts: int) -> int:
-        """The codec's time for a frame the camera took at `pts`: its clock runs at the share of the camera's
-        that its bitrate is to spend."""
-        share = max(SLOWEST_CLOCK, min(1.0, self.target_bitrate / max(1, self._codec_bps)))
-        if self._codec_clock is None:
-            codec_pts = 0
-        else:
-            camera_before, codec_before = self._codec_clock
-            codec_pts = codec_before + max(1, round((pts - camera_before) * share))
-        self._codec_clock = (pts, codec_pts)
-        return codec_pts
+        return payloads, convert_timebase(frame.pts, frame.time_base, VIDEO_TIME_BASE)
 
     def pack(self, packet: Any) -> tuple[list[bytes], int]:
         raise NotImplementedError("the call sends the camera, never video coded elsewhere")
