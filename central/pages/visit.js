@@ -73,8 +73,6 @@
     timers: [],
   };
 
-  window._visit = visit;
-  window._visit = visit;
   window.visitState = "waiting";
   window.connectionText = "";
   Object.defineProperty(window, "mediaLostS", { get: () => ownLostMs() / 1000 });
