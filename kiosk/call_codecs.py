@@ -1,5 +1,6 @@
-"""The codecs the call uses in place of aiortc's own: the voice codec of `kiosk.opus_voice` for Opus, and the
-stepped encoder of `kiosk.video_encoder` for VP8, put into aiortc's codec factories rather than forking aiortc.
+"""The codecs the call uses in place of aiortc's own: the voice codec of `kiosk.opus_voice` for Opus, the
+stepped encoder of `kiosk.video_encoder` for VP8, and aiortc's video decoders reading every frame the call's
+jitter buffer hands on at once, put into aiortc's codec factories rather than forking aiortc.
 The factories are the process's (a terminal makes one call at a time): `prefer` sets what the video keeps, and
 `start_video_at` the bitrate it starts at, for the next connections made.
 """
@@ -11,7 +12,10 @@ from typing import Any
 
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
+from aiortc.jitterbuffer import JitterFrame
+from av.frame import Frame
 
+from kiosk.jitter_buffers import HandedOn
 from kiosk.opus_voice import HAVE_LIBOPUS, VoiceDecoder, VoiceEncoder
 from kiosk.video_encoder import START_BPS, Keep, SteppedVp8Encoder
 
@@ -47,7 +51,9 @@ def use_call_codecs() -> bool:
         return True
 
     def get_decoder(codec: Any) -> Any:
-        return VoiceDecoder() if _mime(codec) == "audio/opus" else receiving(codec)
+        if _mime(codec) == "audio/opus":
+            return VoiceDecoder()
+        return FramesDecoder(receiving(codec))
 
     def get_encoder(codec: Any) -> Any:
         if _mime(codec) == "audio/opus":
@@ -60,6 +66,23 @@ def use_call_codecs() -> bool:
     aiortc.rtcrtpreceiver.get_decoder = get_decoder
     aiortc.rtcrtpsender.get_encoder = get_encoder
     return True
+
+
+class FramesDecoder:
+    """aiortc's decoder interface around one of aiortc's video decoders, for the `VideoFrames` the call's jitter
+    buffer hands on: each frame decoded in turn. A frame the decoder refuses ends the batch (the frames after it
+    refer to it) with the decoder's error, which makes aiortc ask for a keyframe."""
+
+    def __init__(self, decoder: Any) -> None:
+        self._decoder = decoder
+
+    def decode(self, encoded_frame: JitterFrame) -> list[Frame]:
+        if not isinstance(encoded_frame, HandedOn):
+            return self._decoder.decode(encoded_frame)
+        frames: list[Frame] = []
+        for data, timestamp in encoded_frame.each():
+            frames.extend(self._decoder.decode(JitterFrame(data, timestamp)))
+        return frames
 
 
 def encoders_of(senders: list[Any], kind: type) -> list[Any]:

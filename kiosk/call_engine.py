@@ -145,7 +145,7 @@ class CallEngine:
         self._lost_total = 0.0
         self._last_heard = 0.0  # monotonic: Janus last answered a probe, or a visitor's media last arrived
         self._last_media = 0.0  # monotonic: a visitor's audio or video last arrived
-        self._voice = False  # the call's own codecs (kiosk.call_codecs) are in use
+        self._call_codecs = False  # the call's own codecs (kiosk.call_codecs) are in use
         self._pacer: VideoPacer | None = None
         self._bitrate = BitrateControl()
         self._video_sent: tuple[float, int] | None = None  # (when, bytes): the video sent, at the last report
@@ -171,7 +171,7 @@ class CallEngine:
 
     def start(self) -> None:
         use_numpy_audio_level()
-        self._voice = use_call_codecs()
+        self._call_codecs = use_call_codecs()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
@@ -531,7 +531,7 @@ class CallEngine:
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
             for receiver in pc.getReceivers():  # before media flows: to the decoder the moment it can be decoded
-                if receiver.track is track and (track.kind == "video" or self._voice):
+                if receiver.track is track and self._call_codecs:
                     use_for(receiver, track.kind, self.quality.new_arrivals() if track.kind == "video" else None)
             consume = self._consume_video if track.kind == "video" else self._consume_audio
             self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))

@@ -1,7 +1,10 @@
 """Jitter buffers for aiortc's receivers that hand media to the decoder as soon as it can be decoded.
 
 Video: aiortc's own buffer finds the end of a frame only when the first packet of the next frame arrives, so
-every received frame waited one frame interval (33 ms at 30 fps) for nothing. The sender marks the last packet
+every received frame waited one frame interval (33 ms at 30 fps) for nothing. And aiortc takes one frame from the
+buffer per packet that arrives: frames that had waited behind a gap went on one per packet after it was filled,
+which on a thin link (a frame a packet) kept the picture that far behind for good, seconds by the end of a visit.
+Every whole frame there is goes on at once, as `VideoFrames`. The sender marks the last packet
 of each frame (the RTP marker bit): once every packet from the buffer's start up to a marked one is there, the
 frame is complete. Anything else (a gap, a frame whose mark was lost) is left to aiortc's own logic, which
 still hands such a frame on when the next one starts, and to its NACKs, which fill gaps. The rooms' video is VP8
@@ -24,7 +27,8 @@ behind it (no retransmission will fill it, but a link that reorders brings it la
 packet's FEC fills the lost one's time at once — one more each time a packet comes after its gap was given up,
 and one fewer after a calm spell. The packets after a gap go on
 as `VoicePackets` that say how many were lost before them, for the decoder to fill that time
-(`kiosk.opus_voice`).
+(`kiosk.opus_voice`). Both kinds of hand-over need the call's decoders (`kiosk.call_codecs`), which read them
+whole.
 
 The buffers are swapped into aiortc's receivers (`use_for`) rather than forking aiortc; their interface is the
 one aiortc calls, `add`, and only the search for what can be handed on changes.
@@ -71,7 +75,8 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         self._dropped_a_tail = False
         self._clock = clock
         self._last_arrival: float | None = None
-        self._gap_since: float | None = None  # since when a packet has been missing before the newest
+        self._newest: int | None = None  # the furthest sequence number come
+        self._missing: dict[int, float] = {}  # each sequence number missing behind the newest: since when
         self._asked_at = 0.0
         self.arrivals: ArrivalLoss | None = None  # counts what the link lost, for the call's quality
         self.ask_again: Callable[[int, list[int]], None] | None = None  # (SSRC, sequence numbers): a NACK
@@ -88,42 +93,69 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
             # wait for it until its buffer overflowed, seconds later. Start afresh from this packet and ask for a
             # keyframe, as the frames until then refer to pictures this decoder never had.
             self.remove(self._capacity)
-            self._origin = None
+            self._origin, self._newest = None, None
+            self._missing.clear()
+            self._note(packet.sequence_number, now)
             ask_for_keyframe, frame = super().add(packet)
             return True, frame
-        ask_for_keyframe, frame = super().add(packet)
-        if frame is None and self._gap_given_up(now, packet.sequence_number):
-            frame = self._remove_frame(packet.sequence_number)
+        self._note(packet.sequence_number, now)
+        ask_for_keyframe, handed = super().add(packet)
+        frames = handed.each() if isinstance(handed, HandedOn) else []
+        while (since := self._first_gap_since(now)) is not None and now - since >= GAP_GIVEN_UP_S:
+            self._give_up_first_gap()
             ask_for_keyframe = True
-        elif self._gap_since is not None and now - max(self._gap_since, self._asked_at) >= NACK_AGAIN_S:
+            if isinstance(more := self._remove_frame(packet.sequence_number), HandedOn):
+                frames.extend(more.each())
+        if since is not None and now - max(since, self._asked_at) >= NACK_AGAIN_S:
             self._ask_again(packet)
         if self._dropped_a_tail:
             self._dropped_a_tail = False
             ask_for_keyframe = True
-        return ask_for_keyframe, frame
+        return ask_for_keyframe, VideoFrames(frames) if frames else None
 
-    def _gap_given_up(self, now: float, newest: int) -> bool:
-        """A packet has been missing before the newest one for longer than a retransmission takes: it will not
-        come. The frames behind it go on (from the next that begins a frame) and a keyframe is asked for. aiortc
-        would hold them all until its buffer overflowed: seconds of frozen picture on a link that loses one packet
-        in a hundred."""
-        if not self._missing_before(newest):
-            self._gap_since = None
-            return False
-        if self._gap_since is None:
-            self._gap_since = now
-        if now - self._gap_since < GAP_GIVEN_UP_S:
-            return False
-        self._gap_since = None
+    def _note(self, sequence_number: int, now: float) -> None:
+        """Notes the packets this one shows missing (those between the newest and it), or that it filled a gap."""
+        if self._newest is None:
+            self._newest = sequence_number
+            return
+        ahead = (sequence_number - self._newest) % 65536
+        if ahead >= 32768:  # behind the newest: a resend, or reordered
+            self._missing.pop(sequence_number, None)
+        elif ahead > 0:
+            self._missing.update({(self._newest + n) % 65536: now for n in range(1, min(ahead, self._capacity))})
+            self._newest = sequence_number
+
+    def _first_gap_since(self, now: float) -> float | None:
+        """Since when the first packet missing behind the newest has been missing; None when none is. Each gap's
+        wait counts from when it was found, not from when the gaps before it were given up: on a link that loses
+        more often than a retransmission takes, the picture would fall that much further behind at each."""
+        if self._origin is None or self._newest is None:
+            return None
+        span = (self._newest - self._origin) % 65536
+        if span >= self._capacity:
+            return None
+        for n in range(span):
+            if self._packets[(self._origin + n) % self._capacity] is None:
+                return self._missing.setdefault((self._origin + n) % 65536, now)
+        return None
+
+    def _give_up_first_gap(self) -> None:
+        """The first packet missing has been missing for longer than a retransmission takes: it will not come. The
+        frames behind it go on (from the next that begins a frame) and a keyframe is asked for. aiortc would hold
+        them all until its buffer overflowed: seconds of frozen picture on a link that loses one packet in a
+        hundred."""
+        assert self._origin is not None and self._newest is not None
         self.gaps_given_up += 1
         log.info("video: a packet lost for %.0f ms was given up on; a keyframe is asked for", 1000 * GAP_GIVEN_UP_S)
-        self.remove(1)  # the head frame's first packet, then up to the next frame's
-        for _ in range(self._capacity - 1):
-            head = self._packets[self._origin % self._capacity]  # type: ignore[operator]
+        held = (self._newest - self._origin) % 65536 + 1
+        self.remove(1)  # the head frame's first packet, then up to the next frame's (or past the newest)
+        for _ in range(held - 1):
+            head = self._packets[self._origin % self._capacity]
             if head is not None and begins_vp8_frame(head):
                 break
             self.remove(1)
-        return True
+        origin = self._origin
+        self._missing = {n: at for n, at in self._missing.items() if (n - origin) % 65536 < 32768}
 
     def _ask_again(self, packet: RtpPacket) -> None:
         if self._origin is None or self.ask_again is None:
@@ -138,16 +170,11 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
             self._asked_at = self._clock()
             self.ask_again(packet.ssrc, missing)
 
-    def _missing_before(self, newest: int) -> bool:
-        if self._origin is None:
-            return False
-        span = (newest - self._origin) % 65536
-        return span < self._capacity and any(
-            self._packets[(self._origin + n) % self._capacity] is None for n in range(span)
-        )
-
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
-        return self._marked_frame() or super()._remove_frame(sequence_number)
+        frames: list[JitterFrame] = []
+        while (frame := self._marked_frame() or super()._remove_frame(sequence_number)) is not None:
+            frames.append(frame)
+        return VideoFrames([(frame.data, frame.timestamp) for frame in frames]) if frames else None
 
     def _marked_frame(self) -> JitterFrame | None:
         """The oldest frame, if all its packets are here, from the one that begins it to the one that marks its
@@ -177,13 +204,29 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         return None
 
 
-class VoicePackets(JitterFrame):
-    """Every packet that can go to the decoder now, in order, and how many were lost just before the first."""
+class HandedOn(JitterFrame):
+    """Several frames for the decoder at once, in order; to aiortc, the first of them."""
+
+    def __init__(self, frames: list[tuple[bytes, int]]) -> None:
+        super().__init__(*frames[0])
+        self._frames = frames
+
+    def each(self) -> list[tuple[bytes, int]]:
+        """Each frame's data and timestamp, the timestamps on the scale aiortc's receiver put the first one on (it
+        counts from the stream's first, and maps only the one frame it knows of)."""
+        first = self._frames[0][1]
+        return [(data, self.timestamp + (stamp - first) % (1 << 32)) for data, stamp in self._frames]
+
+
+class VideoFrames(HandedOn):
+    """Every whole video frame that can go to the decoder now."""
+
+
+class VoicePackets(HandedOn):
+    """Every packet that can go to the decoder now, and how many were lost just before the first."""
 
     def __init__(self, packets: list[RtpPacket], lost: int) -> None:
-        first = packets[0]
-        super().__init__(first._data, first.timestamp)  # type: ignore[attr-defined]  # depayloaded by aiortc
-        self.packets = [(packet._data, packet.timestamp) for packet in packets]  # type: ignore[attr-defined]
+        super().__init__([(packet._data, packet.timestamp) for packet in packets])  # type: ignore[attr-defined]
         self.lost = lost
 
 
@@ -237,8 +280,8 @@ def _nack_sender(receiver: RTCRtpReceiver) -> Callable[[int, list[int]], None]:
 
 def use_for(receiver: RTCRtpReceiver, kind: str, arrivals: ArrivalLoss | None = None) -> bool:
     """Puts the buffer for `kind` ("audio" or "video") into a receiver before media flows; False (and a log
-    line) if aiortc changed. `arrivals`: counts the video packets the link lost. The audio buffer hands on
-    `VoicePackets`, which only `kiosk.opus_voice`'s decoder reads whole: use it only with that decoder."""
+    line) if aiortc changed. `arrivals`: counts the video packets the link lost. The buffers hand on several
+    frames at once, which only the call's decoders (`kiosk.call_codecs`) read whole: use them only with those."""
     if not isinstance(getattr(receiver, _RECEIVERS_BUFFER, None), JitterBuffer):
         log.warning("aiortc's receiver has no jitter buffer where expected: %s keeps aiortc's delays", kind)
         return False

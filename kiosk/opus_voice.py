@@ -22,9 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from aiortc.jitterbuffer import JitterFrame  # or kiosk.jitter_buffers.VoicePackets, its subclass
+from aiortc.jitterbuffer import JitterFrame
 from av import AudioFrame
 from av.frame import Frame
+
+from kiosk.jitter_buffers import HandedOn
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class VoiceDecoder:
         if getattr(encoded_frame, "lost", 0):  # the one just before: its sound may be in this packet, at a lower rate
             frames.append(self._decode(first, True, timestamp - FRAME_SAMPLES))
             self.recovered += 1
-        for data, at in getattr(encoded_frame, "packets", [(first, timestamp)]):
+        for data, at in encoded_frame.each() if isinstance(encoded_frame, HandedOn) else [(first, timestamp)]:
             frames.append(self._decode(data, False, at))
         return [frame for frame in frames if frame is not None]
 

@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 from av import VideoFrame
 
 from kiosk.jitter_buffers import (
     AUDIO_CALM_S,
+    GAP_GIVEN_UP_S,
     FrameOnMarkerJitterBuffer,
+    HandedOn,
     VoiceJitterBuffer,
     VoicePackets,
     begins_vp8_frame,
@@ -59,10 +61,14 @@ def _feed(buffer: JitterBuffer, packets: list[RtpPacket]) -> list[tuple[int, byt
     """(after how many packets, frame data) for every frame the buffer hands on."""
     out = []
     for fed, packet in enumerate(packets, start=1):
-        _, frame = buffer.add(packet)
-        if frame is not None:
-            out.append((fed, frame.data))
+        _, handed = buffer.add(packet)
+        if handed is not None:
+            out.extend((fed, data) for data, _ in _each(handed))
     return out
+
+
+def _each(handed: JitterFrame) -> list[tuple[bytes, int]]:
+    return handed.each() if isinstance(handed, HandedOn) else [(handed.data, handed.timestamp)]
 
 
 def test_each_frame_is_handed_on_with_its_last_packet_where_aiortc_waits_for_the_next_frame():
@@ -86,8 +92,19 @@ def test_a_lost_packet_holds_its_frame_until_the_retransmission_fills_the_gap():
     order = [frame0[0], frame0[2], *frame1, *frame2, lost, *frame3]  # NACKed and sent again two frames later
     handed = _feed(FrameOnMarkerJitterBuffer(), order)
     assert handed[0] == (9, _expected(0)), "never a frame with a hole in it, and out as soon as it is whole"
-    # aiortc takes one frame from the buffer per packet: the two waiting frames follow with the next packets.
-    assert handed[1:] == [(10, _expected(1)), (11, _expected(2)), (12, _expected(3))]
+    assert handed[1:3] == [(9, _expected(1)), (9, _expected(2))], "the frames that waited behind it go on with it"
+    assert handed[3:] == [(12, _expected(3))]
+
+
+def test_on_a_thin_link_the_frames_that_waited_behind_a_gap_do_not_keep_the_picture_behind():
+    frames = _frames(40, packets_per_frame=1)  # a small frame is one packet
+    lost = frames[2][0]
+    order = [p for frame in frames[:2] + frames[3:12] for p in frame] + [lost] + [f[0] for f in frames[12:]]
+    handed = _feed(FrameOnMarkerJitterBuffer(), order)
+    assert [data for _, data in handed] == [_expected(i, 1) for i in range(40)]
+    # aiortc's receiver takes one frame per packet: the ten that waited would have gone on ten packets late, and
+    # each later frame as many behind its own packet, for the rest of the visit.
+    assert [fed for fed, _ in handed[-28:]] == list(range(13, 41)), "each later frame goes on with its packet"
 
 
 def test_a_packet_still_missing_is_asked_for_again_every_little_while_until_it_comes():
@@ -144,7 +161,8 @@ def test_a_packet_whose_retransmission_never_comes_holds_the_picture_only_for_a_
         for packet in frame:
             if packet is not lost:
                 asked, out = buffer.add(packet)
-                handed.append((round(now[0], 3), asked, out.data if out else None))
+                for data in [data for data, _ in _each(out)] if out else [None]:
+                    handed.append((round(now[0], 3), asked, data))
         now[0] += 1 / 30
     data = [d for _at, _asked, d in handed if d]
     assert data[0] == _expected(0) and _expected(1) not in data, "never a frame with a hole in it"
@@ -152,6 +170,28 @@ def test_a_packet_whose_retransmission_never_comes_holds_the_picture_only_for_a_
     assert resumed_at <= 1 / 30 + 0.3 + 1 / 30, f"the picture went on {resumed_at:.2f} s after the loss"
     assert any(asked for at, asked, _d in handed if at == resumed_at), "and a keyframe was asked for"
     assert _expected(19) in data
+
+
+def test_on_a_link_that_loses_more_often_than_a_resend_takes_the_picture_never_falls_further_behind():
+    frames = _frames(90, packets_per_frame=2)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    arrived, handed = {}, {}
+    for index, frame in enumerate(frames):
+        now[0] = index / 30
+        arrived[index] = now[0]
+        for part, packet in enumerate(frame):
+            if index % 3 == 1 and part == 1:
+                continue  # every third frame loses its second packet, and no resend comes
+            _, out = buffer.add(packet)
+            for data, _ in _each(out) if out else []:
+                handed[int(data.split(b"p")[0][1:])] = now[0]
+    assert not any(index % 3 == 1 for index in handed), "never a frame with a hole in it"
+    late = [handed[index] - arrived[index] for index in handed]
+    assert len(handed) >= 55, "every whole frame but those behind the last gap"
+    # Each gap's wait counts from its own loss: before, each started when the one before it was given up, and the
+    # picture fell 0.2 s further behind every 0.1 s.
+    assert max(late) <= GAP_GIVEN_UP_S + 2 / 30, f"a frame went on {max(late):.2f} s after it came"
 
 
 def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
@@ -220,7 +260,7 @@ def _voice(buffer: VoiceJitterBuffer, packets: list[RtpPacket]) -> list[tuple[in
         _, handed = buffer.add(packet)
         if handed is not None:
             assert isinstance(handed, VoicePackets)
-            out.append((fed, [data for data, _ in handed.packets], handed.lost))
+            out.append((fed, [data for data, _ in handed.each()], handed.lost))
     return out
 
 
