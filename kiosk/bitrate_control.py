@@ -14,6 +14,12 @@ is added to QUEUE_S: a queue raises the round trip steadily, jitter only scatter
 second; when none came for CUT_S the link was cut, and the first report after it counts every packet of the cut as
 lost at once: that says nothing of what the link carries, so its share lost is left out (it took a third off the
 bitrate after every cut, and the frame rate with it).
+
+Where Janus's transport-wide feedback comes (every 200 ms; `kiosk.send_queue`), it replaces the round trip: it
+tells how long our packets queue on the way now, a second sooner and without the round trip's jitter. Once they
+queue more than QUEUE_CUT_S, the bitrate goes down at once to below what arrives (the queue then drains), as
+WebRTC's delay-based control does; it rises again only once the queue is gone. On a link with a short queue (100
+ms), waiting for loss meant waiting for the queue to overflow: loss of video, and the voice 100 ms later.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from kiosk.send_queue import QueueReading
 from kiosk.video_encoder import LEAST_BPS, MOST_BPS, START_BPS
 
 LOSS_DOWN = 0.10
@@ -33,6 +40,11 @@ BASE_RTT_WINDOW_S = 60.0
 LOSS_SMOOTHING = 0.3  # each report's weight in the smoothed share lost (about three reports' memory)
 RTT_REPORTS = 5
 CUT_S = 2.5  # no new report from Janus for this long: the link was cut
+QUEUE_CUT_S = 0.03  # our packets queue this long: the link is full
+QUEUE_CLEAR_S = 0.01  # less than this: the queue is gone, and the bitrate may rise
+CUT_EVERY_S = 0.5  # a cut shows in the queue a round trip and a feedback later: no second cut before that
+DRAIN = 0.85  # of what arrives, when the link is full: below it, so that the queue empties
+FEEDBACK_LIVE_S = 2.0  # the latest feedback is this recent: the queue comes from it, not from the round trip
 
 
 class BitrateControl:
@@ -44,6 +56,8 @@ class BitrateControl:
         self._last_report: tuple[float, float] | None = None
         self._last_report_at: float | None = None
         self.lost = 0.0  # the smoothed share lost
+        self._queue: tuple[float, float] | None = None  # (when, seconds) of the latest feedback's queue
+        self._cut_at = -CUT_EVERY_S
 
     def _queue_building(self, now: float, rtt_s: float | None) -> bool:
         if rtt_s is None:
@@ -70,11 +84,25 @@ class BitrateControl:
             self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
         queued = self._queue_building(now, rtt_s)
         sent = sent_bps if sent_bps > 0 else self.target_bps
+        fed_back = self._queue is not None and now - self._queue[0] < FEEDBACK_LIVE_S
         if self.lost > LOSS_DOWN:
             self.target_bps = min(self.target_bps, sent) * (1 - self.lost / 2)
+        elif fed_back:
+            if self._queue[1] < QUEUE_CLEAR_S and self.lost < LOSS_UP:  # type: ignore[index]
+                self.target_bps = min(self.target_bps * UP_BY, max(2 * sent, START_BPS))
         elif queued:
             self.target_bps = min(self.target_bps, 0.85 * sent)
         elif self.lost < LOSS_UP:
             self.target_bps = min(self.target_bps * UP_BY, max(2 * sent, START_BPS))
         self.target_bps = max(LEAST_BPS, min(self.target_bps, MOST_BPS))
+        return self.target_bps
+
+    def queue(self, reading: QueueReading) -> float:
+        """One feedback's reading of the queue on the way to Janus. Returns the new target."""
+        now = self._clock()
+        self._queue = (now, reading.queue_s)
+        if reading.queue_s > QUEUE_CUT_S and now - self._cut_at >= CUT_EVERY_S:
+            # Not below half at once: what arrived over the last second dips while a keyframe holds the pacer.
+            self.target_bps = max(LEAST_BPS, self.target_bps / 2, min(self.target_bps, DRAIN * reading.arrived_bps))
+            self._cut_at = now
         return self.target_bps

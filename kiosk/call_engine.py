@@ -40,6 +40,8 @@ from kiosk.media_tracks import CameraTrack, MicrophoneTrack
 from kiosk.opus_voice import VoiceEncoder
 from kiosk.pictures import i420_of
 from kiosk.reception_share import Tell, share_reception
+from kiosk.send_queue import SendQueue
+from kiosk.transport_cc import Delivery, listen_for_feedback, offer_transport_numbers
 from kiosk.video_encoder import LEAST_BPS, START_BPS, SteppedVp8Encoder
 from kiosk.video_pacer import VideoPacer, pace_video
 
@@ -172,6 +174,7 @@ class CallEngine:
     def start(self) -> None:
         use_numpy_audio_level()
         self._call_codecs = use_call_codecs()
+        offer_transport_numbers()
         self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
@@ -395,7 +398,24 @@ class CallEngine:
         before, self._video_sent = self._video_sent, (now, sent)
         if before is None or now <= before[0]:
             return
-        target = self._bitrate.report(lost, rtt_s, 8 * (sent - before[1]) / (now - before[0]))
+        self._aim_video(publisher, self._bitrate.report(lost, rtt_s, 8 * (sent - before[1]) / (now - before[0])))
+
+    def _follow_the_queue(self, publisher: RTCPeerConnection) -> None:
+        """The video's bitrate also follows Janus's transport-wide feedback, every 200 ms, where it comes: how long
+        our packets queue on the way (`kiosk.send_queue`)."""
+        videos = [s for s in publisher.getSenders() if s.track is not None and s.track.kind == "video"]
+        if self._pacer is None or self._pacer.numbers is None or not videos:
+            return
+        send_queue = SendQueue()
+
+        def delivered(deliveries: list[Delivery]) -> None:
+            reading = send_queue.take(deliveries)
+            if reading is not None and self._publisher_pc is publisher:
+                self._aim_video(publisher, self._bitrate.queue(reading))
+
+        listen_for_feedback(videos[0].transport, self._pacer.numbers, delivered)
+
+    def _aim_video(self, publisher: RTCPeerConnection, target: float) -> None:
         for encoder in encoders_of(publisher.getSenders(), SteppedVp8Encoder):
             encoder.set_target(target)
             if self._pacer is not None:
@@ -477,6 +497,7 @@ class CallEngine:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.jsep["sdp"], type=answer.jsep["type"]))
         self._bitrate, self._video_sent = BitrateControl(start), None
         self._pacer = pace_video(pc, self._bitrate.target_bps)
+        self._follow_the_queue(pc)
 
     def _watch(self, pc: RTCPeerConnection, publisher: bool) -> None:
         @pc.on("connectionstatechange")

@@ -40,7 +40,8 @@ MOST_BPS = 800_000  # a 640x480 picture at 30 fps looks no better above it (a br
 LEAST_BPS = 60_000
 DOWN_AFTER_S = 1.0  # a lower bitrate waits this long after the last change (each change costs a keyframe)
 UP_AFTER_S = 4.0  # a higher one this long
-REBUILD_FOR = 0.2  # and either is made only for a change of at least a fifth
+REBUILD_FOR = 0.2  # and a higher one is made only for a change of at least a fifth
+REBUILD_DOWN_FOR = 0.1  # a lower one for a tenth: a full link's cut (to 85 % of what arrives) must reach the codec
 
 
 class Keep(enum.Enum):
@@ -154,8 +155,9 @@ class SteppedVp8Encoder:
         """The step and codec for this frame's moment: a new codec when the size or a large enough change of
         bitrate (and enough time since the last) asks for one. Returns the size to send."""
         now, target = self._clock(), self.target_bitrate
-        changed = abs(target - self._codec_bps) / max(1, self._codec_bps) >= REBUILD_FOR
-        wait = DOWN_AFTER_S if target < self._codec_bps else UP_AFTER_S
+        down = target < self._codec_bps
+        changed = abs(target - self._codec_bps) / max(1, self._codec_bps) >= (REBUILD_DOWN_FOR if down else REBUILD_FOR)
+        wait = DOWN_AFTER_S if down else UP_AFTER_S
         if self._codec is not None and changed and now - self._codec_made_at >= wait:
             self.step = self._step_for(target)
             self._codec = None

@@ -9,6 +9,9 @@ video from audio by the packet's SSRC (RTP header bytes 8 to 12). A resend still
 frames behind it wait the longer), and when the frames already waiting would hold the link for more than
 RESEND_LATE_S it is not sent: the link is congested, and aiortc's resending every packet asked for would feed
 the congestion that lost them.
+
+Each video packet is numbered as it leaves (`kiosk.transport_cc`), so that Janus's feedback tells when it
+arrived: the pacer is where a packet's real departure is known.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiortc import RTCPeerConnection
+
+from kiosk.transport_cc import TransportNumbers
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ class VideoPacer:
         self.rate_bps = rate_bps  # the video's bitrate; packets go at PACING_FACTOR times it
         self._free_at = 0.0
         self.resends_dropped = 0
+        self.numbers: TransportNumbers | None = None
 
     def congested(self) -> bool:
         """Whether more video waits than the link can send in BACKLOG_S: a new frame now would only wait longer
@@ -57,6 +63,8 @@ class VideoPacer:
             self._free_at = max(self._free_at, now) + len(data) * 8 / (PACING_FACTOR * self.rate_bps)
             if turn - now > BURST_S:
                 await asyncio.sleep(turn - now)
+            if self.numbers is not None:
+                data = self.numbers.number(data)
         await self._send(data)
 
 
@@ -71,5 +79,8 @@ def pace_video(pc: RTCPeerConnection, rate_bps: float) -> VideoPacer | None:
     video = {sender._ssrc for sender in senders}
     resend = {sender._rtx_ssrc for sender in senders if getattr(sender, "_rtx_ssrc", None)}
     pacer = VideoPacer(transport._send_rtp, video, resend, rate_bps)
+    extensions = getattr(senders[0], "_RTCRtpSender__rtp_header_extensions_map", None)
+    if extensions is not None:
+        pacer.numbers = TransportNumbers(extensions)
     transport._send_rtp = pacer.send_rtp  # type: ignore[method-assign]
     return pacer

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.bitrate_control import BitrateControl
+from kiosk.send_queue import QueueReading
 from tests.manual_clock import ManualClock
 
 
@@ -88,3 +89,44 @@ def test_the_packets_of_a_cut_do_not_bring_the_bitrate_down_but_loss_after_it_do
     control.report(0.8, 0.022, 300_000)
     clock.now += 1.0
     assert control.report(0.5, 0.023, 300_000) < settled, "heavy loss on a link that is not cut still counts"
+
+
+def test_a_queue_janus_feedback_shows_brings_it_below_what_arrives_at_once_and_once_a_round_trip():
+    clock = ManualClock()
+    control = BitrateControl(500_000, clock=clock)
+    clock.now = 0.2
+    assert control.queue(QueueReading(0.005, 480_000, 0)) == 500_000, "no queue: nothing to do"
+    clock.now = 0.4
+    assert control.queue(QueueReading(0.045, 420_000, 0)) == pytest.approx(0.85 * 420_000), "a queue: the link is full"
+    clock.now = 0.6
+    assert control.queue(QueueReading(0.06, 400_000, 0)) == pytest.approx(0.85 * 420_000), "the cut has not shown yet"
+    clock.now = 1.0
+    assert control.queue(QueueReading(0.05, 380_000, 0)) == pytest.approx(0.85 * 380_000), "it still queues"
+
+
+def test_with_feedback_it_rises_only_once_the_queue_is_gone_whatever_the_round_trip():
+    clock = ManualClock()
+    control = BitrateControl(300_000, clock=clock)
+    clock.now = 1.0
+    control.queue(QueueReading(0.02, 300_000, 0))  # a small queue: hold
+    assert control.report(0.0, 0.02, 300_000) == 300_000
+    clock.now = 2.0
+    control.queue(QueueReading(0.0, 300_000, 0))
+    assert control.report(0.0, 0.021, 300_000) == pytest.approx(324_000), "the queue is gone: up"
+    for n in range(5):  # the round trip grows (the way back from Janus), the queue on the way there does not
+        clock.now += 1.0
+        control.queue(QueueReading(0.0, 300_000, 0))
+        control.report(0.0, 0.2 + n / 1e4, 300_000)
+    assert control.target_bps > 324_000
+    clock.now += 5.0  # the feedback stops (Janus no longer sends it): the round trip speaks again
+    for n in range(5):
+        clock.now += 1.0
+        control.report(0.0, 0.35 + n / 1e4, 300_000)
+    assert control.target_bps < 300_000
+
+
+def test_a_dip_in_what_arrives_takes_at_most_half_at_once():
+    clock = ManualClock()
+    control = BitrateControl(480_000, clock=clock)
+    clock.now = 1.0
+    assert control.queue(QueueReading(0.04, 150_000, 0)) == 240_000

@@ -79,3 +79,18 @@ def test_frames_are_left_out_while_the_pacer_holds_more_than_it_should():
     congested[0] = True
     during = _sent(encoder, frames[10:])
     assert all(before) and not any(during), "nothing more joins a queue the link cannot send"
+
+
+def test_a_full_links_cut_of_fifteen_per_cent_reaches_the_codec_where_a_rise_that_small_waits():
+    clock = ManualClock()
+    encoder = SteppedVp8Encoder(start_bps=500_000, clock=clock)
+    frames = _frames(30)
+    _sent(encoder, frames[:10])
+    encoder.set_target(0.85 * 500_000)  # 85 % of what arrives, once the feedback shows a queue
+    clock.now = 1.5
+    _sent(encoder, frames[10:20])
+    assert encoder._codec_bps == 425_000, "libvpx keeps the bitrate it opened with: only a new codec sends less"
+    encoder.set_target(1.15 * 425_000)
+    clock.now = 10.0
+    _sent(encoder, frames[20:])
+    assert encoder._codec_bps == 425_000, "a rise costs a keyframe too, and is worth it only from a fifth"
