@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 
 NO_SUCH_FEED = 428
 ROOM_GONE_CODES = {426, 427}  # no such room / room destroyed
-# The link to Janus is probed twice a second over a fresh connection; silence for longer than LINK_SILENT_AFTER_S
-# (no answer to a probe and no visitor's media: a lossy link loses probes, not all of both) is an outage, shown at
-# once (ICE consent would take 30 s to notice). After the link returns, the old connections
+# The link to Janus is probed twice a second over a fresh connection, unless a visitor's media has just come
+# through it (a probe's TCP and TLS handshakes took about a tenth of a 250 kbps link); silence for longer than
+# LINK_SILENT_AFTER_S (no answer to a probe and no visitor's media: a lossy link loses probes, not all of both) is an
+# outage, shown at once (ICE consent would take 30 s to notice). After the link returns, the old connections
 # are kept when the visitors' media comes back on them within MEDIA_RESUME_WAIT_S, and rebuilt once otherwise.
 LINK_PROBE_EVERY_S = 0.5
 LINK_PROBE_TIMEOUT_S = 1.0
@@ -341,6 +342,9 @@ class CallEngine:
         loop = asyncio.get_running_loop()
         while self._janus is janus:
             started = time.monotonic()
+            if self._status is CallStatus.CONNECTED and started - self._last_media < LINK_PROBE_EVERY_S:
+                await asyncio.sleep(LINK_PROBE_EVERY_S)
+                continue
             try:
                 await loop.run_in_executor(self._probes, janus.keepalive, LINK_PROBE_TIMEOUT_S)
             except JanusError as exc:
