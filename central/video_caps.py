@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.bitrate_control import LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, UP_BY
+from kiosk.bitrate_control import DRAIN, LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, UP_BY
 from kiosk.protocol import Reception
 from kiosk.video_encoder import LEAST_BPS, MOST_BPS
 
-DRAIN = 0.85  # of what arrived, when the link is full: below it, so that the queue at the bottleneck empties
 STALE_S = 10.0  # a receiver not heard for this long (it left, or lost its link) no longer holds the others down
 
 
