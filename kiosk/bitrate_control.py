@@ -85,10 +85,11 @@ class BitrateControl:
         queued = self._queue_building(now, rtt_s)
         sent = sent_bps if sent_bps > 0 else self.target_bps
         fed_back = self._queue is not None and now - self._queue[0] < FEEDBACK_LIVE_S
+        queue_s = self._queue[1] if self._queue is not None else 0.0
         if self.lost > LOSS_DOWN:
             self.target_bps = min(self.target_bps, sent) * (1 - self.lost / 2)
         elif fed_back:
-            if self._queue[1] < QUEUE_CLEAR_S and self.lost < LOSS_UP:  # type: ignore[index]
+            if queue_s < QUEUE_CLEAR_S and self.lost < LOSS_UP:
                 self.target_bps = min(self.target_bps * UP_BY, max(2 * sent, START_BPS))
         elif queued:
             self.target_bps = min(self.target_bps, 0.85 * sent)

@@ -121,7 +121,10 @@ class TransportNumbers:
         """The packet with its number, ready to go now; as it was if the extension was not negotiated."""
         if not numbers_extension(self._extensions):
             return data
-        packet = RtpPacket.parse(data, self._extensions)
+        try:
+            packet = RtpPacket.parse(data, self._extensions)
+        except ValueError:
+            return data  # not RTP as aiortc writes it: it goes as it is, unnumbered
         packet.extensions.transport_sequence_number = self._next
         numbered = packet.serialize(self._extensions)
         self._sent[self._next] = (self._clock(), len(numbered))

@@ -103,6 +103,8 @@ def test_without_the_extension_negotiated_packets_go_as_they_were():
     numbers = TransportNumbers(plain)
     packet = _packet(plain, 7, 100)
     assert numbers.number(packet) is packet
+    numbered = TransportNumbers(_numbered_map())
+    assert numbered.number(b"\x80\x60") == b"\x80\x60", "not RTP as aiortc writes it: it goes as it came"
 
 
 def test_janus_is_offered_the_numbers_and_feedback_reaches_the_listener():
