@@ -10,10 +10,18 @@ each sender should send, per feed, for the thinnest link to carry them all.
 Each receiver's estimate follows WebRTC's loss-based rules (`kiosk.bitrate_control`'s), on what arrived rather than
 what was sent, and on the share lost smoothed over a few reports (a link that drops out for a moment is no reason to
 send less): more than 10 % lost means the link carries about what arrived, so the estimate drops below it (the
-queue then drains); less than 2 % lost, it rises 8 % a report, and past the most an encoder sends it is no cap at
-all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing. After a cut the
-smoothed share starts again from the threshold: the loss that made the cut must not make the next ones too, while
-the senders are still coming down.
+queue then drains); less than 2 % lost, it rises 8 % a report, but near what arrived when the link was last full
+only by a hundredth of it a second, until that is too long ago to know (`kiosk.bitrate_control.FullLink`: rising
+8 % a second, the cap lifted altogether in 12 s, and the link overflowed again); past the most an encoder sends it
+is no cap at all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing.
+After a cut the smoothed share starts again from the threshold: the loss that made the cut must not make the next
+ones too, while the senders are still coming down.
+
+A receiver's link fills its queue before it overflows: where the receiver says how long its video queues on the way
+now (`Reception.queue_ms`; the terminal's does), more than QUEUE_FULL_MS is a full link too, and the estimate
+drops below what arrived at once, a second or more before loss would show. That is more than a sender's own control
+lets its uplink queue (`kiosk.bitrate_control`'s 30 ms): a queue on the sender's side, which every receiver sees as
+well, is for the sender's own control to drain.
 """
 
 from __future__ import annotations
@@ -23,11 +31,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.bitrate_control import DRAIN, LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, UP_BY
+from kiosk.bitrate_control import DRAIN, LOSS_DOWN, LOSS_SMOOTHING, LOSS_UP, QUEUE_CUT_S, FullLink, risen
 from kiosk.protocol import Reception
 from kiosk.video_encoder import LEAST_BPS, MOST_BPS
 
 STALE_S = 10.0  # a receiver not heard for this long (it left, or lost its link) no longer holds the others down
+QUEUE_FULL_MS = 50  # the video queues this long on the way to a receiver: its link is full
+QUEUE_CLEAR_MS = 1000 * QUEUE_CUT_S  # below this, it may rise again
+QUEUE_CUT_EVERY_S = 2.0  # a cut reaches the senders' codecs a report and a codec's change later
 
 
 @dataclass
@@ -37,6 +48,7 @@ class ReceiverEstimate:
     per_feed_bps: float | None = None
     lost: float = 0.0  # the share lost, smoothed over a few reports
     heard_at: float = 0.0
+    full: FullLink | None = None  # per feed
 
     def report(self, reception: Reception, now: float) -> None:
         self.heard_at = now
@@ -44,12 +56,15 @@ class ReceiverEstimate:
             return
         self.lost += LOSS_SMOOTHING * (reception.lost - self.lost)
         arrived = 1000 * reception.video_kbps / reception.feeds
-        if self.lost > LOSS_DOWN:
+        queue_ms = reception.queue_ms or 0
+        queue_full = queue_ms > QUEUE_FULL_MS and (self.full is None or now - self.full.at >= QUEUE_CUT_EVERY_S)
+        if self.lost > LOSS_DOWN or queue_full:
             held = MOST_BPS if self.per_feed_bps is None else self.per_feed_bps
             self.per_feed_bps = max(LEAST_BPS, min(held, DRAIN * arrived))
-            self.lost = LOSS_DOWN
-        elif self.lost < LOSS_UP and self.per_feed_bps is not None:
-            raised = self.per_feed_bps * UP_BY
+            self.lost = min(self.lost, LOSS_DOWN)
+            self.full = FullLink(now, arrived)
+        elif self.lost < LOSS_UP and queue_ms < QUEUE_CLEAR_MS and self.per_feed_bps is not None:
+            raised = risen(self.per_feed_bps, self.full, now)
             self.per_feed_bps = None if raised >= MOST_BPS else raised
 
 

@@ -294,7 +294,7 @@ class CallEngine:
         ]
         if self._tell_reception is not None:
             shared = share_reception(
-                lambda: (self.quality.video_arrivals(), len(self._subscriptions)),
+                lambda: (self.quality.video_arrivals(), len(self._subscriptions), self.quality.video_queue_s()),
                 self._tell_reception,
                 self._cap_for_receivers,
                 lambda: self._janus is janus,
@@ -424,6 +424,7 @@ class CallEngine:
             encoder.set_target(target)
             if self._pacer is not None:
                 self._pacer.rate_bps = encoder.target_bitrate
+                self._pacer.link_bps = self._bitrate.link_bps()
                 encoder.congested = self._pacer.congested
 
     def _cap_for_receivers(self, kbps: int | None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.protocol import DirectionQuality, VisitQuality
+from kiosk.queue_delay import ArrivalQueue
 
 FREEZE_S = 0.2  # no new picture for longer than this is a freeze a person sees
 WINDOW_S = 3.0  # the chip's view: the last three seconds
@@ -86,7 +87,7 @@ class ArrivalLoss:
     that comes within REORDERED_S after all was only reordered by a jittery link, and is counted as `reordered`: what
     the link lost is `missing - reordered`. One that comes later was resent after a NACK: the link did lose it.
     The packets missing when a stream comes back after OUTAGE_S of silence went in a cut, counted apart
-    (`in_outages`): a cut link is no sign of a thin one."""
+    (`in_outages`): a cut link is no sign of a thin one. And how long its packets queue on the way now (`queue`)."""
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
@@ -99,9 +100,12 @@ class ArrivalLoss:
         self.payload_bytes = 0  # every packet's, repeats and retransmissions too: what the link carried
         self._recent: deque[tuple[float, int, int]] = deque()
         self._gaps: dict[int, float] = {}  # sequence numbers found missing, and when
+        self.queue = ArrivalQueue(clock)
 
-    def saw(self, sequence_number: int, payload_bytes: int = 0) -> None:
+    def saw(self, sequence_number: int, payload_bytes: int = 0, timestamp: int | None = None) -> None:
         self.payload_bytes += payload_bytes
+        if timestamp is not None:
+            self.queue.saw(timestamp)
         now = self._clock()
         ahead = 1 if self._highest is None else (sequence_number - self._highest) % 65536
         if ahead == 0:
@@ -167,6 +171,11 @@ class CallQuality:
             sum(a.missing - a.reordered - a.in_outages for a in self._arrivals),
             sum(a.payload_bytes for a in self._arrivals),
         )
+
+    def video_queue_s(self) -> float | None:
+        """How long the video received queues on the way now, the longest of its streams; None: none arrives."""
+        queues = [q for q in (a.queue.now_s() for a in self._arrivals) if q is not None]
+        return max(queues, default=None)
 
     def janus_report(self, connection: object, rtt_s: float | None, lost: int, sent: int, share_lost: float) -> None:
         """What Janus's latest receiver report says of one of the terminal's streams."""

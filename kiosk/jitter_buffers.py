@@ -84,7 +84,7 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         if self.arrivals is not None:
-            self.arrivals.saw(packet.sequence_number, len(packet.payload))
+            self.arrivals.saw(packet.sequence_number, len(packet.payload), packet.timestamp)
         now = self._clock()
         resumed = self._last_arrival is not None and now - self._last_arrival > RESUMED_AFTER_S
         self._last_arrival = now

@@ -200,6 +200,9 @@ class Reception(WireMessage):
     video_kbps: float = Field(ge=0, le=100_000, description="Video received, all feeds together.")
     feeds: int = Field(ge=0, le=8, description="Video feeds received.")
     lost: float = Field(ge=0, le=1, description="Share of the video's packets lost on the way (not those reordered).")
+    queue_ms: int | None = Field(
+        None, ge=0, le=60_000, description="How long the video queues on the way now: a link filling up. None: unknown."
+    )
 
 
 class VisitorReception(Reception):

@@ -3,8 +3,9 @@
 Janus forwards every sender's video as it came and listens only to the sender's own link, so a sender cannot see
 that a receiver's link is too thin for it; central gathers every receiver's report and answers each participant
 with the most its video should send (`central.video_caps`). The report covers the time since the last one: the
-video's payload that arrived, in kbps, and the share of its packets lost on the way (not those a jittery link
-only reordered: they are no sign of a link too thin).
+video's payload that arrived, in kbps, the share of its packets lost on the way (not those a jittery link
+only reordered: they are no sign of a link too thin), and how long it queues on the way now
+(`kiosk.queue_delay.ArrivalQueue`): a thin link's queue fills up before it overflows and loses anything.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ReceptionMeter:
         self._clock = clock
         self._last: tuple[float, Arrivals] | None = None
 
-    def read(self, totals: Arrivals, feeds: int) -> Reception | None:
+    def read(self, totals: Arrivals, feeds: int, queue_s: float | None = None) -> Reception | None:
         """The report since the last reading; None for the first."""
         now = self._clock()
         before, self._last = self._last, (now, totals)
@@ -42,16 +43,17 @@ class ReceptionMeter:
             video_kbps=round(min(100_000.0, 8 * max(0, payload) / (now - before[0]) / 1000), 1),
             feeds=min(8, feeds),
             lost=round(missing / expected, 4) if expected > 0 and missing > 0 else 0.0,
+            queue_ms=None if queue_s is None else min(60_000, round(1000 * queue_s)),
         )
 
 
 async def share_reception(
-    arrivals: Callable[[], tuple[Arrivals, int]],
+    arrivals: Callable[[], tuple[Arrivals, int, float | None]],
     tell: Tell,
     obey: Callable[[int | None], None],
     going_on: Callable[[], bool],
 ) -> None:
-    """Every RECEPTION_EVERY_S while `going_on()`: reads `arrivals()` ((totals, video feeds received)), tells
+    """Every RECEPTION_EVERY_S while `going_on()`: reads `arrivals()` ((totals, video feeds received, queue)), tells
     central, and passes its answer to `obey`. Central out of reach keeps the last answer: the link is what it was."""
     meter = ReceptionMeter()
     unheard = False

@@ -43,6 +43,7 @@ class Delivery:
     sent_at: float  # our monotonic clock, s
     arrived_at: float | None  # Janus's clock, s (its origin unknown); None: lost
     size: int  # bytes
+    number: int  # its transport sequence number
 
 
 def _symbols(body: bytes, count: int, offset: int) -> tuple[list[int], int]:
@@ -143,7 +144,7 @@ class TransportNumbers:
             sent = self._sent.get((feedback.base + index) % 65536)
             if sent is not None:
                 arrived = None if arrival is None else (arrival + shift) / 1e6
-                deliveries.append(Delivery(sent[0], arrived, sent[1]))
+                deliveries.append(Delivery(sent[0], arrived, sent[1], (feedback.base + index) % 65536))
         return deliveries
 
 

@@ -10,6 +10,11 @@ frames behind it wait the longer), and when the frames already waiting would hol
 RESEND_LATE_S it is not sent: the link is congested, and aiortc's resending every packet asked for would feed
 the congestion that lost them.
 
+Once the link has been full (`BitrateControl.link_bps`), packets go no faster than LINK_BURST times what it
+carries: at 2.5 times the bitrate, the keyframe of a new codec on a full link filled its 100 ms queue to the brim
+and past; at what the link carries, every frame a little larger than the rest held the frames behind it, and the
+encoder left out a quarter of them (`congested`).
+
 Each video packet is numbered as it leaves (`kiosk.transport_cc`), so that Janus's feedback tells when it
 arrived: the pacer is where a packet's real departure is known.
 """
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 PACING_FACTOR = 2.5  # WebRTC's: a frame goes out in well under a frame's time, and a burst is 2.5x the rate at most
 BURST_S = 0.005  # packets within this much of their turn go at once (the event loop's timers are that coarse)
 RESEND_LATE_S = 0.15
+LINK_BURST = 1.5  # of what the link carries: a keyframe of 10 kB fills half of a 500 kbps link's 100 ms queue
 BACKLOG_S = 0.2  # more than this waiting, and the encoder leaves out frames until it is sent (`congested`)
 
 
@@ -41,6 +47,7 @@ class VideoPacer:
         self._video = video_ssrcs
         self._resend = resend_ssrcs
         self.rate_bps = rate_bps  # the video's bitrate; packets go at PACING_FACTOR times it
+        self.link_bps: float | None = None  # what the link carries of video, once known: and no faster than it
         self._free_at = 0.0
         self.resends_dropped = 0
         self.numbers: TransportNumbers | None = None
@@ -49,6 +56,10 @@ class VideoPacer:
         """Whether more video waits than the link can send in BACKLOG_S: a new frame now would only wait longer
         (the encoder overshot its target, or the target fell), and the picture's delay would grow by it."""
         return self._free_at - time.monotonic() > BACKLOG_S  # asked from the encoder's thread: the loop's clock
+
+    def _pace_bps(self) -> float:
+        pace = PACING_FACTOR * self.rate_bps
+        return pace if self.link_bps is None else max(self.rate_bps, min(pace, LINK_BURST * self.link_bps))
 
     async def send_rtp(self, data: bytes) -> None:
         ssrc = int.from_bytes(data[8:12], "big") if len(data) >= 12 else None
@@ -60,7 +71,7 @@ class VideoPacer:
                     self.resends_dropped += 1
                     return
                 turn = now  # ahead of the frames waiting
-            self._free_at = max(self._free_at, now) + len(data) * 8 / (PACING_FACTOR * self.rate_bps)
+            self._free_at = max(self._free_at, now) + len(data) * 8 / self._pace_bps()
             if turn - now > BURST_S:
                 await asyncio.sleep(turn - now)
             if self.numbers is not None:

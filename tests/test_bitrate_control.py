@@ -130,3 +130,23 @@ def test_a_dip_in_what_arrives_takes_at_most_half_at_once():
     control = BitrateControl(480_000, clock=clock)
     clock.now = 1.0
     assert control.queue(QueueReading(0.04, 150_000, 0)) == 240_000
+
+
+def test_once_the_link_was_full_a_rise_stops_below_what_it_carried_then_creeps_past_it_until_forgotten():
+    clock = ManualClock()
+    control = BitrateControl(500_000, clock=clock)
+    assert control.link_bps() is None, "a link never full: nothing known of it"
+    clock.now = 1.0
+    control.queue(QueueReading(0.05, 400_000, 0))  # full while 400 kbps of our video arrived
+    targets = []
+    for n in range(20):
+        clock.now += 1.0
+        control.queue(QueueReading(0.0, 340_000, 0))
+        targets.append(control.report(0.0, 0.02 + n / 1e4, 340_000))
+    assert targets[3] == pytest.approx(400_000 * (0.9 + 0.04)), "at once up to 90 % of it, then a hundredth a second"
+    assert targets[-1] == pytest.approx(400_000 * (0.9 + 0.2))
+    assert control.link_bps() == pytest.approx(400_000 * 1.1)
+    clock.now += 1.0
+    assert control.link_bps() is None, "not found full for 21 s: the link has widened"
+    control.queue(QueueReading(0.0, 440_000, 0))
+    assert control.report(0.0, 0.03, 440_000) == pytest.approx(targets[-1] * 1.08), "8 % a report again"

@@ -16,7 +16,12 @@ OFFSET = 5000.0  # Janus's clock against ours: unknown, and no matter
 def _feedback(start: float, delays: list[float | None], size: int = 1000) -> list[Delivery]:
     """A packet every 10 ms from `start`, each arriving after its delay (None: lost)."""
     return [
-        Delivery(start + n * 0.01, None if delay is None else OFFSET + start + n * 0.01 + delay, size)
+        Delivery(
+            start + n * 0.01,
+            None if delay is None else OFFSET + start + n * 0.01 + delay,
+            size,
+            round(start / 0.01) + n,
+        )
         for n, delay in enumerate(delays)
     ]
 
@@ -43,3 +48,11 @@ def test_a_feedback_in_which_nothing_arrived_says_nothing_of_a_queue():
     queue.take(_feedback(0.0, [0.02] * 5))
     assert queue.take(_feedback(0.2, [None] * 5)) is None
     assert queue.take(_feedback(0.4, [0.02, None, 0.02])).lost == 1
+
+
+def test_a_feedback_lost_on_the_way_does_not_make_what_arrived_read_low():
+    queue = SendQueue()
+    for second in range(5):
+        queue.take(_feedback(second * 0.2, [0.02] * 20))  # 800 kbps
+    reading = queue.take(_feedback(1.4, [0.02] * 20))  # the feedback of 1.0 to 1.2 never came
+    assert reading is not None and reading.arrived_bps == pytest.approx(800_000, rel=0.1)

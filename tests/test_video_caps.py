@@ -1,6 +1,6 @@
 """Central's cap on every sender's video, from what each receiver reports (`central.video_caps`): a link that fills
-brings every sender down to what it carries, random loss on a wide link moves nothing, and the cap lifts once the
-link is clear."""
+(it loses, or its queue grows) brings every sender down to what it carries, random loss or a short queue on a wide
+link moves nothing, and the cap lifts once the link has been clear for long enough."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ VISIT = 7
 
 
 def _report(
-    caps: VideoCaps, clock: ManualClock, who: str, video_kbps: float, lost: float, feeds: int = 1
+    caps: VideoCaps, clock: ManualClock, who: str, video_kbps: float, lost: float, feeds: int = 1, queue_ms: int = 0
 ) -> int | None:
     clock.now += 1.0
-    return caps.report(VISIT, who, Reception(video_kbps=video_kbps, feeds=feeds, lost=lost))
+    return caps.report(VISIT, who, Reception(video_kbps=video_kbps, feeds=feeds, lost=lost, queue_ms=queue_ms))
 
 
 def test_random_loss_on_a_wide_link_caps_nobody():
@@ -32,11 +32,22 @@ def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_wh
     assert answers[0] is None or answers[0] <= 400
     assert answers[-1] is not None and 300 <= answers[-1] < 400, answers
     capped = answers[-1]
-    rising = [_report(caps, clock, "visitor", capped, 0.0) for _ in range(30)]
+    rising = [_report(caps, clock, "visitor", capped, 0.0) for _ in range(40)]
     held = [cap for cap in rising if cap is not None]
     assert held == sorted(held) and held[0] == capped, "once clear, the cap never cuts again, only holds or rises"
     assert held[8] > capped, rising
-    assert rising[-1] is None, "a clear link keeps no cap"
+    assert held[18] < 400 * 1.1, "past what the full link carried, it rises by a hundredth of it a second"
+    assert rising[-1] is None, "a link clear for long keeps no cap"
+
+
+def test_a_queue_filling_on_the_way_to_a_receiver_caps_the_senders_before_anything_is_lost():
+    clock = ManualClock(100.0)
+    caps = VideoCaps(clock)
+    assert [_report(caps, clock, "terminal", 450, 0.0, queue_ms=20) for _ in range(5)] == [None] * 5
+    cap = _report(caps, clock, "terminal", 450, 0.0, queue_ms=80)
+    assert cap is not None and cap < 450, "a full queue: below what arrives, so that it drains"
+    assert _report(caps, clock, "terminal", 420, 0.0, queue_ms=70) == cap, "no second cut before the first told"
+    assert _report(caps, clock, "terminal", 380, 0.0, queue_ms=40) == cap, "a queue still draining holds the cap"
 
 
 def test_the_thinnest_receiver_wins_per_feed_and_one_not_heard_from_stops_counting():

@@ -87,3 +87,21 @@ def test_a_resend_that_would_wait_behind_a_long_queue_is_not_sent():
 
     sent, dropped = asyncio.run(scenario())
     assert dropped == 1 and sent.count(RESEND) == 1 and sent.count(VIDEO) == 30
+
+
+def test_once_the_link_is_known_a_keyframe_goes_no_faster_than_it_carries():
+    async def scenario() -> list[float]:
+        loop = asyncio.get_running_loop()
+        sent: list[float] = []
+
+        async def send(data: bytes) -> None:
+            sent.append(loop.time())
+
+        pacer = VideoPacer(send, {VIDEO}, {RESEND}, rate_bps=400_000)
+        pacer.link_bps = 400_000
+        start = loop.time()
+        await asyncio.gather(*(pacer.send_rtp(_rtp(VIDEO, 1200)) for _ in range(10)))
+        return [at - start for at in sent]
+
+    sent = asyncio.run(scenario())
+    assert sent[-1] == pytest.approx(9 * 1200 * 8 / (1.5 * 400_000), abs=0.02), "at 1.5 x the link's, not 2.5 x 400"
