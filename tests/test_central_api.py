@@ -372,7 +372,7 @@ def _reception(central, video_kbps: float, lost: float, visitor: bool = False):
     return central.client.post(path, json=body, headers=central.headers())
 
 
-def test_a_visitor_whose_link_fills_caps_the_terminals_video_until_it_clears(central):
+def test_a_visitor_whose_link_fills_caps_the_terminals_video_and_lets_it_rise_once_it_clears(central):
     central.open(central.identify(), central.ready_visit)
     assert _reception(central, 780, 0.0).json() == {"video_kbps": None}, "a clean link caps nobody"
     for _ in range(3):  # the visitor's link carries 300 kbps and loses the rest
@@ -380,9 +380,9 @@ def test_a_visitor_whose_link_fills_caps_the_terminals_video_until_it_clears(cen
     assert answer.status_code == 200, answer.text
     capped = _reception(central, 780, 0.0).json()["video_kbps"]
     assert 200 <= capped <= 300, f"the terminal's cap {capped} kbps does not fit the visitor's 300 kbps link"
-    for _ in range(40):  # the link clears
+    for _ in range(10):  # the link clears (its cap lifts once clear for long: tests/test_video_caps.py)
         _reception(central, 250, 0.0, visitor=True)
-    assert _reception(central, 780, 0.0).json() == {"video_kbps": None}
+    assert _reception(central, 780, 0.0).json()["video_kbps"] > capped
 
 
 def test_a_reception_report_for_a_visit_not_on_this_terminal_or_out_of_range_is_refused(central):
