@@ -47,7 +47,7 @@ class VideoPacer:
         self._video = video_ssrcs
         self._resend = resend_ssrcs
         self.rate_bps = rate_bps  # the video's bitrate; packets go at PACING_FACTOR times it
-        self.link_bps: float | None = None  # what the link carries of video, once known: and no faster than it
+        self.link_bps: float | None = None  # what the link carries of video, once known: LINK_BURST times it at most
         self._free_at = 0.0
         self.resends_dropped = 0
         self.numbers: TransportNumbers | None = None
