@@ -37,6 +37,14 @@ class Earpiece(Protocol):
         """How loud the person wants it: 1.0 plays the call as it comes."""
 
 
+@runtime_checkable
+class BufferingEarpiece(Earpiece, Protocol):
+    """An earpiece with a jitter buffer in front of the sound card, whose delay the pictures wait for."""
+
+    def delay_s(self) -> float:
+        """How long the sound played now waits in the buffer before it is heard (0 while none plays)."""
+
+
 class HookSwitch(Protocol):
     @property
     def lifted(self) -> bool: ...

@@ -179,6 +179,10 @@ class PortAudioEarpiece:
     def stats(self) -> PlayoutStats:
         return self.latest
 
+    def delay_s(self) -> float:
+        latest = self.latest
+        return latest.target_ms / 1000 if latest.sources else 0.0
+
 
 class PortAudioHandsetAudio:
     """Both directions of the handset's audio, the process that plays them, and their health."""

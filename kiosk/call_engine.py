@@ -28,7 +28,7 @@ from aiortc.stats import (
 )
 
 from drivers.camera import Camera
-from drivers.handset import Earpiece, Microphone
+from drivers.handset import BufferingEarpiece, Earpiece, Microphone
 from kiosk.audio_level import use_numpy_audio_level
 from kiosk.bitrate_control import BitrateControl
 from kiosk.call_codecs import encoders_of, start_video_at, use_call_codecs
@@ -38,6 +38,7 @@ from kiosk.janus_client import NO_SUCH_SESSION, JanusError, JanusEvent, JanusSes
 from kiosk.jitter_buffers import use_for
 from kiosk.media_tracks import CameraTrack, MicrophoneTrack
 from kiosk.opus_voice import VoiceEncoder
+from kiosk.picture_playout import PicturePlayout
 from kiosk.pictures import i420_of
 from kiosk.reception_share import Tell, share_reception
 from kiosk.send_queue import SendQueue
@@ -130,6 +131,8 @@ class CallEngine:
         self._camera = camera
         self._microphone = microphone
         self._earpiece = earpiece
+        # How long the visitors' sound waits in the earpiece before it is heard: their pictures wait as long.
+        self._sound_delay_s = earpiece.delay_s if isinstance(earpiece, BufferingEarpiece) else lambda: 0.0
         self._listener = listener
         self._rtc_config = RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
         self._janus_verify = janus_verify
@@ -583,12 +586,27 @@ class CallEngine:
         self._events.pop(sub.handle, None)
 
     async def _consume_video(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                self._last_media = self._last_video = self._last_heard = time.monotonic()
-                self.quality.pictures_of(feed.display).frame()
-                self._listener.on_remote_video(feed, i420_of(frame))
+        """Takes each picture as it is decoded, and shows it when its sound is heard (`kiosk.picture_playout`)."""
+        playout = PicturePlayout()
+        waiting: asyncio.Queue[tuple[float, np.ndarray]] = asyncio.Queue()
+        showing = asyncio.ensure_future(self._show_pictures(feed, waiting))
+        try:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    frame = await track.recv()
+                    now = self._last_media = self._last_video = self._last_heard = time.monotonic()
+                    self.quality.pictures_of(feed.display).frame()
+                    taken_s = float(frame.pts * frame.time_base) if frame.pts is not None else now
+                    waiting.put_nowait((playout.due(taken_s, now, self._sound_delay_s()), i420_of(frame)))
+        finally:
+            showing.cancel()
+
+    async def _show_pictures(self, feed: RemoteFeed, waiting: asyncio.Queue[tuple[float, np.ndarray]]) -> None:
+        while True:
+            due, i420 = await waiting.get()
+            if (wait := due - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            self._listener.on_remote_video(feed, i420)
 
     async def _consume_audio(self, feed: RemoteFeed, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):

@@ -31,10 +31,15 @@ class QueueDelay:
         while self._delays[0][0] < at - BASE_WINDOW_S:
             self._delays.popleft()
 
+    def least(self) -> float | None:
+        """The least delay of the last BASE_WINDOW_S: the way with no queue; None before the first packet."""
+        return min(delay for _, delay in self._delays) if self._delays else None
+
     def queue_s(self, now: float) -> float | None:
         """The least delay of the packets of the RECENT_S up to `now`, over the base; None when there were none."""
         recent = [delay for at, delay in self._delays if at >= now - RECENT_S]
-        return min(recent) - min(delay for _, delay in self._delays) if recent else None
+        least = self.least()
+        return min(recent) - least if recent and least is not None else None
 
 
 class ArrivalQueue(QueueDelay):

@@ -5,6 +5,7 @@ stand in for the USB handset, in a real call through Janus with the simulated vi
 from __future__ import annotations
 
 import contextlib
+import statistics
 import subprocess
 import sys
 import threading
@@ -130,14 +131,26 @@ def test_a_handset_that_goes_away_is_lost_and_works_again_after_a_restart(pulse,
     assert handset_audio.health().state is AudioState.OK
 
 
-@pytest.mark.e2e
-def test_in_a_real_call_each_side_hears_the_other_through_portaudio(pulse, start_central):
+@contextlib.contextmanager
+def call_through_portaudio(pulse: PulseServer, start_central) -> Iterator[tuple[HarnessTerminal, SimulatedVisitor]]:
+    """A terminal whose handset is PortAudio behind PulseAudio, in a visit with the simulated visitor."""
     central = start_central()
     visitor = SimulatedVisitor(central.url, central.secret("visitor-code"))
     visitor.start()
     config = kiosk_config(central.url, central.state / "terminal-token", 'handset = "real"\nhandset_audio = "pulse"')
     kiosk = HarnessTerminal.for_central(config, central)
     try:
+        assert kiosk.handset.audio is not None
+        yield kiosk, visitor
+    finally:
+        kiosk.stop()
+        visitor.stop()
+        pulse.stop_players()
+
+
+@pytest.mark.e2e
+def test_in_a_real_call_each_side_hears_the_other_through_portaudio(pulse, start_central):
+    with call_through_portaudio(pulse, start_central) as (kiosk, visitor):
         assert kiosk.handset.audio is not None
         pulse.play_into_microphone(tone(RESIDENT_HZ, 60, TONE_DBFS))
         enter_visit(kiosk)
@@ -156,10 +169,23 @@ def test_in_a_real_call_each_side_hears_the_other_through_portaudio(pulse, start
         print(f"playout: {stats}")
         assert stats.buffered_ms <= 120
         assert kiosk.handset.audio.health().state is AudioState.OK
-    finally:
-        kiosk.stop()
-        visitor.stop()
-        pulse.stop_players()
+
+
+@pytest.mark.e2e
+def test_in_a_real_call_the_visitors_picture_comes_with_their_voice(pulse, start_central):
+    """The earpiece holds the visitor's voice in its jitter buffer before it is heard; each of the visitor's
+    pictures waits as long, so that the lips move with the words (shown at once, they moved 40 ms or more early)."""
+    with call_through_portaudio(pulse, start_central) as (kiosk, _):
+        assert kiosk.handset.audio is not None
+        earpiece = kiosk.handset.audio.earpiece
+        enter_visit(kiosk)
+        wait_for(lambda: earpiece.delay_s() > 0, 10, "the visitor's voice in the earpiece")
+        held_before, start = earpiece.delay_s(), len(kiosk.received.latencies_ms)
+        wait_for(lambda: len(kiosk.received.latencies_ms) - start >= 60, 10, "two seconds of the visitor's pictures")
+        held_ms = 1000 * min(held_before, earpiece.delay_s())
+        shown_ms = statistics.median(kiosk.received.latencies_ms[start:])
+        print(f"the voice waits {held_ms:.0f} ms in the earpiece; a picture shows {shown_ms:.0f} ms after its capture")
+        assert held_ms <= shown_ms <= held_ms + 60
 
 
 def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):

@@ -1,0 +1,64 @@
+"""When each received picture is shown: as the sound sent with it is heard, spaced as it was taken."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from kiosk.picture_playout import MOST_DELAY_S, PicturePlayout
+
+FRAME_S = 1 / 30
+OFFSET_S = 1234.5  # the receiver's clock against the sender's: unknown, and of no matter
+
+
+def _shown(arrivals: list[tuple[float, float]], delay_s: float) -> list[float]:
+    """When each picture (taken, arrived) is shown, in the order they arrive."""
+    playout = PicturePlayout()
+    return [playout.due(taken, arrived, delay_s) for taken, arrived in arrivals]
+
+
+def _steady(seconds: float, transit: float = 0.02, start: float = 0.0) -> list[tuple[float, float]]:
+    return [(start + n * FRAME_S, start + n * FRAME_S + OFFSET_S + transit) for n in range(round(seconds / FRAME_S))]
+
+
+def test_each_picture_waits_as_long_as_its_sound_waits_in_the_earpiece():
+    arrivals = _steady(5.0)
+    for (_, arrived), shown in zip(arrivals, _shown(arrivals, 0.06), strict=True):
+        assert shown == pytest.approx(arrived + 0.06)
+
+
+def test_with_no_sound_held_each_picture_is_shown_as_it_comes():
+    rng = random.Random(3)
+    arrivals = [(taken, arrived + rng.uniform(0, 0.03)) for taken, arrived in _steady(5.0)]
+    for (_, arrived), shown in zip(arrivals, _shown(arrivals, 0.0), strict=True):
+        assert shown == pytest.approx(arrived, abs=1e-9)
+
+
+def test_a_stop_on_the_link_stalls_the_picture_for_less_and_the_pictures_after_it_keep_their_pace():
+    """The link stops for 200 ms; what it lost is sent again and arrives 30 ms after it resumed, and the pictures
+    after it are decoded only then (they refer to those before them)."""
+    resent = OFFSET_S + 1.23
+    arrivals = [(taken, max(arrived, resent) if taken >= 1.0 else arrived) for taken, arrived in _steady(3.0)]
+    shown = _shown(arrivals, 0.06)
+    stalls = [later - earlier for earlier, later in itertools.pairwise(shown)]
+    assert max(stalls) == pytest.approx(1.23 - (1.0 - FRAME_S + 0.02) - 0.06, abs=0.002), "60 ms shorter"
+    assert shown == sorted(shown), "never a picture before the one taken before it"
+    assert all(later - earlier == pytest.approx(FRAME_S) for earlier, later in itertools.pairwise(shown[-30:])), (
+        "a second after the stop, the pictures go at the pace they were taken again, with the sound"
+    )
+
+
+def test_the_wait_has_a_limit_however_long_the_earpiece_holds_its_sound():
+    arrivals = _steady(1.0)
+    shown = _shown(arrivals, 3.0)
+    assert shown[-1] - arrivals[-1][1] == pytest.approx(MOST_DELAY_S)
+
+
+def test_a_sender_whose_clock_jumps_back_is_followed_within_a_picture():
+    before = _steady(2.0)
+    after = [(taken - 30.0, arrived) for taken, arrived in _steady(1.0, start=2.0)]  # its clock went 30 s back
+    shown = _shown(before + after, 0.06)
+    for (_, arrived), when in zip(after[1:], shown[len(before) + 1 :], strict=True):
+        assert when == pytest.approx(arrived + 0.06)
