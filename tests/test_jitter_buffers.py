@@ -194,6 +194,30 @@ def test_on_a_link_that_loses_more_often_than_a_resend_takes_the_picture_never_f
     assert max(late) <= GAP_GIVEN_UP_S + 2 / 30, f"a frame went on {max(late):.2f} s after it came"
 
 
+def test_where_resends_take_longer_than_the_usual_wait_the_buffer_learns_to_wait_for_them():
+    """A visitor on a mobile link: a packet lost on its way to Janus is resent 0.4 s later. The first such gap is
+    given up at 0.3 s (a keyframe asked for, a frame lost); its resend's lateness is learnt, and the gaps after it
+    are waited for: every frame goes on whole, with no keyframe asked of that thin link."""
+    frames = _frames(150)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    arrivals = []
+    for index, frame in enumerate(frames):
+        for part, packet in enumerate(frame):
+            late = 0.4 if index % 30 == 5 and part == 1 else 0.0
+            arrivals.append((index / 30 + late, packet.sequence_number, packet))
+    handed, asked_at = [], []
+    for now[0], _, packet in sorted(arrivals, key=lambda a: a[:2]):
+        asked, out = buffer.add(packet)
+        if asked:
+            asked_at.append(now[0])
+        handed += [data for data, _ in _each(out)] if out else []
+    assert asked_at and max(asked_at) < 1.0, f"keyframes asked for at {asked_at}: only for the first gap"
+    assert _expected(5) not in handed, "the first gap was given up"
+    assert [_expected(index) for index in range(35, 150)] == handed[-115:], "then every frame goes on, whole"
+    assert buffer.gap_wait_s() == pytest.approx(0.8)
+
+
 def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
     encoder = Vp8Encoder()
     noise = np.random.default_rng(7).integers(0, 256, (480, 640, 3), np.uint8)  # a keyframe of many packets
