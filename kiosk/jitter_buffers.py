@@ -16,11 +16,12 @@ aiortc asks for a lost packet again (NACK) only when another is lost after it: a
 way leaves the gap open until the buffer gives up on it. The buffer asks again itself, every NACK_AGAIN_S while
 the gap is open, as browsers do.
 
-A gap is given up after GAP_GIVEN_UP_S, or after twice as long as the recent resends took, where they take
-longer: a visitor on a mobile link is a quarter of a second's round trip from Janus, and a packet lost on its
-way to Janus comes that much later however near the terminal is. Given up at 0.3 s, nearly every loss there
-ended in a keyframe (asked of that same thin link, and larger than the resend already on its way), and the
-picture stood still for the keyframe's round trip on top.
+A gap is given up after GAP_GIVEN_UP_S, or a quarter longer than the slowest gap filled in the last
+RESENDS_WINDOW_S, where that was slower (most gaps a jittery link fills are only reordering, a few milliseconds,
+so only the slowest tells how long a resend takes): a visitor on a mobile link is a quarter of a second's round
+trip from Janus, and a packet lost on its way to Janus comes that much later however near the terminal is. Given
+up at 0.3 s, such a loss ended in a keyframe (asked of that same thin link, and larger than the resend already on
+its way), and the picture stood still for the keyframe's round trip on top.
 
 After an outage (no video packet for a quarter of a second), the packets lost in it will not come: the buffer
 starts afresh from the first packet after it and asks for a keyframe at once, instead of waiting for them until
@@ -44,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 
 GAP_GIVEN_UP_S = 0.3  # a lost packet's retransmission comes within a round trip; after this it will not
 GAP_WAIT_MOST_S = 1.0  # however slow the resends have been: Janus keeps a second of packets to resend
-RESENDS_KEPT = 20  # the latest gaps filled, whose wait sets the next gaps' (their median, twice)
+RESENDS_WINDOW_S = 10.0  # the gaps filled in this long set how long the next are waited for
+RESEND_MARGIN = 1.25  # of the slowest gap filled: a resend's time varies with the link's jitter
+GIVEN_UP_KEPT = 32  # the latest gaps given up on, for a resend that comes after all
 NACK_AGAIN_S = 0.08  # a packet still missing this long after it was asked for is asked for again
 RESUMED_AFTER_S = 0.25  # no video packet for this long (8 frames at 30 fps) and then one: the stream resumes
 VIDEO_CAPACITY = 512  # packets, as aiortc's receiver sizes its own buffers
@@ -87,7 +89,7 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         self._newest: int | None = None  # the furthest sequence number come
         self._missing: dict[int, float] = {}  # each sequence number missing behind the newest: since when
         self._given_up: dict[int, float] = {}  # the latest gaps given up on: since when they were missing
-        self._filled_after: deque[float] = deque(maxlen=RESENDS_KEPT)  # how long the latest gaps took to fill
+        self._filled: deque[tuple[float, float]] = deque()  # (when, after how long) each gap was filled, lately
         self._asked_at = 0.0
         self.arrivals: ArrivalLoss | None = None  # counts what the link lost, for the call's quality
         self.ask_again: Callable[[int, list[int]], None] | None = None  # (SSRC, sequence numbers): a NACK
@@ -136,16 +138,17 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
             if since is None:
                 since = self._given_up.pop(sequence_number, None)
             if since is not None:
-                self._filled_after.append(now - since)
+                self._filled.append((now, now - since))
+                while self._filled[0][0] < now - RESENDS_WINDOW_S:
+                    self._filled.popleft()
         elif ahead > 0:
             self._missing.update({(self._newest + n) % 65536: now for n in range(1, min(ahead, self._capacity))})
             self._newest = sequence_number
 
     def gap_wait_s(self) -> float:
         """How long a missing packet is waited for before the frames behind it go on without it."""
-        if not self._filled_after:
-            return GAP_GIVEN_UP_S
-        return min(GAP_WAIT_MOST_S, max(GAP_GIVEN_UP_S, 2 * statistics.median(self._filled_after)))
+        slowest = max((after for _, after in self._filled), default=0.0)
+        return min(GAP_WAIT_MOST_S, max(GAP_GIVEN_UP_S, RESEND_MARGIN * slowest))
 
     def _first_gap_since(self, now: float) -> float | None:
         """Since when the first packet missing behind the newest has been missing; None when none is. Each gap's
@@ -179,7 +182,7 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         origin = self._origin
         behind = {n: at for n, at in self._missing.items() if (n - origin) % 65536 >= 32768}
         self._missing = {n: at for n, at in self._missing.items() if n not in behind}
-        self._given_up = dict(list({**self._given_up, **behind}.items())[-RESENDS_KEPT:])
+        self._given_up = dict(list({**self._given_up, **behind}.items())[-GIVEN_UP_KEPT:])
 
     def _ask_again(self, packet: RtpPacket) -> None:
         if self._origin is None or self.ask_again is None:

@@ -215,7 +215,7 @@ def test_where_resends_take_longer_than_the_usual_wait_the_buffer_learns_to_wait
     assert asked_at and max(asked_at) < 1.0, f"keyframes asked for at {asked_at}: only for the first gap"
     assert _expected(5) not in handed, "the first gap was given up"
     assert [_expected(index) for index in range(35, 150)] == handed[-115:], "then every frame goes on, whole"
-    assert buffer.gap_wait_s() == pytest.approx(0.8)
+    assert buffer.gap_wait_s() == pytest.approx(0.5)
 
 
 def test_aiortcs_vp8_packets_begin_their_frame_where_the_buffer_looks():
