@@ -42,7 +42,8 @@ class BufferingEarpiece(Earpiece, Protocol):
     """An earpiece with a jitter buffer in front of the sound card, whose delay the pictures wait for."""
 
     def delay_s(self) -> float:
-        """How long the sound played now waits in the buffer before it is heard (0 while none plays)."""
+        """How long the sound played now waits in the buffer before it is heard (0 while none plays), as last
+        measured: it moves by a packet's length as packets come."""
 
 
 class HookSwitch(Protocol):

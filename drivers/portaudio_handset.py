@@ -180,8 +180,7 @@ class PortAudioEarpiece:
         return self.latest
 
     def delay_s(self) -> float:
-        latest = self.latest
-        return latest.target_ms / 1000 if latest.sources else 0.0
+        return self.latest.buffered_ms / 1000
 
 
 class PortAudioHandsetAudio:

@@ -180,12 +180,17 @@ def test_in_a_real_call_the_visitors_picture_comes_with_their_voice(pulse, start
         earpiece = kiosk.handset.audio.earpiece
         enter_visit(kiosk)
         wait_for(lambda: earpiece.delay_s() > 0, 10, "the visitor's voice in the earpiece")
-        held_before, start = earpiece.delay_s(), len(kiosk.received.latencies_ms)
-        wait_for(lambda: len(kiosk.received.latencies_ms) - start >= 60, 10, "two seconds of the visitor's pictures")
-        held_ms = 1000 * min(held_before, earpiece.delay_s())
+        start, held = len(kiosk.received.latencies_ms), []
+
+        def two_seconds_of_pictures() -> bool:
+            held.append(earpiece.delay_s())  # it moves as packets come and go, and settles after the call's start
+            return len(kiosk.received.latencies_ms) - start >= 60
+
+        wait_for(two_seconds_of_pictures, 10, "two seconds of the visitor's pictures")
         shown_ms = statistics.median(kiosk.received.latencies_ms[start:])
-        print(f"the voice waits {held_ms:.0f} ms in the earpiece; a picture shows {shown_ms:.0f} ms after its capture")
-        assert held_ms <= shown_ms <= held_ms + 60
+        print(f"the voice waits {1000 * min(held):.0f} to {1000 * max(held):.0f} ms in the earpiece; a picture shows")
+        print(f"{shown_ms:.0f} ms after its capture")
+        assert 1000 * min(held) <= shown_ms <= 1000 * max(held) + 60
 
 
 def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):

@@ -62,3 +62,18 @@ def test_a_sender_whose_clock_jumps_back_is_followed_within_a_picture():
     shown = _shown(before + after, 0.06)
     for (_, arrived), when in zip(after[1:], shown[len(before) + 1 :], strict=True):
         assert when == pytest.approx(arrived + 0.06)
+
+
+def test_the_earpiece_filling_and_draining_by_a_packet_does_not_jerk_the_pictures():
+    arrivals = _steady(3.0)
+    playout = PicturePlayout()
+    shown = [playout.due(taken, arrived, 0.04 + 0.02 * (n % 2)) for n, (taken, arrived) in enumerate(arrivals)]
+    assert all(abs(later - earlier - FRAME_S) < 0.002 for earlier, later in itertools.pairwise(shown))
+
+
+def test_a_voice_held_longer_is_followed_within_seconds():
+    arrivals = _steady(6.0)
+    playout = PicturePlayout()
+    shown = [playout.due(taken, arrived, 0.04 if n < 30 else 0.1) for n, (taken, arrived) in enumerate(arrivals)]
+    assert shown[-1] - arrivals[-1][1] == pytest.approx(0.1, abs=0.002)
+    assert all(later - earlier < FRAME_S + 0.01 for earlier, later in itertools.pairwise(shown)), "no jump"
