@@ -190,7 +190,8 @@ def test_in_a_real_call_the_visitors_picture_comes_with_their_voice(pulse, start
         shown_ms = statistics.median(kiosk.received.latencies_ms[start:])
         print(f"the voice waits {1000 * min(held):.0f} to {1000 * max(held):.0f} ms in the earpiece; a picture shows")
         print(f"{shown_ms:.0f} ms after its capture")
-        assert 1000 * min(held) <= shown_ms <= 1000 * max(held) + 60
+        least_ms = 1000 * statistics.quantiles(held, n=10)[0]  # the buffer drains to nothing for a moment now and then
+        assert max(20.0, least_ms) <= shown_ms <= 1000 * max(held) + 60, "shown at once, it was 5-12 ms"
 
 
 def test_the_earpiece_volume_reaches_the_speaker(pulse, handset_audio):
