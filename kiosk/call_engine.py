@@ -334,7 +334,11 @@ class CallEngine:
                 if self._janus is janus and number == self._poller:
                     self._fail(_MediaLost(f"Janus poll: {type(exc).__name__}: {exc}"))
                 return
-            for event in events:  # an older loop's last answer still counts: events are not lost
+            if self._janus is not janus:
+                # A torn-down session's last answer (the hangups of the connections we just closed) is not news
+                # about the connections rebuilt since: dispatched, it failed the new ones too.
+                return
+            for event in events:  # an older loop's last answer on this session still counts: events are not lost
                 self._dispatch(event)
             if number != self._poller:
                 return
@@ -465,8 +469,9 @@ class CallEngine:
         if kind == "destroyed":
             self._fail(_RoomClosed())
             return
-        if event.kind == "hangup" and event.handle_id is not None:
-            # Janus closed one of our peer connections (ICE or DTLS broke on its side).
+        if event.kind == "hangup" and event.handle_id in self._events:
+            # Janus closed one of our peer connections (ICE or DTLS broke on its side); a handle we no longer hold
+            # is one we closed ourselves.
             self._fail(_MediaLost("Janus hung up a peer connection"))
             return
         if kind == "event" and event.handle_id not in self._subscriptions_by_handle():
@@ -533,7 +538,7 @@ class CallEngine:
             return
         handle = await self._attach()
         pc = RTCPeerConnection(self._rtc_config)
-        self._subscriptions[feed.feed_id] = _Subscription(feed, handle, pc, [])
+        sub = self._subscriptions[feed.feed_id] = _Subscription(feed, handle, pc, [])
         self._watch(pc, publisher=False)
         for attempt in range(20):
             await self._janus_call(
@@ -562,8 +567,10 @@ class CallEngine:
             for receiver in pc.getReceivers():  # before media flows: to the decoder the moment it can be decoded
                 if receiver.track is track and self._call_codecs:
                     use_for(receiver, track.kind, self.quality.new_arrivals() if track.kind == "video" else None)
+            if self._subscriptions.get(feed.feed_id) is not sub:
+                return  # closed while it was being set up: nothing left to consume it for
             consume = self._consume_video if track.kind == "video" else self._consume_audio
-            self._subscriptions[feed.feed_id].tasks.append(asyncio.ensure_future(consume(feed, track)))
+            sub.tasks.append(asyncio.ensure_future(consume(feed, track)))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.jsep["sdp"], type=offer.jsep["type"]))
         for transceiver in pc.getTransceivers():

@@ -32,12 +32,24 @@ def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_wh
     assert answers[0] is None or answers[0] <= 400
     assert answers[-1] is not None and 300 <= answers[-1] < 400, answers
     capped = answers[-1]
-    rising = [_report(caps, clock, "visitor", capped, 0.0) for _ in range(40)]
+    rising = [capped]
+    for _ in range(40):  # the senders obey: what arrives is the cap
+        rising.append(_report(caps, clock, "visitor", rising[-1] or 1500, 0.0))
+    rising = rising[1:]
     held = [cap for cap in rising if cap is not None]
     assert held == sorted(held) and held[0] == capped, "once clear, the cap never cuts again, only holds or rises"
     assert held[8] > capped, rising
     assert held[18] < 400 * 1.1, "past what the full link carried, it rises by a hundredth of it a second"
     assert rising[-1] is None, "a link clear for long keeps no cap"
+
+
+def test_a_cap_the_senders_do_not_reach_is_kept():
+    clock = ManualClock(100.0)
+    caps = VideoCaps(clock)
+    capped = [_report(caps, clock, "visitor", 400, 0.45) for _ in range(3)][-1]
+    assert capped is not None
+    still = [_report(caps, clock, "visitor", 200, 0.0) for _ in range(60)]  # a still picture sends less
+    assert still[-1] == round(0.9 * 400), "a minute on, the cap is 90 % of what the link carried: it was not tried"
 
 
 def test_a_queue_filling_on_the_way_to_a_receiver_caps_the_senders_before_anything_is_lost():
