@@ -11,8 +11,9 @@ Each receiver's estimate follows WebRTC's loss-based rules (`kiosk.bitrate_contr
 what was sent, and on the share lost smoothed over a few reports (a link that drops out for a moment is no reason to
 send less): more than 10 % lost means the link carries about what arrived, so the estimate drops below it (the
 queue then drains); less than 2 % lost, it rises 8 % a report, but near what arrived when the link was last full
-only by a hundredth of it a second, until that is too long ago to know (`kiosk.bitrate_control.FullLink`: rising
-8 % a second, the cap lifted altogether in 12 s, and the link overflowed again); past the most an encoder sends it
+only by a hundredth of it a second of sending that much, until that is too long ago to know
+(`kiosk.bitrate_control.FullLink`: rising 8 % a second, the cap lifted altogether in 12 s, and the link overflowed
+again; and seconds in which less arrived tried nothing, so they do not count); past the most an encoder sends it
 is no cap at all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing.
 After a cut the smoothed share starts again from the threshold: the loss that made the cut must not make the next
 ones too, while the senders are still coming down.
@@ -49,20 +50,23 @@ class ReceiverEstimate:
     lost: float = 0.0  # the share lost, smoothed over a few reports
     heard_at: float = 0.0
     full: FullLink | None = None  # per feed
+    cut_at: float | None = None
 
     def report(self, reception: Reception, now: float) -> None:
-        self.heard_at = now
+        since_last, self.heard_at = now - self.heard_at, now
         if reception.feeds == 0:
             return
         self.lost += LOSS_SMOOTHING * (reception.lost - self.lost)
         arrived = 1000 * reception.video_kbps / reception.feeds
+        if self.full is not None:
+            self.full = self.full.tried(arrived, since_last, now)
         queue_ms = reception.queue_ms or 0
-        queue_full = queue_ms > QUEUE_FULL_MS and (self.full is None or now - self.full.at >= QUEUE_CUT_EVERY_S)
+        queue_full = queue_ms > QUEUE_FULL_MS and (self.cut_at is None or now - self.cut_at >= QUEUE_CUT_EVERY_S)
         if self.lost > LOSS_DOWN or queue_full:
             held = MOST_BPS if self.per_feed_bps is None else self.per_feed_bps
             self.per_feed_bps = max(LEAST_BPS, min(held, DRAIN * arrived))
             self.lost = min(self.lost, LOSS_DOWN)
-            self.full = FullLink(now, arrived)
+            self.full, self.cut_at = FullLink(now, arrived), now
         elif self.lost < LOSS_UP and queue_ms < QUEUE_CLEAR_MS and self.per_feed_bps is not None:
             raised = risen(self.per_feed_bps, self.full, now)
             self.per_feed_bps = None if raised >= MOST_BPS else raised

@@ -17,7 +17,8 @@ bitrate after every cut, and the frame rate with it).
 
 Where Janus's transport-wide feedback comes (every 200 ms; `kiosk.send_queue`), it replaces the round trip: it
 tells how long our packets queue on the way now, a second sooner and without the round trip's jitter. Once they
-queue more than QUEUE_CUT_S, the bitrate goes down at once to below what arrives (the queue then drains), as
+queue more than QUEUE_CUT_S (or every packet of the latest feedback alone more than QUEUE_FULL_S: a queue that
+filled at once), the bitrate goes down at once to below what arrives (the queue then drains), as
 WebRTC's delay-based control does; it rises again only once the queue is gone. On a link with a short queue (100
 ms), waiting for loss meant waiting for the queue to overflow: loss of video, and the voice 100 ms later.
 
@@ -26,7 +27,10 @@ HOLD_BELOW of it at most (the codec overshoots its target by up to 15 %), and pa
 each second since, as WebRTC rises slowly near a link's known capacity. Rising 8 % a second in the codec's steps
 of a fifth or more went a third past a full link at once, and its 100 ms queue overflowed before the feedback could
 tell. On a link that stays as it was, the slow rise finds it full again within FORGET_AFTER_S, and that is known
-afresh; a link not found full for that long has widened, and the rise is 8 % a report again.
+afresh; a link not found full for that long has widened, and the rise is 8 % a report again. Only the time spent
+sending most of what the link carries counts (`FullLink.tried`): a picture that needs less tries nothing, and the link
+was forgotten all the same; the codec's next complex scene then rose 8 % a second into a full link, its 100 ms
+queue overflowed, and the feedback that would have told was lost on a downlink the others' video filled.
 """
 
 from __future__ import annotations
@@ -49,12 +53,14 @@ LOSS_SMOOTHING = 0.3  # each report's weight in the smoothed share lost (about t
 RTT_REPORTS = 5
 CUT_S = 2.5  # no new report from Janus for this long: the link was cut
 QUEUE_CUT_S = 0.03  # our packets queue this long: the link is full
+QUEUE_FULL_S = 0.06  # every packet of one feedback queued this long: full now (80 ± 40 ms of jitter: 1 in 10^5)
 QUEUE_CLEAR_S = 0.01  # less than this: the queue is gone, and the bitrate may rise
 CUT_EVERY_S = 0.5  # a cut shows in the queue a round trip and a feedback later: no second cut before that
 DRAIN = 0.85  # of what arrives, when the link is full: below it, so that the queue empties
 FEEDBACK_LIVE_S = 2.0  # the latest feedback is this recent: the queue comes from it, not from the round trip
 HOLD_BELOW = 0.9  # of what a full link carried, the most a rise goes to at once: the codec overshoots by up to 15 %
 WIDEN_PER_S = 0.01  # of what a full link carried: how much further a rise may go for each second since
+TRIED = 0.8  # of what the link carries: sending this much tries it (a codec undershoots its target by up to 15 %)
 FORGET_AFTER_S = 20.0  # a link not found full for this long is no longer known: it may have widened
 
 
@@ -70,6 +76,14 @@ class FullLink:
         second since (a link may widen); None once that is too long ago to know."""
         since = now - self.at
         return None if since > FORGET_AFTER_S else self.arrived_bps * (HOLD_BELOW + WIDEN_PER_S * since)
+
+    def tried(self, sent_bps: float, for_s: float, now: float) -> FullLink:
+        """After `for_s` up to `now` of sending `sent_bps`: well below what the link carries, it was not tried and
+        nothing is learnt of its widening, so that time does not count."""
+        most = self.carries(now)
+        if most is None or sent_bps >= TRIED * most:
+            return self
+        return FullLink(self.at + min(for_s, now - self.at), self.arrived_bps)
 
 
 def risen(bps: float, full: FullLink | None, now: float) -> float:
@@ -119,12 +133,15 @@ class BitrateControl:
         if (fraction_lost, rtt_s or 0.0) == self._last_report:
             return self.target_bps
         self._last_report = (fraction_lost, rtt_s or 0.0)
-        after_cut = self._last_report_at is not None and now - self._last_report_at > CUT_S
+        since_last = None if self._last_report_at is None else now - self._last_report_at
+        after_cut = since_last is not None and since_last > CUT_S
         self._last_report_at = now
         if not after_cut:
             self.lost += LOSS_SMOOTHING * (fraction_lost - self.lost)
         queued = self._queue_building(now, rtt_s)
         sent = sent_bps if sent_bps > 0 else self.target_bps
+        if self._full is not None and since_last is not None:
+            self._full = self._full.tried(sent, since_last, now)
         fed_back = self._queue is not None and now - self._queue[0] < FEEDBACK_LIVE_S
         queue_s = self._queue[1] if self._queue is not None else 0.0
         if self.lost > LOSS_DOWN:
@@ -143,7 +160,8 @@ class BitrateControl:
         """One feedback's reading of the queue on the way to Janus. Returns the new target."""
         now = self._clock()
         self._queue = (now, reading.queue_s)
-        if reading.queue_s > QUEUE_CUT_S and now - self._cut_at >= CUT_EVERY_S:
+        full = reading.queue_s > QUEUE_CUT_S or reading.latest_s > QUEUE_FULL_S
+        if full and now - self._cut_at >= CUT_EVERY_S:
             # Not below half at once: what arrived over the last second dips while a keyframe holds the pacer.
             self.target_bps = max(LEAST_BPS, self.target_bps / 2, min(self.target_bps, DRAIN * reading.arrived_bps))
             self._cut_at = now

@@ -95,27 +95,44 @@ def test_a_queue_janus_feedback_shows_brings_it_below_what_arrives_at_once_and_o
     clock = ManualClock()
     control = BitrateControl(500_000, clock=clock)
     clock.now = 0.2
-    assert control.queue(QueueReading(0.005, 480_000, 0)) == 500_000, "no queue: nothing to do"
+    assert control.queue(QueueReading(0.005, 0.005, 480_000, 0)) == 500_000, "no queue: nothing to do"
     clock.now = 0.4
-    assert control.queue(QueueReading(0.045, 420_000, 0)) == pytest.approx(0.85 * 420_000), "a queue: the link is full"
+    assert control.queue(QueueReading(0.045, 0.045, 420_000, 0)) == pytest.approx(0.85 * 420_000), (
+        "a queue: the link is full"
+    )
     clock.now = 0.6
-    assert control.queue(QueueReading(0.06, 400_000, 0)) == pytest.approx(0.85 * 420_000), "the cut has not shown yet"
+    assert control.queue(QueueReading(0.06, 0.06, 400_000, 0)) == pytest.approx(0.85 * 420_000), (
+        "the cut has not shown yet"
+    )
     clock.now = 1.0
-    assert control.queue(QueueReading(0.05, 380_000, 0)) == pytest.approx(0.85 * 380_000), "it still queues"
+    assert control.queue(QueueReading(0.05, 0.05, 380_000, 0)) == pytest.approx(0.85 * 380_000), "it still queues"
+
+
+def test_a_queue_that_fills_at_once_is_cut_on_its_first_feedback():
+    clock = ManualClock(0.2)
+    control = BitrateControl(500_000, clock=clock)
+    targets = []
+    for latest_s in (0.04, 0.07):  # the least of the last two feedbacks: 20 ms; of the latest alone: 40, then 70
+        targets.append(control.queue(QueueReading(0.02, latest_s, 450_000, 0)))
+        clock.now += 0.2
+    assert targets[0] == 500_000, "some of it queued a little: hold"
+    assert targets[1] == pytest.approx(0.85 * 450_000), (
+        "every packet of a feedback waited 70 ms: full, a feedback sooner"
+    )
 
 
 def test_with_feedback_it_rises_only_once_the_queue_is_gone_whatever_the_round_trip():
     clock = ManualClock()
     control = BitrateControl(300_000, clock=clock)
     clock.now = 1.0
-    control.queue(QueueReading(0.02, 300_000, 0))  # a small queue: hold
+    control.queue(QueueReading(0.02, 0.02, 300_000, 0))  # a small queue: hold
     assert control.report(0.0, 0.02, 300_000) == 300_000
     clock.now = 2.0
-    control.queue(QueueReading(0.0, 300_000, 0))
+    control.queue(QueueReading(0.0, 0.0, 300_000, 0))
     assert control.report(0.0, 0.021, 300_000) == pytest.approx(324_000), "the queue is gone: up"
     for n in range(5):  # the round trip grows (the way back from Janus), the queue on the way there does not
         clock.now += 1.0
-        control.queue(QueueReading(0.0, 300_000, 0))
+        control.queue(QueueReading(0.0, 0.0, 300_000, 0))
         control.report(0.0, 0.2 + n / 1e4, 300_000)
     assert control.target_bps > 324_000
     clock.now += 5.0  # the feedback stops (Janus no longer sends it): the round trip speaks again
@@ -129,7 +146,7 @@ def test_a_dip_in_what_arrives_takes_at_most_half_at_once():
     clock = ManualClock()
     control = BitrateControl(480_000, clock=clock)
     clock.now = 1.0
-    assert control.queue(QueueReading(0.04, 150_000, 0)) == 240_000
+    assert control.queue(QueueReading(0.04, 0.04, 150_000, 0)) == 240_000
 
 
 def test_once_the_link_was_full_a_rise_stops_below_what_it_carried_then_creeps_past_it_until_forgotten():
@@ -137,16 +154,31 @@ def test_once_the_link_was_full_a_rise_stops_below_what_it_carried_then_creeps_p
     control = BitrateControl(500_000, clock=clock)
     assert control.link_bps() is None, "a link never full: nothing known of it"
     clock.now = 1.0
-    control.queue(QueueReading(0.05, 400_000, 0))  # full while 400 kbps of our video arrived
+    control.queue(QueueReading(0.05, 0.05, 400_000, 0))  # full while 400 kbps of our video arrived
     targets = []
     for n in range(20):
         clock.now += 1.0
-        control.queue(QueueReading(0.0, 340_000, 0))
-        targets.append(control.report(0.0, 0.02 + n / 1e4, 340_000))
+        control.queue(QueueReading(0.0, 0.0, 400_000, 0))
+        targets.append(control.report(0.0, 0.02 + n / 1e4, targets[-1] if targets else 360_000))
     assert targets[3] == pytest.approx(400_000 * (0.9 + 0.04)), "at once up to 90 % of it, then a hundredth a second"
     assert targets[-1] == pytest.approx(400_000 * (0.9 + 0.2))
     assert control.link_bps() == pytest.approx(400_000 * 1.1)
     clock.now += 1.0
-    assert control.link_bps() is None, "not found full for 21 s: the link has widened"
-    control.queue(QueueReading(0.0, 440_000, 0))
+    assert control.link_bps() is None, "sent what it carried for 21 s and not found full: the link has widened"
+    control.queue(QueueReading(0.0, 0.0, 440_000, 0))
     assert control.report(0.0, 0.03, 440_000) == pytest.approx(targets[-1] * 1.08), "8 % a report again"
+
+
+def test_a_link_not_tried_is_not_forgotten():
+    clock = ManualClock()
+    control = BitrateControl(500_000, clock=clock)
+    clock.now = 0.5
+    control.report(0.0, 0.02, 400_000)
+    clock.now = 1.0
+    control.queue(QueueReading(0.05, 0.05, 400_000, 0))  # full while 400 kbps of our video arrived
+    for n in range(60):  # a still picture: the codec sends less than the link carried, and tries nothing
+        clock.now += 1.0
+        control.queue(QueueReading(0.0, 0.0, 200_000, 0))
+        control.report(0.0, 0.02 + n / 1e4, 200_000)
+    assert control.link_bps() == pytest.approx(400_000 * 0.9), "a minute later, still known as it was"
+    assert control.target_bps == pytest.approx(400_000 * 0.9), "and a complex scene rises no further than that"

@@ -33,6 +33,7 @@ def test_a_queue_that_holds_back_every_packet_is_read_and_what_arrives_with_it()
     assert readings[-1].arrived_bps == pytest.approx(800_000, rel=0.06)
     queued = [queue.take(_feedback(start, [0.08 + n * 0.002 for n in range(20)])) for start in (2.0, 2.2)]
     assert queued[0].queue_s == pytest.approx(0.0), "the packets just before it did not queue: not yet"
+    assert queued[0].latest_s == pytest.approx(0.06), "but every packet of this feedback waited 60 ms or more"
     assert queued[1].queue_s == pytest.approx(0.06), "a queue of 60 ms and growing, a feedback later"
 
 
@@ -41,6 +42,7 @@ def test_jitter_that_scatters_single_packets_is_not_a_queue():
     queue = SendQueue()
     readings = [queue.take(_feedback(n * 0.2, [0.08 + rng.uniform(-0.04, 0.04) for _ in range(8)])) for n in range(50)]
     assert max(r.queue_s for r in readings[10:]) < 0.03, "80 ms ± 40 ms each packet: a few of each feedback come early"
+    assert max(r.latest_s for r in readings[10:]) < 0.06, "and one of each feedback comes early enough"
 
 
 def test_a_feedback_in_which_nothing_arrived_says_nothing_of_a_queue():

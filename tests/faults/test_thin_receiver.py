@@ -42,7 +42,9 @@ def test_the_terminal_sends_no_more_video_than_a_thin_visitor_link_carries(fault
     assert kbps < THIN_LINK_KBPS, f"the terminal sent {kbps:.0f} kbps of video to a {THIN_LINK_KBPS} kbps link"
 
     stack.network.heal()
-    wait_for(lambda: terminal_video_target(stack) > 600_000, 40, "the terminal's video back up once the link is wide")
+    # The cap creeps past what the thin link carried for 20 s of the terminal sending that much (seconds it sent less
+    # tried nothing), and only then rises 8 % a second: 250 to 600 kbps in another 12.
+    wait_for(lambda: terminal_video_target(stack) > 600_000, 60, "the terminal's video back up once the link is wide")
     end_visit(stack, visit_id)
 
 
