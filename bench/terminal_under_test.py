@@ -85,7 +85,11 @@ def _visit(kiosk: KioskApp, visit_id: int, seconds: float, received: list[StampL
     received[0] = StampLog()  # the measured seconds' frames only
     _report("measuring")
     started = time.monotonic()
-    _run_qt_for(seconds)
+    # The visit's own chimes (connected, and a warning for a visit this short) play over the visitor's first
+    # words: no burst can be told from them, so the sound heard is counted from when they have played.
+    _run_qt_until(lambda: not kiosk.terminal.chimes.playing, seconds)
+    _report("chimes_played")
+    _run_qt_for(seconds - (time.monotonic() - started))
     _report(
         "measured",
         seconds=time.monotonic() - started,

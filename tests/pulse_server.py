@@ -8,6 +8,7 @@ server's defaults, so PortAudio's `pulse` device reaches them. The server dies w
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +42,7 @@ class PulseServer:
             "HOME": str(self.folder),
         }
         self._process: subprocess.Popen[bytes] | None = None
+        self._quiet: list[subprocess.Popen[bytes]] = []
         self._players: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
@@ -74,6 +76,27 @@ class PulseServer:
         wait_for(lambda: self.pactl("info").returncode == 0, 15, "PulseAudio to answer")
         self.pactl("set-default-sink", "speaker", check=True)
         self.pactl("set-default-source", "fake_mic.monitor", check=True)
+        # A real sound card runs on its own clock, whether anything plays or not. An idle null sink renders in long
+        # periods instead: its monitor gave a stream just opened its first block 0.3 to 1.8 s late (the terminal
+        # took its microphone for gone and restarted its sound), and a recorder joining the earpiece's sink held
+        # the terminal's playback for 1.6 s. Quiet played into both keeps each at its short period throughout.
+        for sink in ("speaker", "fake_mic"):
+            quiet = ["pacat", "--playback", f"--device={sink}", *_RAW, "/dev/zero"]
+            self._quiet.append(start_tied(quiet, self.folder / f"quiet-{sink}.log", env=self.env))
+        for sink in ("speaker", "fake_mic"):
+            self._until_heard(sink)
+
+    def _until_heard(self, sink: str) -> None:
+        """Until `sink`'s monitor delivers its blocks (the long period the quiet found it in has ended): the first
+        stream to open it afterwards hears it at once."""
+        recorder = self.recorder(sink)
+        assert recorder.stdout is not None
+        try:
+            if not select.select([recorder.stdout], [], [], 10)[0] or not recorder.stdout.read(640):
+                raise RuntimeError(f"{sink} delivered nothing for 10 s")
+        finally:
+            recorder.kill()
+            recorder.wait()
 
     def pactl(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, check=check, timeout=10)
@@ -126,6 +149,9 @@ class PulseServer:
     def unplug(self) -> None:
         """The handset's sound device disappears: the server and its sinks go away."""
         self.stop_players()
+        for quiet in self._quiet:
+            stop(quiet)
+        self._quiet.clear()
         stop(self._process)
         self._process = None
 
