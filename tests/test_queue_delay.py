@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from kiosk.queue_delay import RTP_VIDEO_CLOCK, ArrivalQueue
+from kiosk.queue_delay import BASE_WINDOW_S, RTP_VIDEO_CLOCK, ArrivalQueue, QueueDelay
 from tests.manual_clock import ManualClock
 
 FRAME_S = 1 / 30
@@ -51,3 +51,14 @@ def test_no_video_for_a_moment_is_no_reading():
     _stream(queue, clock, 1.0, lambda _: 0.05)
     clock.now += 1.0
     assert queue.now_s() is None
+
+
+def test_the_way_with_no_queue_is_the_least_delay_of_the_last_ten_seconds_only():
+    rng = random.Random(5)
+    delays = QueueDelay()
+    seen: list[tuple[float, float]] = []
+    for n in range(3000):  # 30 s at 100 packets a second, a route that gets slower and then faster again
+        at, delay = n / 100, 0.02 + 0.01 * abs(15 - n / 100) + rng.uniform(0, 0.03)
+        delays.add(at, delay)
+        seen.append((at, delay))
+        assert delays.least() == min(d for a, d in seen if a >= at - BASE_WINDOW_S)
