@@ -59,6 +59,7 @@ LINK_PROBE_EVERY_S = 0.5
 LINK_PROBE_TIMEOUT_S = 1.0
 LINK_SILENT_AFTER_S = 1.25
 MEDIA_RESUME_WAIT_S = 1.0
+OWN_CONNECTION_FIRST_S = 5.0  # the most the visitors' video waits for our own connection's handshake
 _FORCE_KEYFRAME = "_RTCRtpSender__force_keyframe"
 
 
@@ -286,6 +287,11 @@ class CallEngine:
         )
         joined = await self._next_event(handle, "joined")
         await self._publish(handle)
+        # The visitors' video fills a thin downlink at once, and our own connection's handshake, still on its way,
+        # is lost in it: on a 250 kbps link it took 3 s, and now and then past the 10 s a visit's start may take.
+        # On a good link the handshake takes 30 ms.
+        assert self._publisher_pc is not None
+        await _until_connected(self._publisher_pc, OWN_CONNECTION_FIRST_S)
         for publisher in joined.data.get("publishers", []):
             await self._subscribe(publisher)
         self._last_heard = time.monotonic()
@@ -685,3 +691,21 @@ async def pc_close(pc: RTCPeerConnection) -> None:
         # and it must not abort the caller's teardown (a visitor's stop once failed on it).
     except Exception:  # a failed close of a connection we are dropping changes nothing
         pass
+
+
+async def _until_connected(pc: RTCPeerConnection, timeout_s: float) -> None:
+    """Until `pc` is connected (or has failed, or closed), at most `timeout_s`."""
+    settled = asyncio.Event()
+
+    def changed() -> None:
+        if pc.connectionState in ("connected", "failed", "closed"):
+            settled.set()
+
+    pc.on("connectionstatechange", changed)
+    try:
+        changed()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await settled.wait()
+    finally:
+        pc.remove_listener("connectionstatechange", changed)
