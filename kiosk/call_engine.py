@@ -144,6 +144,8 @@ class CallEngine:
         self._publisher_pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
         self._subscriptions: dict[int, _Subscription] = {}
+        # Visitors who joined after us but before our own connection was up: subscribed to once it is.
+        self._early_publishers: dict[Any, dict[str, Any]] | None = {}
         self._events: dict[int, asyncio.Queue[JanusEvent]] = {}
         self._failure: asyncio.Future[Exception] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -271,6 +273,7 @@ class CallEngine:
     async def _connect(self) -> None:
         janus = JanusSession(self._access.janus_url, verify=self._janus_verify)
         self._janus = janus
+        self._early_publishers = {}
         await self._janus_call(janus.create)
         self._start_poller(janus)
         handle = await self._attach()
@@ -288,11 +291,13 @@ class CallEngine:
         joined = await self._next_event(handle, "joined")
         await self._publish(handle)
         # The visitors' video fills a thin downlink at once, and our own connection's handshake, still on its way,
-        # is lost in it: on a 250 kbps link it took 3 s, and now and then past the 10 s a visit's start may take.
-        # On a good link the handshake takes 30 ms.
+        # is lost in it: on a 250 kbps link it took 3 s, and now and then past the 10 s a visit's start may take
+        # (a visitor who joined a moment after us, subscribed to at once, kept it from connecting for 9 s). On a
+        # good link the handshake takes 30 ms.
         assert self._publisher_pc is not None
         await _until_connected(self._publisher_pc, OWN_CONNECTION_FIRST_S)
-        for publisher in joined.data.get("publishers", []):
+        early, self._early_publishers = self._early_publishers or {}, None
+        for publisher in [*joined.data.get("publishers", []), *early.values()]:
             await self._subscribe(publisher)
         self._last_heard = time.monotonic()
         loop = asyncio.get_running_loop()
@@ -482,8 +487,13 @@ class CallEngine:
             return
         if kind == "event" and event.handle_id not in self._subscriptions_by_handle():
             for publisher in data.get("publishers", []):
-                asyncio.get_running_loop().create_task(self._subscribe_safely(publisher))
+                if self._early_publishers is not None and isinstance(publisher, dict):
+                    self._early_publishers[publisher.get("id")] = publisher
+                else:
+                    asyncio.get_running_loop().create_task(self._subscribe_safely(publisher))
             gone = data.get("unpublished") or data.get("leaving")
+            if isinstance(gone, int) and self._early_publishers is not None:
+                self._early_publishers.pop(gone, None)
             if isinstance(gone, int) and gone in self._subscriptions:
                 asyncio.get_running_loop().create_task(self._unsubscribe(gone))
         if event.handle_id in self._events:
