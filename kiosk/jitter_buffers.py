@@ -198,6 +198,8 @@ class FrameOnMarkerJitterBuffer(JitterBuffer):
         again_s = max(NACK_AGAIN_S, self._slowest_filled_s())
         origin, span = self._origin, min((self._newest - self._origin) % 65536, self._capacity)
         open_gaps = [number for number in self._missing if (number - origin) % 65536 < span]
+        if len(open_gaps) < len(self._missing):  # those behind the oldest held went with their frames
+            self._missing = {number: self._missing[number] for number in open_gaps}
         due = [number for number in open_gaps if now - self._asked.get(number, -1e9) >= again_s]
         self._asked = {number: self._asked.get(number, now) for number in open_gaps}
         if due:
