@@ -145,7 +145,7 @@ class CallEngine:
         self._tracks: list[MediaStreamTrack] = []
         self._subscriptions: dict[int, _Subscription] = {}
         # Visitors who joined after us but before our own connection was up: subscribed to once it is.
-        self._early_publishers: dict[Any, dict[str, Any]] | None = {}
+        self._early_publishers: dict[str, dict[str, Any]] | None = {}  # by id, as text: Janus's ids are not checked
         self._events: dict[int, asyncio.Queue[JanusEvent]] = {}
         self._failure: asyncio.Future[Exception] | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -488,12 +488,12 @@ class CallEngine:
         if kind == "event" and event.handle_id not in self._subscriptions_by_handle():
             for publisher in data.get("publishers", []):
                 if self._early_publishers is not None and isinstance(publisher, dict):
-                    self._early_publishers[publisher.get("id")] = publisher
+                    self._early_publishers[str(publisher.get("id"))] = publisher
                 else:
                     asyncio.get_running_loop().create_task(self._subscribe_safely(publisher))
             gone = data.get("unpublished") or data.get("leaving")
             if isinstance(gone, int) and self._early_publishers is not None:
-                self._early_publishers.pop(gone, None)
+                self._early_publishers.pop(str(gone), None)
             if isinstance(gone, int) and gone in self._subscriptions:
                 asyncio.get_running_loop().create_task(self._unsubscribe(gone))
         if event.handle_id in self._events:

@@ -3,6 +3,7 @@ retrying with backoff instead of dying, so the visit can go on when Janus comes 
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import numpy as np
@@ -14,7 +15,7 @@ from kiosk.call_engine import CallEngine, RemoteFeed, RoomAccess
 from kiosk.call_quality import Quality
 from kiosk.call_status import CallStatus
 from kiosk.core_loop import CoreLoop
-from kiosk.janus_client import JanusError, JanusSession
+from kiosk.janus_client import JanusError, JanusEvent, JanusSession
 from tests.canned_http import Answer, canned_server
 from tests.waiting import wait_for
 
@@ -85,3 +86,18 @@ def test_a_call_engine_facing_a_broken_janus_keeps_retrying_and_stops_cleanly():
     assert listener.seen[-1] is CallStatus.CLOSED
     assert engine.media_lost_seconds > 0
     core.stop()
+
+
+def test_a_visitor_announced_with_a_malformed_id_before_our_connection_is_up_breaks_nothing():
+    """Janus's event, as hostile as it may be: an id that is a list cannot even be a key."""
+
+    async def scenario() -> None:
+        camera, handset = SimulatedCamera(), SimulatedHandset()
+        access = RoomAccess("https://127.0.0.1:1/janus", room=1, pin="pin", display="Resident")
+        engine = CallEngine(access, camera, handset.microphone, handset.earpiece, _Statuses())
+        for publisher in ({"id": [1, 2], "display": "x"}, {"id": 7, "display": "Maria"}):
+            engine._dispatch(JanusEvent("event", 5, {"videoroom": "event", "publishers": [publisher]}))
+        engine._dispatch(JanusEvent("event", 5, {"videoroom": "event", "unpublished": 7}))
+        assert list(engine._early_publishers or {}) == ["[1, 2]"], "held until our connection is up; 7 left"
+
+    asyncio.run(scenario())
