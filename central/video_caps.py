@@ -16,7 +16,11 @@ only by a hundredth of it a second of sending that much, until that is too long 
 again; and seconds in which less arrived tried nothing, so they do not count); past the most an encoder sends it
 is no cap at all; in between, it holds. Random loss on a link with room to spare (a few per cent) moves nothing.
 After a cut the smoothed share starts again from the threshold: the loss that made the cut must not make the next
-ones too, while the senders are still coming down.
+ones too, while the senders are still coming down. What arrives over a full link counts the resends its losses
+bring, so below it alone may be no cut at all (a mobile visitor's 1 Mbps link lost a fifth of its packets for 20 s
+under a cap of 749 kbps, 6 % below the 800 its sender's codec kept): a cut is a sixth of what was held at least,
+and a loss that goes on once the last cut has had time to show cuts again by half the share lost, as a sender's own
+control does.
 
 A receiver's link fills its queue before it overflows: where the receiver says how long its video queues on the way
 now (`Reception.queue_ms`; the terminal's does), more than QUEUE_FULL_MS is a full link too, and the estimate
@@ -40,6 +44,8 @@ STALE_S = 10.0  # a receiver not heard for this long (it left, or lost its link)
 QUEUE_FULL_MS = 50  # the video queues this long on the way to a receiver: its link is full
 QUEUE_CLEAR_MS = 1000 * QUEUE_CUT_S  # below this, it may rise again
 QUEUE_CUT_EVERY_S = 2.0  # a cut reaches the senders' codecs a report and a codec's change later
+CUT_SETTLES_S = 3.0  # and shows in what a receiver loses a report after that
+LEAST_CUT = 0.15  # a cut smaller than `kiosk.video_encoder.REBUILD_DOWN_FOR` leaves a sender's codec as it was
 
 
 @dataclass
@@ -64,9 +70,14 @@ class ReceiverEstimate:
         queue_full = queue_ms > QUEUE_FULL_MS and (self.cut_at is None or now - self.cut_at >= QUEUE_CUT_EVERY_S)
         if self.lost > LOSS_DOWN or queue_full:
             held = MOST_BPS if self.per_feed_bps is None else self.per_feed_bps
-            self.per_feed_bps = max(LEAST_BPS, min(held, DRAIN * arrived))
+            cut = min(held, DRAIN * arrived)
+            if self.cut_at is None or now - self.cut_at >= CUT_SETTLES_S:
+                cut = min(cut, held * (1 - max(LEAST_CUT, self.lost / 2)))
+            if cut < held:
+                self.cut_at = now
+            self.per_feed_bps = max(LEAST_BPS, cut)
             self.lost = min(self.lost, LOSS_DOWN)
-            self.full, self.cut_at = FullLink(now, arrived), now
+            self.full = FullLink(now, arrived)
         elif self.lost < LOSS_UP and queue_ms < QUEUE_CLEAR_MS and self.per_feed_bps is not None:
             raised = risen(self.per_feed_bps, self.full, now)
             self.per_feed_bps = None if raised >= MOST_BPS else raised

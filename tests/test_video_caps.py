@@ -43,6 +43,23 @@ def test_a_link_that_fills_caps_every_sender_below_what_it_carried_then_lifts_wh
     assert rising[-1] is None, "a link clear for long keeps no cap"
 
 
+def test_a_link_still_losing_after_a_cut_is_cut_again_until_it_stops():
+    """A mobile visitor's 1 Mbps link: what arrives (video and Janus's resends) stays at what the link carries
+    while the senders send more than that; each cut must be one a sender's codec takes (a tenth or more)."""
+    clock = ManualClock(100.0)
+    caps = VideoCaps(clock)
+    answers = [_report(caps, clock, "visitor", 885, 0.2) for _ in range(12)]
+    held = [cap for cap in answers if cap is not None]
+    assert held[0] <= 0.85 * 800, "the first cut is one the codec takes, though what arrives is near the most sent"
+    assert held == sorted(held, reverse=True) and held[-1] < 0.7 * held[0], answers
+    cuts = [(earlier - later) / earlier for earlier, later in zip(held, held[1:]) if later < earlier]
+    assert len(cuts) >= 3 and min(cuts) >= 0.1, "every cut reaches the codec"
+    first = answers.index(held[0])
+    assert answers[first + 1] == answers[first], "no second cut before the first could show"
+    settled = [_report(caps, clock, "visitor", 500, 0.03) for _ in range(10)]
+    assert settled == [held[-1]] * 10, "loss down to a mobile link's own few per cent: the cap holds"
+
+
 def test_a_cap_the_senders_do_not_reach_is_kept():
     clock = ManualClock(100.0)
     caps = VideoCaps(clock)
