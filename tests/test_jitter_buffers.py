@@ -10,10 +10,12 @@ import random
 
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpCodecParameters
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.rtp import RtpPacket
+from aiortc.rtcrtpparameters import RTCRtpDecodingParameters, RTCRtpReceiveParameters, RTCRtpRtxParameters
+from aiortc.rtcrtpreceiver import RemoteStreamTrack
+from aiortc.rtp import RtpPacket, wrap_rtx
 from av import VideoFrame
 
 from kiosk.jitter_buffers import (
@@ -161,11 +163,70 @@ def test_a_resend_that_takes_a_round_trip_is_not_asked_for_again_before_it_could
                 buffer.add(packet)
         for packet, comes_with in late.items():
             if comes_with == index:
+                buffer.resent = True  # on Janus's resend stream
                 buffer.add(packet)
+                buffer.resent = False
     second = frames[30][1].sequence_number
     times = [at for at, missing in asked if second in missing]
     assert times[0] == pytest.approx(0.9), "the second loss is asked for at once"
     assert len(times) == 1, "and not again: the first took 300 ms to come, and so may this one"
+
+
+def test_on_a_link_that_reorders_a_packet_merely_late_is_not_asked_for_and_a_lost_one_still_is():
+    """A mobile visitor's link delays each packet by 120 ± 30 ms: asked for the moment it was found missing, each
+    packet overtaken was sent twice, and a third of what reached the visitor were such resends."""
+    frames = _frames(100)
+    now = [0.0]
+    buffer = FrameOnMarkerJitterBuffer(clock=lambda: now[0])
+    asked = _asks(buffer, now)
+    packets = [p for frame in frames for p in frame]
+    lost = packets[200]
+    arrivals = sorted(
+        (0.005 * n + (0.02 if n % 3 == 0 else 0.0), n) for n, packet in enumerate(packets) if packet is not lost
+    )  # every third packet comes 20 ms late, overtaken by up to three others: 15 ms after it was found missing
+    for at, n in arrivals:
+        now[0] = at
+        buffer.add(packets[n])
+    asked_for = [(at, number) for at, missing in asked for number in missing]
+    late_asked = [at for at, number in asked_for if number != lost.sequence_number and at > 0.5]
+    assert buffer.reorder_wait_s() == pytest.approx(0.015)
+    assert late_asked == [], "once the link's reordering is known, packets merely late are left to come"
+    lost_asked = [at for at, number in asked_for if number == lost.sequence_number]
+    assert lost_asked and 0.005 * 200 + 0.02 <= lost_asked[0] <= 0.005 * 200 + 0.05 + 0.01, asked_for[-5:]
+
+
+def test_a_resend_is_told_from_a_packet_merely_late_by_the_stream_it_comes_on():
+    """aiortc unwraps a resend (RTX) before the buffer sees it: the receiver tells the buffer which it was, and only
+    packets that came late by themselves make the buffer wait before it asks."""
+
+    async def wait_after_one_late(resent: bool) -> float:
+        pc = RTCPeerConnection()
+        try:
+            receiver = pc.addTransceiver("video", direction="recvonly").receiver
+            receiver._track = RemoteStreamTrack(kind="video")  # as aiortc makes it for a remote description
+            assert use_for(receiver, "video")
+            vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+            rtx = RTCRtpCodecParameters(mimeType="video/rtx", clockRate=90000, payloadType=97, parameters={"apt": 96})
+            stream = RTCRtpDecodingParameters(ssrc=1, payloadType=96, rtx=RTCRtpRtxParameters(ssrc=2))
+            await receiver.receive(RTCRtpReceiveParameters(codecs=[vp8, rtx], encodings=[stream]))
+            buffer = receiver._RTCRtpReceiver__jitter_buffer
+            now = [0.0]
+            buffer._clock = lambda: now[0]
+            frame = _frames(1, packets_per_frame=5)[0]  # its last never comes: nothing goes to the decoder
+            for packet in frame:
+                packet.ssrc, packet.payload_type = 1, 96
+            for packet in (frame[0], frame[2], frame[3]):
+                await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+            now[0] = 0.04
+            late = wrap_rtx(frame[1], payload_type=97, sequence_number=1, ssrc=2) if resent else frame[1]
+            await receiver._handle_rtp_packet(late, arrival_time_ms=40)
+            now[0] = 1.0
+            return buffer.reorder_wait_s()
+        finally:
+            await pc.close()
+
+    assert asyncio.run(wait_after_one_late(resent=False)) == pytest.approx(0.04)
+    assert asyncio.run(wait_after_one_late(resent=True)) == 0.0
 
 
 def test_a_frame_begun_before_the_subscription_is_dropped_and_a_keyframe_asked_for():
