@@ -4,6 +4,8 @@ link moves nothing, and the cap lifts once the link has been clear for long enou
 
 from __future__ import annotations
 
+import itertools
+
 from central.video_caps import STALE_S, VideoCaps
 from kiosk.protocol import Reception
 from tests.manual_clock import ManualClock
@@ -52,7 +54,7 @@ def test_a_link_still_losing_after_a_cut_is_cut_again_until_it_stops():
     held = [cap for cap in answers if cap is not None]
     assert held[0] <= 0.85 * 800, "the first cut is one the codec takes, though what arrives is near the most sent"
     assert held == sorted(held, reverse=True) and held[-1] < 0.7 * held[0], answers
-    cuts = [(earlier - later) / earlier for earlier, later in zip(held, held[1:]) if later < earlier]
+    cuts = [(earlier - later) / earlier for earlier, later in itertools.pairwise(held) if later < earlier]
     assert len(cuts) >= 3 and min(cuts) >= 0.1, "every cut reaches the codec"
     first = answers.index(held[0])
     assert answers[first + 1] == answers[first], "no second cut before the first could show"
